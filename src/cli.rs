@@ -1,0 +1,55 @@
+//! The command line: one enum variant per subcommand, each holding the
+//! `Args` struct that lives beside its `run` in `src/cmd/<command>.rs`.
+//! Help text comes from the doc comments; completions and the man page are
+//! generated from this same definition.
+
+use clap::{Parser, Subcommand};
+
+use crate::cmd;
+
+/// Grow, join, inspect, repair and convert NumPy .npy files.
+///
+/// numpy can save an array but cannot append to one. `npy` appends to .npy
+/// files in place, joins chunk files without loading them, repairs files
+/// left behind by interrupted writers, and turns "np.save called many times on
+/// one file" into one array. It never holds an array in memory.
+///
+/// Exit status: 0 success, 1 failure (or a --check that found something),
+/// 2 usage error.
+#[derive(Debug, Parser)]
+#[command(name = "npy", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Never show progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show what .npy files hold, reading their headers only.
+    Inspect(cmd::inspect::Args),
+    /// Append arrays to a .npy file in place, along its growth axis.
+    Append(cmd::append::Args),
+    /// Join .npy files into one, without loading them.
+    Concat(cmd::concat::Args),
+    /// Make files left behind by interrupted writers loadable again.
+    Repair(cmd::repair::Args),
+    /// Turn a file holding several np.save arrays back to back into one array.
+    ConvertStacked(cmd::convert_stacked::Args),
+    /// Print shell completions.
+    Completions(cmd::completions::Args),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

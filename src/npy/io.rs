@@ -1,0 +1,361 @@
+//! IO that must not lose data, in one place: advisory locks that survive a
+//! rename of the locked path, new files that appear whole or not at all
+//! (temporary file beside the target, synced, renamed, directory synced),
+//! and copies of byte ranges done in the kernel where it can.
+//!
+//! Ordering rule for growing a file in place: data first (written past the
+//! old end, synced), header last (rewritten in place, synced). A crash
+//! between the two leaves a header behind its data, which `npy repair`
+//! turns back into a loadable array holding every row.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+/// Buffer size for copies the kernel cannot do for us. Large enough that
+/// syscall overhead vanishes, small enough to keep memory flat.
+pub const COPY_BUF: usize = 4 << 20;
+
+/// A file opened read-write and exclusively locked (`flock`), whose path was
+/// checked after locking to still name it.
+pub struct Locked {
+    pub file: File,
+    pub path: PathBuf,
+}
+
+/// How to wait for a lock held by someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Block,
+    NoWait,
+}
+
+/// Opens `path` read-write and takes an exclusive advisory lock on it.
+///
+/// A writer that rewrites a file renames a new inode over the path while we
+/// wait; after locking we therefore check that the path still names the
+/// inode we hold and, if not, start again with the new file.
+pub fn lock_existing(path: &Path, wait: Wait) -> Result<Locked> {
+    loop {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open", path.display()))?;
+        match wait {
+            Wait::Block => file.lock().with_context(|| format!("{}: cannot lock", path.display()))?,
+            Wait::NoWait => match file.try_lock() {
+                Ok(()) => {}
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    bail!("{}: locked by another npy process (--no-wait given)", path.display())
+                }
+                Err(std::fs::TryLockError::Error(e)) => {
+                    return Err(e).with_context(|| format!("{}: cannot lock", path.display()))
+                }
+            },
+        }
+        let held = file.metadata()?;
+        match std::fs::metadata(path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
+                return Ok(Locked {
+                    file,
+                    path: path.to_path_buf(),
+                })
+            }
+            // Replaced (or removed) while we waited: lock whatever is there now.
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot stat", path.display())),
+        }
+    }
+}
+
+/// A new file being written beside its final path. Dropped without
+/// [`NewFile::commit`], it is removed; committed, it replaces the target
+/// in one rename.
+pub struct NewFile {
+    tmp: tempfile::NamedTempFile,
+    target: PathBuf,
+    mode_set: bool,
+}
+
+impl NewFile {
+    /// Creates a temporary file in the directory of `target`.
+    pub fn beside(target: &Path) -> Result<NewFile> {
+        let dir = parent_dir(target);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".npy-tmp")
+            .tempfile_in(&dir)
+            .with_context(|| format!("{}: cannot create a temporary file in {}", target.display(), dir.display()))?;
+        Ok(NewFile {
+            tmp,
+            target: target.to_path_buf(),
+            mode_set: false,
+        })
+    }
+
+    pub fn file(&self) -> &File {
+        self.tmp.as_file()
+    }
+
+    pub fn file_mut(&mut self) -> &mut File {
+        self.tmp.as_file_mut()
+    }
+
+    /// Gives the new file the permission bits of `like` (a file it replaces).
+    pub fn copy_permissions_from(&mut self, like: &File) -> Result<()> {
+        let perm = like.metadata()?.permissions();
+        self.file().set_permissions(perm)?;
+        self.mode_set = true;
+        Ok(())
+    }
+
+    /// Syncs the data and renames the file over the target, then syncs the
+    /// directory so the rename survives a power loss.
+    pub fn commit(self, sync: bool) -> Result<()> {
+        if !self.mode_set {
+            make_readable_like_new(self.tmp.as_file())?;
+        }
+        if sync {
+            self.tmp
+                .as_file()
+                .sync_all()
+                .with_context(|| format!("{}: cannot sync", self.target.display()))?;
+        }
+        let target = self.target.clone();
+        self.tmp
+            .persist(&target)
+            .map_err(|e| e.error)
+            .with_context(|| format!("{}: cannot rename the new file into place", target.display()))?;
+        if sync {
+            sync_dir(&target)?;
+        }
+        Ok(())
+    }
+
+    /// Like [`NewFile::commit`], but fails with `AlreadyExists` instead of
+    /// replacing a file that appeared at the target meanwhile.
+    pub fn commit_new(self, sync: bool) -> Result<Result<(), io::Error>> {
+        make_readable_like_new(self.tmp.as_file())?;
+        if sync {
+            self.tmp.as_file().sync_all()?;
+        }
+        let target = self.target.clone();
+        match self.tmp.persist_noclobber(&target) {
+            Ok(_) => {
+                if sync {
+                    sync_dir(&target)?;
+                }
+                Ok(Ok(()))
+            }
+            Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(Err(e.error)),
+            Err(e) => Err(e.error).with_context(|| format!("{}: cannot create", target.display())),
+        }
+    }
+}
+
+/// tempfile creates files 0600; a new `.npy` should get the permissions a
+/// plain `open(..., 'wb')` would (0666 less the umask).
+fn make_readable_like_new(f: &File) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = f.metadata()?.permissions().mode() & 0o777;
+    if mode == 0o600 {
+        let umask = current_umask();
+        f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask))?;
+    }
+    Ok(())
+}
+
+fn current_umask() -> u32 {
+    // SAFETY: umask has no preconditions; we set it back immediately. The
+    // process is single-threaded wherever files are created.
+    unsafe {
+        let old = libc::umask(0o022);
+        libc::umask(old);
+        old as u32
+    }
+}
+
+fn parent_dir(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Syncs the directory holding `path`, making a rename or creation durable.
+pub fn sync_dir(path: &Path) -> Result<()> {
+    let dir = parent_dir(path);
+    File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: cannot sync directory", dir.display()))
+}
+
+/// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, in the
+/// kernel (`copy_file_range`) when possible, else through one buffer.
+/// `progress` is called with the bytes copied so far.
+pub fn copy_range(
+    src: &File,
+    mut src_off: u64,
+    dst: &File,
+    mut dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut left = len;
+    let mut kernel = true;
+    let mut buf: Vec<u8> = Vec::new();
+    while left > 0 {
+        if kernel {
+            let chunk = left.min(1 << 30) as usize;
+            let mut so = src_off as libc::loff_t;
+            let mut d_o = dst_off as libc::loff_t;
+            // SAFETY: both descriptors are open files borrowed for the call;
+            // the offsets are local variables the kernel updates.
+            let n = unsafe {
+                libc::copy_file_range(src.as_raw_fd(), &mut so, dst.as_raw_fd(), &mut d_o, chunk, 0)
+            };
+            if n > 0 {
+                let n = n as u64;
+                src_off += n;
+                dst_off += n;
+                left -= n;
+                progress(len - left);
+                continue;
+            }
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "source ended before the bytes its header promises",
+                ));
+            }
+            let err = io::Error::last_os_error();
+            match err.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP | libc::EPERM | libc::EBADF) => {
+                    kernel = false;
+                    buf = vec![0u8; COPY_BUF.min(left as usize).max(1)];
+                }
+                _ => return Err(err),
+            }
+        } else {
+            let n = (left as usize).min(buf.len());
+            src.read_exact_at(&mut buf[..n], src_off)?;
+            dst.write_all_at(&buf[..n], dst_off)?;
+            src_off += n as u64;
+            dst_off += n as u64;
+            left -= n as u64;
+            progress(len - left);
+        }
+    }
+    Ok(())
+}
+
+/// Copies exactly `len` bytes from a stream to `dst` at `dst_off`. Returns the
+/// bytes copied, fewer than `len` only when the stream ended early.
+pub fn copy_stream(
+    src: &mut dyn Read,
+    dst: &File,
+    mut dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+) -> io::Result<u64> {
+    let mut buf = vec![0u8; COPY_BUF.min(len as usize).max(1)];
+    let mut done = 0u64;
+    while done < len {
+        let want = ((len - done) as usize).min(buf.len());
+        let n = match src.read(&mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        dst.write_all_at(&buf[..n], dst_off)?;
+        dst_off += n as u64;
+        done += n as u64;
+        progress(done);
+    }
+    Ok(done)
+}
+
+/// Copies `len` bytes of `src` from `src_off` to a writer (stdout).
+pub fn copy_to_writer(src: &File, mut src_off: u64, len: u64, out: &mut dyn Write) -> io::Result<()> {
+    let mut buf = vec![0u8; COPY_BUF.min(len as usize).max(1)];
+    let mut left = len;
+    while left > 0 {
+        let n = (left as usize).min(buf.len());
+        src.read_exact_at(&mut buf[..n], src_off)?;
+        out.write_all(&buf[..n])?;
+        src_off += n as u64;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Identity of a file (device, inode), to tell when two paths are one file.
+pub fn file_id(f: &File) -> io::Result<(u64, u64)> {
+    let m = f.metadata()?;
+    Ok((m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_range_copies_exact_bytes() {
+        let mut src = tempfile::tempfile().unwrap();
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        src.write_all(&data).unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        dst.write_all_at(b"head", 0).unwrap();
+        let mut last = 0;
+        copy_range(&src, 10, &dst, 4, 50_000, &mut |n| last = n).unwrap();
+        assert_eq!(last, 50_000);
+        let mut out = vec![0u8; 50_004];
+        dst.read_exact_at(&mut out, 0).unwrap();
+        assert_eq!(&out[..4], b"head");
+        assert_eq!(&out[4..], &data[10..50_010]);
+        assert!(copy_range(&src, 99_999, &dst, 0, 10, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn new_file_is_atomic() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.npy");
+        {
+            let mut nf = NewFile::beside(&target).unwrap();
+            nf.file_mut().write_all(b"partial").unwrap();
+            // dropped without commit
+        }
+        assert!(!target.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let mut nf = NewFile::beside(&target).unwrap();
+        nf.file_mut().write_all(b"whole").unwrap();
+        nf.commit(true).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"whole");
+        let nf = NewFile::beside(&target).unwrap();
+        assert!(nf.commit_new(false).unwrap().is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"whole");
+    }
+
+    #[test]
+    fn lock_follows_renames() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        std::fs::write(&p, b"x").unwrap();
+        let l = lock_existing(&p, Wait::NoWait).unwrap();
+        assert!(lock_existing(&p, Wait::NoWait).is_err());
+        drop(l);
+        assert!(lock_existing(&p, Wait::NoWait).is_ok());
+    }
+}

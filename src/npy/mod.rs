@@ -1,0 +1,84 @@
+//! The `.npy` format and the IO that must not lose data.
+//!
+//! - [`pylit`]: the Python literal syntax of the header dict;
+//! - [`dtype`]: what a `descr` means (item size, object or not, in words);
+//! - [`header`]: reading and writing headers exactly as numpy does;
+//! - [`scan`]: what a file holds (one array, a truncated one, several back to
+//!   back) from its headers and size alone;
+//! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
+//!   kernel-side copies, for every command that writes.
+//!
+//! Everything here is pure over bytes, `Read` or `File`, and returns the typed
+//! [`FormatError`]; the commands add the file name with `anyhow`.
+
+pub mod dtype;
+pub mod header;
+pub mod io;
+pub mod pylit;
+pub mod scan;
+
+pub use dtype::Dtype;
+pub use header::{read_header, read_header_at, Header, Layout, Version};
+pub use scan::{FileStatus, Scan};
+
+/// What is wrong with a file's bytes, in words short enough to follow
+/// `npy: FILE: `.
+#[derive(Debug)]
+pub enum FormatError {
+    Empty,
+    Magic,
+    ShortHeader,
+    Version(u8, u8),
+    HeaderTooLong(u64),
+    HeaderPastEnd { header_len: u64, available: u64 },
+    Dict(String),
+    Descr(String),
+    Shape(String),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for FormatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FormatError::Empty => write!(f, "file is empty, not a .npy file"),
+            FormatError::Magic => write!(f, "not a .npy file (no \\x93NUMPY magic at the start)"),
+            FormatError::ShortHeader => write!(f, "file ends inside the .npy header"),
+            FormatError::Version(a, b) => {
+                write!(f, "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)")
+            }
+            FormatError::HeaderTooLong(n) => {
+                write!(f, "header length {n} is implausibly large (limit {})", header::MAX_HEADER_LEN)
+            }
+            FormatError::HeaderPastEnd {
+                header_len,
+                available,
+            } => write!(
+                f,
+                "header length {header_len} is past the end of the file ({available} bytes)"
+            ),
+            FormatError::Dict(m) => write!(f, "malformed header: {m}"),
+            FormatError::Descr(m) => write!(f, "{m}"),
+            FormatError::Shape(m) => write!(f, "invalid shape: {m}"),
+            FormatError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for FormatError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            FormatError::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for FormatError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            FormatError::ShortHeader
+        } else {
+            FormatError::Io(e)
+        }
+    }
+}

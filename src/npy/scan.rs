@@ -1,0 +1,352 @@
+//! What a file holds, judged from its headers and its size alone (never its
+//! data): one whole array, one whose data is cut short or followed by extra
+//! bytes, several arrays back to back ("stacked"), or pickled objects.
+//!
+//! This is what `inspect` reports, what `append` and `concat` check before
+//! they write, and what `repair` and `convert-stacked` plan from.
+
+use std::fs::File;
+
+use super::header::{read_header_at, Header, MAGIC};
+use super::FormatError;
+
+/// A file's condition, as `inspect --json` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    Ok,
+    /// Fewer data bytes than the header promises.
+    Truncated,
+    /// More data bytes than the header promises, not a further array.
+    Trailing,
+    /// Further complete `.npy` arrays follow the first one.
+    Stacked,
+    /// Pickled Python objects: reported, never modified.
+    Object,
+}
+
+impl FileStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            FileStatus::Ok => "ok",
+            FileStatus::Truncated => "truncated",
+            FileStatus::Trailing => "trailing",
+            FileStatus::Stacked => "stacked",
+            FileStatus::Object => "object",
+        }
+    }
+}
+
+/// The result of looking at one file.
+#[derive(Debug, Clone)]
+pub struct Scan {
+    pub header: Header,
+    pub file_len: u64,
+    /// Bytes after the (first) header.
+    pub data_bytes: u64,
+    /// Bytes the (first) header promises.
+    pub expected_bytes: u64,
+    pub status: FileStatus,
+    /// For stacked files: the walk over all arrays.
+    pub stack: Option<StackSummary>,
+}
+
+impl Scan {
+    /// Whole rows (steps along the growth axis) present in the data, and the
+    /// bytes of a partial row after them. `None` for 0-d arrays and empty rows.
+    pub fn rows_present(&self) -> Option<(u64, u64)> {
+        self.header.growth_axis()?;
+        let row = self.header.row_bytes().ok()?;
+        if row == 0 {
+            return None;
+        }
+        Some((self.data_bytes / row, self.data_bytes % row))
+    }
+
+    /// Rows the header promises, or `None` for a 0-d array.
+    pub fn rows_declared(&self) -> Option<u64> {
+        self.header.growth_axis().map(|ax| self.header.shape[ax])
+    }
+}
+
+/// Summary of a walk over arrays stored back to back.
+#[derive(Debug, Clone)]
+pub struct StackSummary {
+    /// Complete arrays found.
+    pub arrays: u64,
+    /// Why the walk stopped before the end of the file, if it did.
+    pub problem: Option<WalkError>,
+    /// Why the arrays cannot be joined with `np.vstack`, if they cannot.
+    pub mismatch: Option<String>,
+}
+
+/// Why a walk over back-to-back arrays stopped early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalkError {
+    /// 0-based index of the array that is bad.
+    pub index: u64,
+    /// Byte offset where it starts.
+    pub offset: u64,
+    pub kind: WalkErrorKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WalkErrorKind {
+    /// Bytes that are not a `.npy` header.
+    Junk { len: u64 },
+    /// A header that is cut off or malformed.
+    BadHeader(String),
+    /// A header whose data runs past the end of the file.
+    TruncatedData { expected: u64, present: u64 },
+}
+
+impl std::fmt::Display for WalkError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (i, o) = (self.index, self.offset);
+        match &self.kind {
+            WalkErrorKind::Junk { len } => {
+                write!(f, "{len} bytes that are not a .npy array at byte offset {o} (after array {})", i.saturating_sub(1))
+            }
+            WalkErrorKind::BadHeader(m) => write!(f, "array {i} at byte offset {o}: {m}"),
+            WalkErrorKind::TruncatedData { expected, present } => write!(
+                f,
+                "array {i} at byte offset {o} is truncated: {present} of {expected} data bytes present"
+            ),
+        }
+    }
+}
+
+/// Iterates over arrays stored back to back in a file, reading headers only.
+/// Memory stays constant whatever the number of arrays.
+pub struct Walker<'a> {
+    file: &'a File,
+    file_len: u64,
+    offset: u64,
+    index: u64,
+    done: bool,
+}
+
+/// One array found by [`Walker`]: where it starts and its header.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub index: u64,
+    pub offset: u64,
+    pub header: Header,
+}
+
+impl Entry {
+    pub fn data_offset(&self) -> u64 {
+        self.offset + self.header.header_len
+    }
+}
+
+impl<'a> Walker<'a> {
+    pub fn new(file: &'a File, file_len: u64) -> Self {
+        Walker {
+            file,
+            file_len,
+            offset: 0,
+            index: 0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for Walker<'_> {
+    type Item = Result<Entry, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.offset >= self.file_len {
+            return None;
+        }
+        let (index, offset) = (self.index, self.offset);
+        let fail = |kind| {
+            Some(Err(WalkError {
+                index,
+                offset,
+                kind,
+            }))
+        };
+        self.done = true;
+        let header = match read_header_at(self.file, offset, self.file_len) {
+            Ok(h) => h,
+            Err(FormatError::Magic) if index > 0 => {
+                return fail(WalkErrorKind::Junk {
+                    len: self.file_len - offset,
+                })
+            }
+            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+        };
+        let present = self.file_len - offset - header.header_len;
+        let expected = match header.data_bytes() {
+            Ok(n) => n,
+            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+        };
+        if header.dtype.has_object() {
+            return fail(WalkErrorKind::BadHeader("holds Python objects (pickled data)".into()));
+        }
+        if present < expected {
+            return fail(WalkErrorKind::TruncatedData { expected, present });
+        }
+        self.done = false;
+        self.offset = offset + header.header_len + expected;
+        self.index += 1;
+        Some(Ok(Entry {
+            index,
+            offset,
+            header,
+        }))
+    }
+}
+
+/// Looks at a file: its first header, its size and, when more bytes follow
+/// the first array than it needs, whether they are further arrays.
+pub fn scan_file(file: &File) -> Result<Scan, FormatError> {
+    let file_len = file.metadata()?.len();
+    let header = read_header_at(file, 0, file_len)?;
+    let data_bytes = file_len - header.header_len;
+    let expected_bytes = header.data_bytes()?;
+    let mut stack = None;
+    let status = if header.dtype.has_object() {
+        FileStatus::Object
+    } else if data_bytes == expected_bytes {
+        FileStatus::Ok
+    } else if data_bytes < expected_bytes {
+        FileStatus::Truncated
+    } else if starts_with_magic(file, header.header_len + expected_bytes, file_len)? {
+        stack = Some(summarize_stack(file, file_len));
+        FileStatus::Stacked
+    } else {
+        FileStatus::Trailing
+    };
+    Ok(Scan {
+        header,
+        file_len,
+        data_bytes,
+        expected_bytes,
+        status,
+        stack,
+    })
+}
+
+fn starts_with_magic(file: &File, offset: u64, file_len: u64) -> std::io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    if file_len.saturating_sub(offset) < MAGIC.len() as u64 {
+        return Ok(false);
+    }
+    let mut buf = [0u8; 6];
+    file.read_exact_at(&mut buf, offset)?;
+    Ok(&buf == MAGIC)
+}
+
+/// Shape an array takes in `np.vstack` (`np.atleast_2d`).
+pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
+    match shape.len() {
+        0 => vec![1, 1],
+        1 => vec![1, shape[0]],
+        _ => shape.to_vec(),
+    }
+}
+
+/// Walks every array, counting them and checking that they join with
+/// `np.vstack` (same dtype, same dims after the first).
+pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
+    let mut arrays = 0;
+    let mut problem = None;
+    let mut mismatch = None;
+    let mut first: Option<(Header, Vec<u64>)> = None;
+    for item in Walker::new(file, file_len) {
+        match item {
+            Ok(e) => {
+                arrays += 1;
+                if mismatch.is_none() {
+                    let vs = vstack_shape(&e.header.shape);
+                    match &first {
+                        None => first = Some((e.header, vs)),
+                        Some((h0, vs0)) => {
+                            if h0.descr != e.header.descr {
+                                mismatch = Some(format!(
+                                    "array {} at byte offset {} has dtype {}, array 0 has {}",
+                                    e.index,
+                                    e.offset,
+                                    e.header.descr.repr(),
+                                    h0.descr.repr()
+                                ));
+                            } else if vs0[1..] != vs[1..] {
+                                mismatch = Some(format!(
+                                    "array {} at byte offset {} has shape {}, which does not stack with array 0's {}",
+                                    e.index,
+                                    e.offset,
+                                    e.header.shape_repr(),
+                                    h0.shape_repr()
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => problem = Some(e),
+        }
+    }
+    StackSummary {
+        arrays,
+        problem,
+        mismatch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npy::header::Layout;
+    use crate::npy::pylit::Py;
+    use std::io::Write;
+
+    fn array(shape: &[u64], fill: u8) -> Vec<u8> {
+        let l = Layout::new(Py::Str("<i2".into()), false, shape.to_vec()).unwrap();
+        let mut v = l.to_npy_header();
+        v.extend(std::iter::repeat_n(fill, l.data_bytes().unwrap() as usize));
+        v
+    }
+
+    fn scan_bytes(b: &[u8]) -> Scan {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b).unwrap();
+        scan_file(&f).unwrap()
+    }
+
+    #[test]
+    fn statuses() {
+        let a = array(&[4, 3], 1);
+        assert_eq!(scan_bytes(&a).status, FileStatus::Ok);
+        assert_eq!(scan_bytes(&a[..a.len() - 1]).status, FileStatus::Truncated);
+        let mut t = a.clone();
+        t.extend_from_slice(&[0; 9]);
+        let s = scan_bytes(&t);
+        assert_eq!(s.status, FileStatus::Trailing);
+        assert_eq!(s.rows_present(), Some((5, 3)));
+        let mut st = a.clone();
+        st.extend(array(&[2, 3], 2));
+        st.extend(array(&[1, 3], 3));
+        let s = scan_bytes(&st);
+        assert_eq!(s.status, FileStatus::Stacked);
+        let sum = s.stack.unwrap();
+        assert_eq!(sum.arrays, 3);
+        assert!(sum.problem.is_none() && sum.mismatch.is_none());
+    }
+
+    #[test]
+    fn stacked_with_truncated_tail_and_mismatch() {
+        let mut st = array(&[2], 1);
+        st.extend(array(&[3], 2));
+        let b = array(&[2], 3);
+        st.extend_from_slice(&b[..b.len() - 1]);
+        let s = scan_bytes(&st);
+        assert_eq!(s.status, FileStatus::Stacked);
+        let sum = s.stack.unwrap();
+        assert_eq!(sum.arrays, 2);
+        let p = sum.problem.unwrap();
+        assert_eq!(p.index, 2);
+        assert!(matches!(p.kind, WalkErrorKind::TruncatedData { expected: 4, present: 3 }));
+        assert!(sum.mismatch.unwrap().contains("array 1"));
+    }
+}

@@ -1,0 +1,1 @@
+//! `npy append` integration tests.

@@ -1,0 +1,1 @@
+//! `npy concat` integration tests.

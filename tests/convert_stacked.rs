@@ -1,0 +1,1 @@
+//! `npy convert_stacked` integration tests.

@@ -1,0 +1,1 @@
+//! `npy repair` integration tests.

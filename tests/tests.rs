@@ -1,0 +1,12 @@
+//! One integration-test binary: a module per subcommand, plus the shared
+//! harness in `common`. numpy is the oracle wherever it can be.
+
+mod common;
+
+mod append;
+mod cli;
+mod concat;
+mod convert_stacked;
+mod format;
+mod inspect;
+mod repair;
