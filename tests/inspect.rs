@@ -1,1 +1,168 @@
-//! inspect tests.
+//! `npy inspect`: numpy's own files reported as numpy reads them, broken
+//! files diagnosed, malformed files refused with exit 1 and no panic.
+
+use crate::common::*;
+use std::path::Path;
+
+#[test]
+fn json_matches_numpy_for_its_test_arrays() {
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let cases = numpy_cases(py, dir.path());
+    let files: Vec<String> = cases.iter().map(|c| c["file"].as_str().unwrap().to_string()).collect();
+    let mut args = vec!["inspect", "--json", "--check"];
+    args.extend(files.iter().map(String::as_str));
+    let r = run(dir.path(), &args);
+    let lines = r.json_lines();
+    assert_eq!(lines.len(), cases.len());
+    let any_object = cases.iter().any(|c| c["object"] == true);
+    r.expect_code(if any_object { 1 } else { 0 });
+    for (c, j) in cases.iter().zip(&lines) {
+        let name = c["name"].as_str().unwrap();
+        assert_eq!(j["path"], c["file"], "{name}");
+        for key in ["descr", "shape", "fortran_order", "version", "header_len", "itemsize", "data_bytes"] {
+            assert_eq!(j[key], c[key], "{name}: {key}");
+        }
+        let want = if c["object"] == true { "object" } else { "ok" };
+        assert_eq!(j["status"], want, "{name}");
+        if want == "ok" {
+            assert_eq!(j["expected_bytes"], c["data_bytes"], "{name}");
+            assert!(j.get("message").is_none(), "{name}");
+        }
+    }
+}
+
+fn clean(dir: &Path, name: &str, rows: u32) -> Vec<u8> {
+    write_npy(&dir.join(name), "'<f8'", false, &[rows as u64, 3], &f8_bytes(0..rows * 3));
+    std::fs::read(dir.join(name)).unwrap()
+}
+
+#[test]
+fn diagnoses_truncated_trailing_and_stacked() {
+    let d = tempdir();
+    let p = d.path();
+    let full = clean(p, "ok.npy", 4);
+    std::fs::write(p.join("cut.npy"), &full[..full.len() - 12]).unwrap();
+    let mut extra = full.clone();
+    extra.extend_from_slice(&f8_bytes(100..106));
+    std::fs::write(p.join("behind.npy"), &extra).unwrap();
+    let mut st = full.clone();
+    st.extend_from_slice(&full);
+    st.extend_from_slice(&full);
+    std::fs::write(p.join("stacked.npy"), &st).unwrap();
+
+    let r = run(p, &["inspect", "--json", "ok.npy", "cut.npy", "behind.npy", "stacked.npy"]);
+    r.ok();
+    let j = r.json_lines();
+    assert_eq!(j[0]["status"], "ok");
+    assert_eq!(j[1]["status"], "truncated");
+    assert_eq!(j[1]["rows_present"], 3);
+    assert_eq!(j[1]["partial_row_bytes"], 12);
+    assert!(j[1]["message"].as_str().unwrap().contains("npy repair"));
+    assert_eq!(j[2]["status"], "trailing");
+    assert_eq!(j[2]["rows_present"], 6);
+    assert!(j[2]["message"].as_str().unwrap().contains("header says 4 rows, file holds 6"));
+    assert_eq!(j[3]["status"], "stacked");
+    assert_eq!(j[3]["arrays"], 3);
+    assert_eq!(j[3]["convertible"], true);
+    assert!(j[3]["message"].as_str().unwrap().contains("convert-stacked"));
+
+    run(p, &["inspect", "--check", "ok.npy"]).ok();
+    run(p, &["inspect", "--check", "ok.npy", "cut.npy"]).expect_code(1);
+    let h = run(p, &["inspect", "cut.npy"]);
+    h.ok().stdout_has("cut.npy: truncated").stdout_has("header says 4 rows, file holds 3 whole rows and 12 of 24 bytes");
+    run(p, &["inspect", "ok.npy"]).ok().stdout_has("float64, little-endian ('<f8')");
+}
+
+#[test]
+fn malformed_files_exit_1_naming_the_file() {
+    let d = tempdir();
+    let p = d.path();
+    let good = clean(p, "good.npy", 2);
+    let hdr = |dict: &str| {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        let body = format!("{dict}\n");
+        b.extend_from_slice(&(body.len() as u16).to_le_bytes());
+        b.extend_from_slice(body.as_bytes());
+        b
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.npy", vec![], "empty"),
+        ("magic.npy", b"PK\x03\x04 not numpy".to_vec(), "not a .npy file"),
+        ("version.npy", b"\x93NUMPY\x04\x00\x10\x00{}".to_vec(), "version 4.0"),
+        ("short.npy", b"\x93NUMPY\x01".to_vec(), "ends inside"),
+        ("past.npy", b"\x93NUMPY\x02\x00\xff\xff\xff\x0f{'descr'".to_vec(), "past the end"),
+        ("missing.npy", hdr("{'descr': '<f8', 'shape': (2,)}"), "missing key \"fortran_order\""),
+        ("extra.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}"), "unexpected key"),
+        ("descr.npy", hdr("{'descr': '<f3', 'fortran_order': False, 'shape': (2,)}"), "invalid descr"),
+        ("neg.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (-2,)}"), "negative"),
+        ("huge.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}"), "overflows"),
+        ("garbage.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), ]"), "malformed header"),
+        ("code.npy", hdr("{'descr': __import__('os'), 'fortran_order': False, 'shape': (2,)}"), "malformed header"),
+    ];
+    for (name, bytes, why) in &cases {
+        std::fs::write(p.join(name), bytes).unwrap();
+        let r = run(p, &["inspect", name]);
+        r.fails().stderr_has(&format!("npy: {name}: ")).stderr_has(why);
+        assert_eq!(r.stderr().lines().count(), 1, "{name}: one line: {}", r.stderr());
+    }
+    // A bad file among good ones: the good ones are still reported.
+    let r = run(p, &["inspect", "--json", "good.npy", "magic.npy", "good.npy"]);
+    r.expect_code(1);
+    assert_eq!(r.json_lines().len(), 2);
+    assert_eq!(std::fs::read(p.join("good.npy")).unwrap(), good);
+    run(p, &["inspect", "nonexistent.npy"]).fails().stderr_has("nonexistent.npy");
+    run(p, &["inspect", "."]).fails();
+}
+
+#[test]
+fn old_numpy_headers_python2_longs_and_odd_spacing() {
+    let d = tempdir();
+    let p = d.path();
+    // numpy 1.x on Windows under Python 2 wrote `(2L, 3L)`, keys in any order.
+    let dict = "{ 'shape':(2L, 3L) ,'descr':'<i4','fortran_order':True ,}";
+    let mut b = b"\x93NUMPY\x01\x00".to_vec();
+    let mut body = dict.to_string();
+    while (10 + body.len() + 1) % 16 != 0 {
+        body.push(' ');
+    }
+    body.push('\n');
+    b.extend_from_slice(&(body.len() as u16).to_le_bytes());
+    b.extend_from_slice(body.as_bytes());
+    b.extend_from_slice(&[0u8; 24]);
+    std::fs::write(p.join("old.npy"), &b).unwrap();
+    let j = &run(p, &["inspect", "--json", "old.npy"]).json_lines()[0];
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["shape"], serde_json::json!([2, 3]));
+    assert_eq!(j["fortran_order"], true);
+    assert_eq!(j["growth_axis"], 1);
+}
+
+#[test]
+fn reads_stdin_and_ignores_closed_stdout() {
+    let d = tempdir();
+    let bytes = clean(d.path(), "a.npy", 3);
+    let out = std::process::Command::new(bin())
+        .args(["inspect", "--json", "-"])
+        .stdin(std::fs::File::open(d.path().join("a.npy")).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["path"], "<stdin>");
+    assert_eq!(j["data_bytes"], (bytes.len() - 128) as u64);
+}
+
+#[test]
+fn huge_sparse_file_is_instant() {
+    // A 1 TiB sparse file: inspect reads the header only.
+    let d = tempdir();
+    let p = d.path().join("big.npy");
+    let rows: u64 = (1 << 40) / 24;
+    write_npy(&p, "'<f8'", false, &[rows, 3], &[]);
+    let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
+    f.set_len(128 + rows * 24).unwrap();
+    let j = &run(d.path(), &["inspect", "--json", "big.npy"]).json_lines()[0];
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["expected_bytes"], rows * 24);
+}

@@ -32,9 +32,20 @@ pub fn generate(shell: Shell, out: &mut Vec<u8>) {
     clap_complete::generate(shell, &mut cmd, "npy", out);
 }
 
-/// The man page, generated from the same definition.
-pub fn man_page() -> std::io::Result<Vec<u8>> {
+/// Man pages generated from the same definition: `npy.1` and one
+/// `npy-<command>.1` per subcommand, as (file name, roff bytes).
+pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    let cmd = Cli::command();
+    let mut pages = Vec::new();
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command()).render(&mut out)?;
-    Ok(out)
+    clap_mangen::Man::new(cmd.clone()).render(&mut out)?;
+    pages.push(("npy.1".to_string(), out));
+    for sub in cmd.get_subcommands() {
+        let name = format!("npy-{}", sub.get_name());
+        let sub = sub.clone().name(name.clone());
+        let mut out = Vec::new();
+        clap_mangen::Man::new(sub).render(&mut out)?;
+        pages.push((format!("{name}.1"), out));
+    }
+    Ok(pages)
 }

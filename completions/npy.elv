@@ -1,0 +1,125 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[npy] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'npy'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'npy'= {
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand inspect 'Show what .npy files hold, reading their headers only'
+            cand append 'Append arrays to a .npy file in place, along its growth axis'
+            cand concat 'Join .npy files into one, without loading them'
+            cand repair 'Make files left behind by interrupted writers loadable again'
+            cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
+            cand completions 'Print shell completions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'npy;inspect'= {
+            cand --json 'One JSON object per file per line'
+            cand --check 'Exit 1 when any file is not `ok`'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;append'= {
+            cand --no-wait 'Fail at once if another process holds the lock, instead of waiting'
+            cand --no-sync 'Skip fsync (still safe against a killed process, not power loss)'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;concat'= {
+            cand -o 'The file to write (`-` for stdout)'
+            cand --output 'The file to write (`-` for stdout)'
+            cand --axis 'Axis to join along; negative counts from the end'
+            cand --files-from 'Read input paths from FILE, one per line (`-` for stdin)'
+            cand -f 'Replace OUTPUT if it exists'
+            cand --force 'Replace OUTPUT if it exists'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;repair'= {
+            cand --check 'Change nothing; exit 1 if any file needs repair, saying what would be done'
+            cand --zero-fill 'Pad a partial last row with zeros instead of dropping it'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;convert-stacked'= {
+            cand -o 'Where to write the joined array'
+            cand --output 'Where to write the joined array'
+            cand --axis 'Join like np.concatenate(..., axis=N) instead of np.vstack'
+            cand --in-place 'Replace INPUT with the joined array (temporary file + rename)'
+            cand --stack 'Join like np.stack: a new leading axis'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;completions'= {
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;help'= {
+            cand inspect 'Show what .npy files hold, reading their headers only'
+            cand append 'Append arrays to a .npy file in place, along its growth axis'
+            cand concat 'Join .npy files into one, without loading them'
+            cand repair 'Make files left behind by interrupted writers loadable again'
+            cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
+            cand completions 'Print shell completions'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'npy;help;inspect'= {
+        }
+        &'npy;help;append'= {
+        }
+        &'npy;help;concat'= {
+        }
+        &'npy;help;repair'= {
+        }
+        &'npy;help;convert-stacked'= {
+        }
+        &'npy;help;completions'= {
+        }
+        &'npy;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
