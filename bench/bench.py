@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""Benchmarks for `npy`, side by side with `cp`, numpy and npy-append-array.
+
+Run through bench/run.sh, which builds the release binary and a venv. Every
+measurement alternates ours and theirs, repeats, and reports the median wall
+time and the peak RSS of each process (from wait4). Prints a Markdown
+table; docs/PERFORMANCE.md holds a copy with the machine and date.
+
+Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full]
+  --quick  smallest sizes only (a smoke test, about a minute)
+  --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
+"""
+
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MiB = 1 << 20
+GiB = 1 << 30
+TiB = 1 << 40
+
+NPY = None
+WORK = None
+PY = sys.executable
+REPS = 5
+
+
+def run(cmd, stdin=None):
+    """Runs cmd, returns (seconds, peak RSS in KiB). Raises on failure."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    dt = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    p.stderr.close()
+    if p.returncode != 0:
+        raise RuntimeError(f"{cmd[:4]}... exited {p.returncode}: {err}")
+    return dt, ru.ru_maxrss
+
+
+def drop(path):
+    if os.path.isdir(path):
+        shutil.rmtree(path)
+    elif os.path.exists(path):
+        os.remove(path)
+
+
+def side_by_side(name, ours, theirs, reps=REPS, setup=None):
+    """Alternates ours/theirs `reps` times; each is a dict label->cmd-maker.
+    Returns {label: (median s, max peak KiB)}."""
+    samples = {k: [] for k in list(ours) + list(theirs)}
+    rss = {k: 0 for k in samples}
+    for i in range(reps):
+        for group in (ours, theirs) if i % 2 == 0 else (theirs, ours):
+            for label, make in group.items():
+                if setup:
+                    setup(label)
+                cmd = make()
+                dt, peak = run(cmd)
+                samples[label].append(dt)
+                rss[label] = max(rss[label], peak)
+    out = {k: (statistics.median(v), rss[k]) for k, v in samples.items()}
+    for k, (t, r) in out.items():
+        print(f"  {name}: {k}: median {t*1000:.1f} ms, peak {r/1024:.1f} MiB", file=sys.stderr, flush=True)
+    return out
+
+
+def fmt_t(s):
+    return f"{s*1000:.1f} ms" if s < 10 else f"{s:.2f} s"
+
+
+def save_chunks(dirname, total_bytes, n_chunks, cols=16):
+    os.makedirs(dirname, exist_ok=True)
+    rows_total = total_bytes // (8 * cols)
+    per = rows_total // n_chunks
+    paths = []
+    for i in range(n_chunks):
+        a = np.arange(i * per * cols, (i + 1) * per * cols, dtype="<f8").reshape(per, cols)
+        p = os.path.join(dirname, f"chunk_{i:05d}.npy")
+        np.save(p, a)
+        paths.append(p)
+    return paths
+
+
+def make_file(path, size):
+    """A file of `size` bytes of non-zero data (for cp)."""
+    block = os.urandom(MiB)
+    with open(path, "wb") as f:
+        left = size
+        while left > 0:
+            n = min(left, MiB)
+            f.write(block[:n])
+            left -= n
+
+
+NUMPY_CONCAT_NAIVE = """
+import sys, numpy as np
+out, ins = sys.argv[1], sys.argv[2:]
+np.save(out, np.concatenate([np.load(p) for p in ins]))
+"""
+
+NUMPY_CONCAT_STREAM = """
+import sys, numpy as np
+out, ins = sys.argv[1], sys.argv[2:]
+heads = [np.load(p, mmap_mode='r') for p in ins]
+rows = sum(h.shape[0] for h in heads)
+m = np.lib.format.open_memmap(out, mode='w+', dtype=heads[0].dtype, shape=(rows,) + heads[0].shape[1:])
+i = 0
+for h in heads:
+    m[i:i + h.shape[0]] = h
+    i += h.shape[0]
+m.flush()
+"""
+
+NUMPY_STACKED_LOOP = """
+import sys, numpy as np
+arrs = []
+with open(sys.argv[1], 'rb') as f:
+    size = f.seek(0, 2); f.seek(0)
+    while f.tell() < size:
+        arrs.append(np.load(f))
+np.save(sys.argv[2], np.vstack(arrs))
+"""
+
+NAA_ONE = """
+import sys, numpy as np
+from npy_append_array import NpyAppendArray
+with NpyAppendArray(sys.argv[1]) as f:
+    f.append(np.load(sys.argv[2]))
+"""
+
+NAA_LOOP = """
+import sys, numpy as np
+from npy_append_array import NpyAppendArray
+row = np.load(sys.argv[2])
+with NpyAppendArray(sys.argv[1]) as f:
+    for _ in range(int(sys.argv[3])):
+        f.append(row)
+"""
+
+NUMPY_INSPECT = """
+import sys, numpy as np
+for p in sys.argv[1:]:
+    a = np.load(p, mmap_mode='r')
+    (a.dtype, a.shape)
+"""
+
+
+def bench_concat(sizes, results, scaling):
+    for size in sizes:
+        d = os.path.join(WORK, f"concat_{size // MiB}")
+        paths = save_chunks(d, size, 64)
+        one = os.path.join(WORK, "one.bin")
+        make_file(one, sum(os.path.getsize(p) for p in paths))
+        out = os.path.join(WORK, "out.npy")
+        cpout = os.path.join(WORK, "cp.bin")
+        ours = {"npy concat": lambda: [NPY, "concat", "-q", "-f", "-o", out] + paths}
+        theirs = {"cp": lambda: ["cp", one, cpout]}
+        if size <= 512 * MiB:
+            theirs["numpy streaming (open_memmap)"] = lambda: [PY, "-c", NUMPY_CONCAT_STREAM, out + ".np.npy"] + paths
+            theirs["numpy naive (load all + concatenate)"] = lambda: [PY, "-c", NUMPY_CONCAT_NAIVE, out + ".np.npy"] + paths
+        r = side_by_side(f"concat {size // MiB} MiB", ours, theirs, reps=REPS if size <= 512 * MiB else 3,
+                         setup=lambda _l: [drop(cpout), drop(out + ".np.npy")])
+        scaling.append(("concat 64 chunks", f"{size // MiB} MiB", r, "npy concat", "cp"))
+        if size == 512 * MiB:
+            results.append(("concat 64 chunks, 512 MiB", r, "npy concat", "cp", 1.2, 32 * 1024))
+        for p in (one, cpout, out, out + ".np.npy"):
+            drop(p)
+        drop(d)
+
+
+def write_stacked(path, n, row_bytes=1024):
+    """n np.save calls of a 1 KiB float64 row on one handle (bytes identical
+    to np.save, written directly for speed at 1M saves)."""
+    cols = row_bytes // 8
+    a = np.zeros(cols, dtype="<f8")
+    import io
+    b = io.BytesIO()
+    np.save(b, a)
+    img = bytearray(b.getvalue())
+    hl = len(img) - row_bytes
+    with open(path, "wb") as f:
+        for i in range(n):
+            img[hl:] = np.full(cols, i, dtype="<f8").tobytes()
+            f.write(img)
+
+
+def bench_stacked(counts, results, scaling):
+    for n in counts:
+        src = os.path.join(WORK, f"stacked_{n}.npy")
+        write_stacked(src, n)
+        out = os.path.join(WORK, "conv.npy")
+        cpout = os.path.join(WORK, "cp.bin")
+        ours = {"npy convert-stacked": lambda: [NPY, "convert-stacked", "-q", src, "-o", out]}
+        theirs = {"cp": lambda: ["cp", src, cpout]}
+        if n <= 100_000:
+            theirs["numpy read loop + vstack"] = lambda: [PY, "-c", NUMPY_STACKED_LOOP, src, out + ".np.npy"]
+        r = side_by_side(f"convert-stacked {n}", ours, theirs, reps=REPS if n <= 100_000 else 3,
+                         setup=lambda _l: [drop(out), drop(cpout), drop(out + ".np.npy")])
+        scaling.append(("convert-stacked, 1 KiB saves", f"{n:,} saves", r, "npy convert-stacked", "cp"))
+        if n == 100_000:
+            results.append(("convert-stacked, 100,000 saves of 1 KiB", r, "npy convert-stacked", "cp", 2.0, 32 * 1024))
+        for p in (src, out, cpout, out + ".np.npy"):
+            drop(p)
+
+
+def bench_append_row(results):
+    row = os.path.join(WORK, "row.npy")
+    np.save(row, np.arange(16, dtype="<f8").reshape(1, 16))
+    t_ours = os.path.join(WORK, "grow_ours.npy")
+    t_naa = os.path.join(WORK, "grow_naa.npy")
+    np.save(t_ours, np.zeros((1, 16)))
+    np.save(t_naa, np.zeros((1, 16)))
+    ours = {"npy append (one call)": lambda: [NPY, "append", "-q", t_ours, row]}
+    theirs = {"python + npy-append-array (one call)": lambda: [PY, "-c", NAA_ONE, t_naa, row]}
+    r = side_by_side("append one row", ours, theirs, reps=41)
+    # In-process loop, for reference: the cost of the interpreter start
+    # amortised away.
+    n = 2000
+    dt, peak = run([PY, "-c", NAA_LOOP, t_naa, row, str(n)])
+    r["npy-append-array, 2000 rows in one process (per row)"] = (dt / n, peak)
+    results.append(("append one row, from a shell loop", r, "npy append (one call)",
+                    "python + npy-append-array (one call)", 1 / 25, None))
+    for p in (row, t_ours, t_naa):
+        drop(p)
+
+
+def bench_append_big(sizes, results, scaling):
+    for size in sizes:
+        base = os.path.join(WORK, "base.npy")
+        chunk = os.path.join(WORK, "chunk.npy")
+        cols = 16
+        rows = size // (8 * cols)
+        np.save(base, np.zeros((rows, cols), dtype="<f8"))
+        np.save(chunk, np.ones((rows, cols), dtype="<f8"))
+        target = os.path.join(WORK, "target.npy")
+        cpout = os.path.join(WORK, "cp.bin")
+
+        def setup(label):
+            drop(cpout)
+            if label.startswith("npy"):
+                # a fresh target each time: not timed
+                subprocess.run(["cp", "--reflink=never", base, target], check=True)
+
+        ours = {"npy append": lambda: [NPY, "append", "-q", target, chunk]}
+        theirs = {"cp": lambda: ["cp", chunk, cpout]}
+        r = side_by_side(f"append {size // MiB} MiB", ours, theirs, reps=REPS if size <= 256 * MiB else 3, setup=setup)
+        scaling.append(("append N onto N", f"{size // MiB} MiB", r, "npy append", "cp"))
+        if size == 256 * MiB:
+            results.append(("append 256 MiB onto 256 MiB", r, "npy append", "cp", 1.3, 32 * 1024))
+        for p in (base, chunk, target, cpout):
+            drop(p)
+
+
+def bench_inspect(results):
+    d = os.path.join(WORK, "many")
+    os.makedirs(d, exist_ok=True)
+    paths = []
+    for i in range(1000):
+        p = os.path.join(d, f"f{i:04d}.npy")
+        np.save(p, np.arange(i % 50 + 1, dtype="<f8"))
+        paths.append(p)
+    ours = {"npy inspect --json (1,000 files)": lambda: [NPY, "inspect", "--json"] + paths}
+    theirs = {"numpy np.load(mmap_mode='r') loop": lambda: [PY, "-c", NUMPY_INSPECT] + paths}
+    r = side_by_side("inspect 1000", ours, theirs)
+    results.append(("inspect 1,000 files", r, "npy inspect --json (1,000 files)",
+                    "numpy np.load(mmap_mode='r') loop", 1 / 5, None))
+    # 1 TiB sparse vs 1 KiB.
+    big = os.path.join(WORK, "big.npy")
+    small = os.path.join(WORK, "small.npy")
+    np.save(small, np.arange(100, dtype="<f8"))
+    rows = TiB // 128
+    with open(big, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (rows, 16)})
+        f.truncate(f.tell() + rows * 128)
+    r2 = side_by_side("inspect 1 TiB vs 1 KiB", {"npy inspect, 1 TiB sparse file": lambda: [NPY, "inspect", big]},
+                      {"npy inspect, 1 KiB file": lambda: [NPY, "inspect", small]}, reps=11)
+    results.append(("inspect a 1 TiB file", r2, "npy inspect, 1 TiB sparse file", "npy inspect, 1 KiB file", 1.5, None))
+    drop(d)
+    for p in (big, small):
+        drop(p)
+
+
+def bench_repair(results):
+    """A header one row behind its data: 1 TiB sparse vs 1 KiB."""
+    def make(path, total):
+        cols = 16
+        rows = total // (8 * cols)
+        with open(path, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (rows - 1, cols)})
+            f.truncate(f.tell() + rows * 8 * cols)
+
+    big = os.path.join(WORK, "rbig.npy")
+    small = os.path.join(WORK, "rsmall.npy")
+    r = side_by_side("repair", {"npy repair, 1 TiB sparse file": lambda: [NPY, "repair", "-q", big]},
+                     {"npy repair, 1 KiB file": lambda: [NPY, "repair", "-q", small]}, reps=11,
+                     setup=lambda label: make(big, TiB) if "TiB" in label else make(small, 1024))
+    results.append(("repair a 1 TiB file", r, "npy repair, 1 TiB sparse file", "npy repair, 1 KiB file", 1.5, None))
+    for p in (big, small):
+        drop(p)
+
+
+def main():
+    global NPY, WORK
+    NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
+    quick = "--quick" in sys.argv
+    full = "--full" in sys.argv
+    os.makedirs(WORK, exist_ok=True)
+    results, scaling = [], []
+    concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
+    stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
+    append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
+    t0 = time.time()
+    bench_append_row(results)
+    bench_inspect(results)
+    bench_repair(results)
+    bench_concat(concat_sizes, results, scaling)
+    bench_append_big(append_sizes, results, scaling)
+    bench_stacked(stacked_counts, results, scaling)
+
+    print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "
+          f"{platform.platform()}; numpy {np.__version__}; {time.strftime('%Y-%m-%d')}; "
+          f"files in {WORK} (page cache warm); medians of alternating runs.")
+    print()
+    print("| work | ours | reference | ratio | target | met | our peak RSS |")
+    print("|---|---|---|---|---|---|---|")
+    for name, r, ours, ref, target, rss_limit in results:
+        to, ro = r[ours]
+        tr, _ = r[ref]
+        ratio = to / tr
+        met = ratio <= target and (rss_limit is None or ro <= rss_limit)
+        target_s = f"≤ {target:g}x" if target >= 1 else f"≥ {1 / target:g}x faster"
+        ratio_s = f"{ratio:.2f}x" if target >= 1 or ratio > 1 else f"{1 / ratio:.1f}x faster"
+        print(f"| {name} | {ours}: {fmt_t(to)} | {ref}: {fmt_t(tr)} | {ratio_s} | {target_s}"
+              f"{' , RSS < 32 MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
+        for other, (t, rs) in r.items():
+            if other not in (ours, ref):
+                print(f"| | | {other}: {fmt_t(t)} (peak {rs / 1024:.0f} MiB) | ours {t / to:.1f}x faster | | | |")
+    print()
+    print("Scaling (median wall time; peak RSS of ours):")
+    print()
+    print("| work | size | ours | cp | ratio | our peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for work, size, r, ours, ref in scaling:
+        print(f"| {work} | {size} | {fmt_t(r[ours][0])} | {fmt_t(r[ref][0])} | {r[ours][0] / r[ref][0]:.2f}x "
+              f"| {r[ours][1] / 1024:.1f} MiB |")
+    print()
+    print(f"Total benchmark time: {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
