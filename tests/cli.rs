@@ -54,10 +54,19 @@ fn usage_errors_exit_2() {
 #[test]
 fn every_command_has_examples_in_help() {
     let dir = tempdir();
-    for c in ["inspect", "append", "concat", "repair", "convert-stacked", "completions"] {
+    for c in [
+        "inspect",
+        "append",
+        "concat",
+        "repair",
+        "convert-stacked",
+        "completions",
+    ] {
         run(dir.path(), &[c, "--help"]).ok().stdout_has("Examples:");
     }
-    run(dir.path(), &["--version"]).ok().stdout_has(env!("CARGO_PKG_VERSION"));
+    run(dir.path(), &["--version"])
+        .ok()
+        .stdout_has(env!("CARGO_PKG_VERSION"));
 }
 
 #[test]

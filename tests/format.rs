@@ -43,9 +43,24 @@ fn numpy_headers_parse_and_rewrite_byte_identical() {
 
 fn scalar_descr() -> impl Strategy<Value = Py> {
     prop_oneof![
-        Just("|b1"), Just("<i1"), Just("<i2"), Just(">i4"), Just("<i8"), Just(">u2"),
-        Just("<f2"), Just(">f4"), Just("<f8"), Just("<f16"), Just("<c8"), Just(">c16"),
-        Just("|S7"), Just("<U5"), Just(">U1"), Just("|V16"), Just("<M8[ns]"), Just(">m8[s]"),
+        Just("|b1"),
+        Just("<i1"),
+        Just("<i2"),
+        Just(">i4"),
+        Just("<i8"),
+        Just(">u2"),
+        Just("<f2"),
+        Just(">f4"),
+        Just("<f8"),
+        Just("<f16"),
+        Just("<c8"),
+        Just(">c16"),
+        Just("|S7"),
+        Just("<U5"),
+        Just(">U1"),
+        Just("|V16"),
+        Just("<M8[ns]"),
+        Just(">m8[s]"),
         Just("|u1"),
     ]
     .prop_map(|s| Py::Str(s.to_string()))
@@ -87,7 +102,9 @@ fn descr() -> impl Strategy<Value = Py> {
                         };
                         let mut parts = vec![n, d];
                         if let Some(s) = shape {
-                            parts.push(Py::Tuple(s.into_iter().map(|x| Py::Int(x as i128)).collect()));
+                            parts.push(Py::Tuple(
+                                s.into_iter().map(|x| Py::Int(x as i128)).collect(),
+                            ));
                         }
                         Py::Tuple(parts)
                     })

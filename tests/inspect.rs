@@ -9,7 +9,10 @@ fn json_matches_numpy_for_its_test_arrays() {
     let Some(py) = python() else { return };
     let dir = tempdir();
     let cases = numpy_cases(py, dir.path());
-    let files: Vec<String> = cases.iter().map(|c| c["file"].as_str().unwrap().to_string()).collect();
+    let files: Vec<String> = cases
+        .iter()
+        .map(|c| c["file"].as_str().unwrap().to_string())
+        .collect();
     let mut args = vec!["inspect", "--json", "--check"];
     args.extend(files.iter().map(String::as_str));
     let r = run(dir.path(), &args);
@@ -20,7 +23,15 @@ fn json_matches_numpy_for_its_test_arrays() {
     for (c, j) in cases.iter().zip(&lines) {
         let name = c["name"].as_str().unwrap();
         assert_eq!(j["path"], c["file"], "{name}");
-        for key in ["descr", "shape", "fortran_order", "version", "header_len", "itemsize", "data_bytes"] {
+        for key in [
+            "descr",
+            "shape",
+            "fortran_order",
+            "version",
+            "header_len",
+            "itemsize",
+            "data_bytes",
+        ] {
             assert_eq!(j[key], c[key], "{name}: {key}");
         }
         let want = if c["object"] == true { "object" } else { "ok" };
@@ -33,7 +44,13 @@ fn json_matches_numpy_for_its_test_arrays() {
 }
 
 fn clean(dir: &Path, name: &str, rows: u32) -> Vec<u8> {
-    write_npy(&dir.join(name), "'<f8'", false, &[rows as u64, 3], &f8_bytes(0..rows * 3));
+    write_npy(
+        &dir.join(name),
+        "'<f8'",
+        false,
+        &[rows as u64, 3],
+        &f8_bytes(0..rows * 3),
+    );
     std::fs::read(dir.join(name)).unwrap()
 }
 
@@ -51,7 +68,17 @@ fn diagnoses_truncated_trailing_and_stacked() {
     st.extend_from_slice(&full);
     std::fs::write(p.join("stacked.npy"), &st).unwrap();
 
-    let r = run(p, &["inspect", "--json", "ok.npy", "cut.npy", "behind.npy", "stacked.npy"]);
+    let r = run(
+        p,
+        &[
+            "inspect",
+            "--json",
+            "ok.npy",
+            "cut.npy",
+            "behind.npy",
+            "stacked.npy",
+        ],
+    );
     r.ok();
     let j = r.json_lines();
     assert_eq!(j[0]["status"], "ok");
@@ -61,17 +88,27 @@ fn diagnoses_truncated_trailing_and_stacked() {
     assert!(j[1]["message"].as_str().unwrap().contains("npy repair"));
     assert_eq!(j[2]["status"], "trailing");
     assert_eq!(j[2]["rows_present"], 6);
-    assert!(j[2]["message"].as_str().unwrap().contains("header says 4 rows, file holds 6"));
+    assert!(j[2]["message"]
+        .as_str()
+        .unwrap()
+        .contains("header says 4 rows, file holds 6"));
     assert_eq!(j[3]["status"], "stacked");
     assert_eq!(j[3]["arrays"], 3);
     assert_eq!(j[3]["convertible"], true);
-    assert!(j[3]["message"].as_str().unwrap().contains("convert-stacked"));
+    assert!(j[3]["message"]
+        .as_str()
+        .unwrap()
+        .contains("convert-stacked"));
 
     run(p, &["inspect", "--check", "ok.npy"]).ok();
     run(p, &["inspect", "--check", "ok.npy", "cut.npy"]).expect_code(1);
     let h = run(p, &["inspect", "cut.npy"]);
-    h.ok().stdout_has("cut.npy: truncated").stdout_has("header says 4 rows, file holds 3 whole rows and 12 of 24 bytes");
-    run(p, &["inspect", "ok.npy"]).ok().stdout_has("float64, little-endian ('<f8')");
+    h.ok()
+        .stdout_has("cut.npy: truncated")
+        .stdout_has("header says 4 rows, file holds 3 whole rows and 12 of 24 bytes");
+    run(p, &["inspect", "ok.npy"])
+        .ok()
+        .stdout_has("float64, little-endian ('<f8')");
 }
 
 #[test]
@@ -88,30 +125,82 @@ fn malformed_files_exit_1_naming_the_file() {
     };
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty.npy", vec![], "empty"),
-        ("magic.npy", b"PK\x03\x04 not numpy".to_vec(), "not a .npy file"),
-        ("version.npy", b"\x93NUMPY\x04\x00\x10\x00{}".to_vec(), "version 4.0"),
+        (
+            "magic.npy",
+            b"PK\x03\x04 not numpy".to_vec(),
+            "not a .npy file",
+        ),
+        (
+            "version.npy",
+            b"\x93NUMPY\x04\x00\x10\x00{}".to_vec(),
+            "version 4.0",
+        ),
         ("short.npy", b"\x93NUMPY\x01".to_vec(), "ends inside"),
-        ("past.npy", b"\x93NUMPY\x02\x00\xff\xff\xff\x0f{'descr'".to_vec(), "past the end"),
-        ("missing.npy", hdr("{'descr': '<f8', 'shape': (2,)}"), "missing key \"fortran_order\""),
-        ("extra.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}"), "unexpected key"),
-        ("descr.npy", hdr("{'descr': '<f3', 'fortran_order': False, 'shape': (2,)}"), "invalid descr"),
-        ("neg.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (-2,)}"), "negative"),
-        ("huge.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}"), "overflows"),
-        ("garbage.npy", hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), ]"), "malformed header"),
-        ("code.npy", hdr("{'descr': __import__('os'), 'fortran_order': False, 'shape': (2,)}"), "malformed header"),
+        (
+            "past.npy",
+            b"\x93NUMPY\x02\x00\xff\xff\xff\x0f{'descr'".to_vec(),
+            "past the end",
+        ),
+        (
+            "missing.npy",
+            hdr("{'descr': '<f8', 'shape': (2,)}"),
+            "missing key \"fortran_order\"",
+        ),
+        (
+            "extra.npy",
+            hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), 'x': 1}"),
+            "unexpected key",
+        ),
+        (
+            "descr.npy",
+            hdr("{'descr': '<f3', 'fortran_order': False, 'shape': (2,)}"),
+            "invalid descr",
+        ),
+        (
+            "neg.npy",
+            hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (-2,)}"),
+            "negative",
+        ),
+        (
+            "huge.npy",
+            hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296)}"),
+            "overflows",
+        ),
+        (
+            "garbage.npy",
+            hdr("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), ]"),
+            "malformed header",
+        ),
+        (
+            "code.npy",
+            hdr("{'descr': __import__('os'), 'fortran_order': False, 'shape': (2,)}"),
+            "malformed header",
+        ),
     ];
     for (name, bytes, why) in &cases {
         std::fs::write(p.join(name), bytes).unwrap();
         let r = run(p, &["inspect", name]);
-        r.fails().stderr_has(&format!("npy: {name}: ")).stderr_has(why);
-        assert_eq!(r.stderr().lines().count(), 1, "{name}: one line: {}", r.stderr());
+        r.fails()
+            .stderr_has(&format!("npy: {name}: "))
+            .stderr_has(why);
+        assert_eq!(
+            r.stderr().lines().count(),
+            1,
+            "{name}: one line: {}",
+            r.stderr()
+        );
     }
     // A bad file among good ones: the good ones are still reported.
-    let r = run(p, &["inspect", "--json", "good.npy", "magic.npy", "good.npy"]);
+    let r = run(
+        p,
+        &["inspect", "--json", "good.npy", "magic.npy", "good.npy"],
+    );
     r.expect_code(1);
     assert_eq!(r.json_lines().len(), 2);
     assert_eq!(std::fs::read(p.join("good.npy")).unwrap(), good);
-    run(p, &["inspect", "nonexistent.npy"]).fails().stderr_has("nonexistent.npy");
+    run(p, &["inspect", "nonexistent.npy"])
+        .fails()
+        .stderr_has("nonexistent.npy");
     run(p, &["inspect", "."]).fails();
 }
 
@@ -123,7 +212,7 @@ fn old_numpy_headers_python2_longs_and_odd_spacing() {
     let dict = "{ 'shape':(2L, 3L) ,'descr':'<i4','fortran_order':True ,}";
     let mut b = b"\x93NUMPY\x01\x00".to_vec();
     let mut body = dict.to_string();
-    while (10 + body.len() + 1) % 16 != 0 {
+    while !(10 + body.len() + 1).is_multiple_of(16) {
         body.push(' ');
     }
     body.push('\n');

@@ -13,7 +13,12 @@ pub struct Args {
     /// The file holding several arrays back to back.
     pub input: PathBuf,
     /// Where to write the joined array.
-    #[arg(short, long, required_unless_present = "in_place", conflicts_with = "in_place")]
+    #[arg(
+        short,
+        long,
+        required_unless_present = "in_place",
+        conflicts_with = "in_place"
+    )]
     pub output: Option<PathBuf>,
     /// Replace INPUT with the joined array (temporary file + rename).
     #[arg(long)]

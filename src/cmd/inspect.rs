@@ -79,7 +79,8 @@ fn inspect_one(path: &Path) -> Result<Scan> {
         // A pipe cannot be sized or read at offsets: spool it to an unnamed
         // temporary file first (memory stays flat).
         let mut tmp = tempfile::tempfile().context("cannot create a temporary file for stdin")?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut tmp).with_context(|| format!("{name}: cannot read"))?;
+        std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
+            .with_context(|| format!("{name}: cannot read"))?;
         tmp
     } else {
         File::open(path).with_context(|| format!("{name}: cannot open"))?
@@ -102,7 +103,8 @@ pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
     match s.status {
         FileStatus::Ok => None,
         FileStatus::Object => Some(
-            "holds pickled Python objects: npy never appends, joins, converts or repairs these".into(),
+            "holds pickled Python objects: npy never appends, joins, converts or repairs these"
+                .into(),
         ),
         FileStatus::Stacked => {
             let st = s.stack.as_ref()?;
@@ -182,13 +184,21 @@ fn to_json(path: &str, s: &Scan) -> Value {
 
 fn human(path: &str, s: &Scan) -> String {
     let h = &s.header;
-    let order = if h.fortran_order { "Fortran order" } else { "C order" };
+    let order = if h.fortran_order {
+        "Fortran order"
+    } else {
+        "C order"
+    };
     let grows = match h.growth_axis() {
         Some(ax) => format!(", grows along axis {ax}"),
         None => ", 0-d".to_string(),
     };
     let mut t = format!("{path}: {}\n", s.status.as_str());
-    t.push_str(&format!("  dtype    {} ({})\n", h.dtype.describe(), h.descr.repr()));
+    t.push_str(&format!(
+        "  dtype    {} ({})\n",
+        h.dtype.describe(),
+        h.descr.repr()
+    ));
     t.push_str(&format!("  shape    {} ({order}{grows})\n", h.shape_repr()));
     t.push_str(&format!(
         "  header   version {}, {} bytes\n",

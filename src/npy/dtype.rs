@@ -65,10 +65,16 @@ impl Dtype {
                 let mut out = Vec::with_capacity(fields.len());
                 for f in fields {
                     let Py::Tuple(parts) = f else {
-                        return Err(bad_descr(f, "a record field is a tuple (name, type[, shape])"));
+                        return Err(bad_descr(
+                            f,
+                            "a record field is a tuple (name, type[, shape])",
+                        ));
                     };
                     if parts.len() != 2 && parts.len() != 3 {
-                        return Err(bad_descr(f, "a record field is a tuple (name, type[, shape])"));
+                        return Err(bad_descr(
+                            f,
+                            "a record field is a tuple (name, type[, shape])",
+                        ));
                     }
                     let (title, name) = match &parts[0] {
                         Py::Str(n) => (None, n.clone()),
@@ -91,7 +97,10 @@ impl Dtype {
                 t.check_size()?;
                 Ok(t)
             }
-            other => Err(bad_descr(other, "descr must be a type string, a list of fields or a (type, shape) tuple")),
+            other => Err(bad_descr(
+                other,
+                "descr must be a type string, a list of fields or a (type, shape) tuple",
+            )),
         }
     }
 
@@ -132,7 +141,9 @@ impl Dtype {
     pub fn describe(&self) -> String {
         match self {
             Dtype::Scalar(s) => s.describe(),
-            Dtype::Subarray(b, shape) => format!("{} subarray of {}", dims_str(shape), b.describe()),
+            Dtype::Subarray(b, shape) => {
+                format!("{} subarray of {}", dims_str(shape), b.describe())
+            }
             Dtype::Record(fields) => {
                 let named = fields.iter().filter(|f| !f.name.is_empty()).count();
                 let pad = fields.len() - named;
@@ -151,7 +162,11 @@ impl Dtype {
 }
 
 fn dims_str(shape: &[u64]) -> String {
-    shape.iter().map(u64::to_string).collect::<Vec<_>>().join("x")
+    shape
+        .iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 fn bad_descr(v: &Py, why: &str) -> FormatError {
@@ -286,7 +301,20 @@ fn valid_unit(u: &str) -> bool {
     // numpy also accepts "generic" (shown as `M8` without a unit).
     matches!(
         base,
-        "Y" | "M" | "W" | "D" | "h" | "m" | "s" | "ms" | "us" | "μs" | "ns" | "ps" | "fs" | "as" | "generic"
+        "Y" | "M"
+            | "W"
+            | "D"
+            | "h"
+            | "m"
+            | "s"
+            | "ms"
+            | "us"
+            | "μs"
+            | "ns"
+            | "ps"
+            | "fs"
+            | "as"
+            | "generic"
     )
 }
 
@@ -331,7 +359,9 @@ mod tests {
     use crate::npy::pylit::parse;
 
     fn size(descr: &str) -> u64 {
-        Dtype::from_descr(&parse(descr).unwrap()).unwrap().itemsize()
+        Dtype::from_descr(&parse(descr).unwrap())
+            .unwrap()
+            .itemsize()
     }
 
     #[test]
@@ -352,7 +382,10 @@ mod tests {
     #[test]
     fn record_sizes() {
         assert_eq!(size("[('a', '<i4'), ('b', '<f8', (2, 3))]"), 52);
-        assert_eq!(size("[('a', '<i2'), ('', '|V6'), ('b', [('x', '>f4'), ('y', '|u1')])]"), 13);
+        assert_eq!(
+            size("[('a', '<i2'), ('', '|V6'), ('b', [('x', '>f4'), ('y', '|u1')])]"),
+            13
+        );
         assert_eq!(size("[(('Title', 'a'), '<i4')]"), 4);
         assert_eq!(size("('<f8', (5,))"), 40);
         assert_eq!(size("[('a', '<i4', 3)]"), 12);
@@ -367,8 +400,15 @@ mod tests {
     #[test]
     fn bad_descrs() {
         for bad in [
-            "'<f3'", "'<q8'", "'<i'", "3", "[('a',)]", "[('a', '<i4'), ('a', '<i4')]",
-            "'<M8[parsec]'", "('<f8', (-1,))", "('<f8', (4294967295, 4294967295, 4294967295))",
+            "'<f3'",
+            "'<q8'",
+            "'<i'",
+            "3",
+            "[('a',)]",
+            "[('a', '<i4'), ('a', '<i4')]",
+            "'<M8[parsec]'",
+            "('<f8', (-1,))",
+            "('<f8', (4294967295, 4294967295, 4294967295))",
         ] {
             assert!(Dtype::from_descr(&parse(bad).unwrap()).is_err(), "{bad}");
         }

@@ -35,9 +35,24 @@ pub struct Version {
 }
 
 pub const VERSIONS: [Version; 3] = [
-    Version { major: 1, minor: 0, len_bytes: 2, utf8: false },
-    Version { major: 2, minor: 0, len_bytes: 4, utf8: false },
-    Version { major: 3, minor: 0, len_bytes: 4, utf8: true },
+    Version {
+        major: 1,
+        minor: 0,
+        len_bytes: 2,
+        utf8: false,
+    },
+    Version {
+        major: 2,
+        minor: 0,
+        len_bytes: 4,
+        utf8: false,
+    },
+    Version {
+        major: 3,
+        minor: 0,
+        len_bytes: 4,
+        utf8: true,
+    },
 ];
 
 impl Version {
@@ -179,13 +194,24 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
             .map(|d| match d {
                 Py::Int(i) if *i >= 0 && *i <= u64::MAX as i128 => Ok(*i as u64),
                 Py::Int(i) if *i < 0 => Err(FormatError::Shape(format!("negative dimension {i}"))),
-                other => Err(FormatError::Shape(format!("dimension {} is not an integer", other.repr()))),
+                other => Err(FormatError::Shape(format!(
+                    "dimension {} is not an integer",
+                    other.repr()
+                ))),
             })
             .collect::<Result<Vec<u64>, _>>()?,
-        other => return Err(FormatError::Shape(format!("shape is {}, not a tuple", other.repr()))),
+        other => {
+            return Err(FormatError::Shape(format!(
+                "shape is {}, not a tuple",
+                other.repr()
+            )))
+        }
     };
     if shape.len() > 64 {
-        return Err(FormatError::Shape(format!("{} dimensions (numpy allows 64)", shape.len())));
+        return Err(FormatError::Shape(format!(
+            "{} dimensions (numpy allows 64)",
+            shape.len()
+        )));
     }
     let dtype = Dtype::from_descr(&descr)?;
     let h = Header {
@@ -330,7 +356,10 @@ impl Layout {
         let mut text = self.dict_text();
         if let Some(ax) = self.growth_axis() {
             let digits = self.shape[ax].to_string().len();
-            text.extend(std::iter::repeat_n(' ', GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
+            text.extend(std::iter::repeat_n(
+                ' ',
+                GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+            ));
         }
         let ascii_ok = text.chars().all(|c| (c as u32) < 256);
         for v in VERSIONS {
@@ -499,7 +528,9 @@ mod tests {
     fn writes_numpy_header() {
         // np.save(f, np.zeros(3)) with numpy 2.x
         let h = layout("'<f8'", false, &[3]).to_npy_header();
-        let mut expect = b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }".to_vec();
+        let mut expect =
+            b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+                .to_vec();
         expect.resize(127, b' ');
         expect.push(b'\n');
         assert_eq!(h, expect);
@@ -548,18 +579,34 @@ mod tests {
     #[test]
     fn hostile_lengths() {
         let mut b = b"\x93NUMPY\x02\x00\xff\xff\xff\xff{".to_vec();
-        assert!(matches!(read_header(&mut &b[..]), Err(FormatError::HeaderTooLong(_))));
+        assert!(matches!(
+            read_header(&mut &b[..]),
+            Err(FormatError::HeaderTooLong(_))
+        ));
         b[8..12].copy_from_slice(&1000u32.to_le_bytes());
-        assert!(matches!(read_header(&mut &b[..]), Err(FormatError::HeaderPastEnd { .. })));
-        assert!(matches!(read_header(&mut &b"\x93NUMPY\x09\x00"[..]), Err(FormatError::Version(9, 0))));
-        assert!(matches!(read_header(&mut &b"PK\x03\x04"[..]), Err(FormatError::Magic)));
+        assert!(matches!(
+            read_header(&mut &b[..]),
+            Err(FormatError::HeaderPastEnd { .. })
+        ));
+        assert!(matches!(
+            read_header(&mut &b"\x93NUMPY\x09\x00"[..]),
+            Err(FormatError::Version(9, 0))
+        ));
+        assert!(matches!(
+            read_header(&mut &b"PK\x03\x04"[..]),
+            Err(FormatError::Magic)
+        ));
         assert!(read_header(&mut &b""[..]).unwrap().is_none());
     }
 
     #[test]
     fn shape_overflow_is_an_error() {
-        let text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
-        let pre = Preamble { version: VERSIONS[0], dict_len: text.len() as u64 };
+        let text =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\n";
+        let pre = Preamble {
+            version: VERSIONS[0],
+            dict_len: text.len() as u64,
+        };
         assert!(matches!(parse_dict(pre, text), Err(FormatError::Shape(_))));
         let text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,), }\n";
         assert!(matches!(parse_dict(pre, text), Err(FormatError::Shape(_))));
@@ -567,7 +614,10 @@ mod tests {
 
     #[test]
     fn keys_checked() {
-        let pre = Preamble { version: VERSIONS[0], dict_len: 0 };
+        let pre = Preamble {
+            version: VERSIONS[0],
+            dict_len: 0,
+        };
         for bad in [
             "{'descr': '<f8', 'shape': (1,)}",
             "{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}",

@@ -46,11 +46,16 @@ pub fn lock_existing(path: &Path, wait: Wait) -> Result<Locked> {
             .open(path)
             .with_context(|| format!("{}: cannot open", path.display()))?;
         match wait {
-            Wait::Block => file.lock().with_context(|| format!("{}: cannot lock", path.display()))?,
+            Wait::Block => file
+                .lock()
+                .with_context(|| format!("{}: cannot lock", path.display()))?,
             Wait::NoWait => match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    bail!("{}: locked by another npy process (--no-wait given)", path.display())
+                    bail!(
+                        "{}: locked by another npy process (--no-wait given)",
+                        path.display()
+                    )
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
                     return Err(e).with_context(|| format!("{}: cannot lock", path.display()))
@@ -94,7 +99,13 @@ impl NewFile {
             .prefix(&format!(".{name}."))
             .suffix(".npy-tmp")
             .tempfile_in(&dir)
-            .with_context(|| format!("{}: cannot create a temporary file in {}", target.display(), dir.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: cannot create a temporary file in {}",
+                    target.display(),
+                    dir.display()
+                )
+            })?;
         Ok(NewFile {
             tmp,
             target: target.to_path_buf(),
@@ -134,7 +145,12 @@ impl NewFile {
         self.tmp
             .persist(&target)
             .map_err(|e| e.error)
-            .with_context(|| format!("{}: cannot rename the new file into place", target.display()))?;
+            .with_context(|| {
+                format!(
+                    "{}: cannot rename the new file into place",
+                    target.display()
+                )
+            })?;
         if sync {
             sync_dir(&target)?;
         }
@@ -222,7 +238,14 @@ pub fn copy_range(
             // SAFETY: both descriptors are open files borrowed for the call;
             // the offsets are local variables the kernel updates.
             let n = unsafe {
-                libc::copy_file_range(src.as_raw_fd(), &mut so, dst.as_raw_fd(), &mut d_o, chunk, 0)
+                libc::copy_file_range(
+                    src.as_raw_fd(),
+                    &mut so,
+                    dst.as_raw_fd(),
+                    &mut d_o,
+                    chunk,
+                    0,
+                )
             };
             if n > 0 {
                 let n = n as u64;
@@ -241,7 +264,14 @@ pub fn copy_range(
             let err = io::Error::last_os_error();
             match err.raw_os_error() {
                 Some(libc::EINTR) => continue,
-                Some(libc::EXDEV | libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP | libc::EPERM | libc::EBADF) => {
+                Some(
+                    libc::EXDEV
+                    | libc::ENOSYS
+                    | libc::EINVAL
+                    | libc::EOPNOTSUPP
+                    | libc::EPERM
+                    | libc::EBADF,
+                ) => {
                     kernel = false;
                     buf = vec![0u8; COPY_BUF.min(left as usize).max(1)];
                 }
@@ -288,7 +318,12 @@ pub fn copy_stream(
 }
 
 /// Copies `len` bytes of `src` from `src_off` to a writer (stdout).
-pub fn copy_to_writer(src: &File, mut src_off: u64, len: u64, out: &mut dyn Write) -> io::Result<()> {
+pub fn copy_to_writer(
+    src: &File,
+    mut src_off: u64,
+    len: u64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
     let mut buf = vec![0u8; COPY_BUF.min(len as usize).max(1)];
     let mut left = len;
     while left > 0 {

@@ -182,7 +182,9 @@ impl Iterator for Walker<'_> {
             Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
         };
         if header.dtype.has_object() {
-            return fail(WalkErrorKind::BadHeader("holds Python objects (pickled data)".into()));
+            return fail(WalkErrorKind::BadHeader(
+                "holds Python objects (pickled data)".into(),
+            ));
         }
         if present < expected {
             return fail(WalkErrorKind::TruncatedData { expected, present });
@@ -346,7 +348,13 @@ mod tests {
         assert_eq!(sum.arrays, 2);
         let p = sum.problem.unwrap();
         assert_eq!(p.index, 2);
-        assert!(matches!(p.kind, WalkErrorKind::TruncatedData { expected: 4, present: 3 }));
+        assert!(matches!(
+            p.kind,
+            WalkErrorKind::TruncatedData {
+                expected: 4,
+                present: 3
+            }
+        ));
         assert!(sum.mismatch.unwrap().contains("array 1"));
     }
 }

@@ -176,7 +176,13 @@ pub fn np_load(py: &str, file: &Path) -> serde_json::Value {
 #[track_caller]
 pub fn assert_np_equal(py: &str, a: &Path, b: &Path) {
     let v = oracle(py, &["equal", a.to_str().unwrap(), b.to_str().unwrap()]);
-    assert_eq!(v["equal"], true, "{} and {} differ as arrays", a.display(), b.display());
+    assert_eq!(
+        v["equal"],
+        true,
+        "{} and {} differ as arrays",
+        a.display(),
+        b.display()
+    );
 }
 
 /// Generates numpy's test arrays (tests/numpy/cases.py) into `dir` and
