@@ -23,7 +23,8 @@ use crate::progress::Progress;
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "What it repairs (reading headers and sizes only, never the data):
+#[command(
+    after_long_help = "What it repairs (reading headers and sizes only, never the data):
   - a header behind its data (a writer died before updating it): the shape grows
     to the whole rows present;
   - a header ahead of its data (a copy cut short): the shape shrinks;
@@ -40,7 +41,8 @@ Examples:
   npy repair data.npy
   npy repair --check *.npy || echo 'some files need repair'
   npy repair --zero-fill cut.npy
-  npy repair --like chunk_000.npy chunk_001.npy")]
+  npy repair --like chunk_000.npy chunk_001.npy"
+)]
 pub struct Args {
     /// Files to repair.
     #[arg(required = true)]
@@ -84,7 +86,11 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             }
         }
     }
-    Ok(if problems { Outcome::Problems } else { Outcome::Done })
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Done
+    })
 }
 
 /// What `--check` says about one file, and whether it needs repair.
@@ -105,16 +111,25 @@ fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(Stri
 }
 
 fn open_shared(path: &Path) -> Result<File> {
-    let file = lock_shared_existing(path).context("cannot open")?;
-    if file.metadata()?.is_dir() {
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(path).context("cannot open")?;
+    if meta.is_dir() {
         anyhow::bail!("is a directory");
     }
-    Ok(file)
+    if !meta.is_file() {
+        anyhow::bail!("not a regular file; nothing changed");
+    }
+    lock_shared_existing(path).context("cannot open")
 }
 
 /// Repairs one file; the line to print (the bool is always false: a repaired
 /// file is a success).
-fn repair_one(path: &Path, args: &Args, like: Option<&Reference>, g: super::Global) -> Result<(String, bool)> {
+fn repair_one(
+    path: &Path,
+    args: &Args,
+    like: Option<&Reference>,
+    g: super::Global,
+) -> Result<(String, bool)> {
     // A first look without write access, so a file that needs nothing is
     // never opened for writing (read-only files, mtimes, no lock contention).
     if let Verdict::Fine = plan(&open_shared(path)?, args.zero_fill, like)? {
@@ -148,12 +163,14 @@ fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
     // whole rows, which a second repair fixes.
     let new_len = p.header_len + new_data;
     if new_len != p.file_len {
-        file.set_len(new_len).context("cannot change the file's length")?;
+        file.set_len(new_len)
+            .context("cannot change the file's length")?;
         file.sync_all().context("cannot sync")?;
     }
     if let Some(h) = header {
         debug_assert_eq!(h.len() as u64, p.header_len);
-        file.write_all_at(&h, 0).context("cannot write the header")?;
+        file.write_all_at(&h, 0)
+            .context("cannot write the header")?;
         file.sync_all().context("cannot sync")?;
     }
     Ok(())
@@ -167,14 +184,19 @@ fn rewrite(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
     let mut nf = NewFile::beside(&target)?;
     let header = p.layout.to_npy_header();
     let hl = header.len() as u64;
-    nf.file().write_all_at(&header, 0).context("cannot write the new file")?;
+    nf.file()
+        .write_all_at(&header, 0)
+        .context("cannot write the new file")?;
     let new_data = p.new_data_len();
     let copy = new_data.min(p.data_len());
     let mut bar = Progress::bytes(copy, g.quiet, "repair");
-    copy_range(file, p.header_len, nf.file(), hl, copy, &mut |n| bar.set(n)).context("cannot copy the data")?;
+    copy_range(file, p.header_len, nf.file(), hl, copy, &mut |n| bar.set(n))
+        .context("cannot copy the data")?;
     bar.finish();
     // Zero-fill: the missing bytes of the last row.
-    nf.file().set_len(hl + new_data).context("cannot size the new file")?;
+    nf.file()
+        .set_len(hl + new_data)
+        .context("cannot size the new file")?;
     nf.copy_permissions_from(file)?;
     nf.commit(true)
 }

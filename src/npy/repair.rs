@@ -21,7 +21,10 @@ use super::FormatError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Basis {
     /// The file's own header, whose shape disagrees with the data.
-    Header { declared_rows: u64, old_shape: Vec<u64> },
+    Header {
+        declared_rows: u64,
+        old_shape: Vec<u64>,
+    },
     /// The file's own header with a run of `*` where the growth-axis length
     /// belongs.
     Placeholder,
@@ -73,7 +76,10 @@ impl Plan {
 
     /// The growth-axis length after the repair.
     pub fn new_rows(&self) -> u64 {
-        let ax = self.layout.growth_axis().expect("planned arrays have a growth axis");
+        let ax = self
+            .layout
+            .growth_axis()
+            .expect("planned arrays have a growth axis");
         self.layout.shape[ax]
     }
 
@@ -128,7 +134,11 @@ impl Plan {
                     if done { "dropped" } else { "would drop" },
                     plural(self.partial, "byte"),
                     self.row_bytes,
-                    if done { "" } else { "; --zero-fill would keep them" }
+                    if done {
+                        ""
+                    } else {
+                        "; --zero-fill would keep them"
+                    }
                 ));
             }
         }
@@ -155,7 +165,7 @@ fn plural(n: u64, what: &str) -> String {
 pub enum Verdict {
     /// The header agrees with the data: nothing to do.
     Fine,
-    Repair(Plan),
+    Repair(Box<Plan>),
 }
 
 /// A file `repair` must not touch, with the reason (already worded for
@@ -184,7 +194,10 @@ impl Reference {
     pub fn open(path: &Path) -> Result<Reference, Refusal> {
         let name = path.display();
         let file = File::open(path).map_err(|e| Refusal(format!("{name}: cannot open: {e}")))?;
-        let len = file.metadata().map_err(|e| Refusal(format!("{name}: {e}")))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| Refusal(format!("{name}: {e}")))?
+            .len();
         let header = super::read_header_at(&file, 0, len)
             .map_err(|e| Refusal(format!("{name}: cannot serve as --like reference: {e}")))?;
         if header.dtype.has_object() {
@@ -206,16 +219,14 @@ impl Reference {
 
 /// Decides what `file` needs. Reads its header and size only.
 pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict, Refusal> {
-    let file_len = file
-        .metadata()
-        .map_err(|e| Refusal(e.to_string()))?
-        .len();
+    let file_len = file.metadata().map_err(|e| Refusal(e.to_string()))?.len();
     let scan = match scan_file(file) {
         Ok(s) => s,
         Err(FormatError::Io(e)) => return Err(Refusal(format!("cannot read: {e}"))),
         Err(e) => {
             if let Some(h) = placeholder_header(file, file_len) {
-                return plan_rows(Basis::Placeholder, &h, file_len, zero_fill).map(Verdict::Repair);
+                return plan_rows(Basis::Placeholder, &h, file_len, zero_fill)
+                    .map(|p| Verdict::Repair(Box::new(p)));
             }
             let Some(r) = like else {
                 return Err(Refusal(format!(
@@ -235,14 +246,16 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                 reference: r.path.clone(),
                 why: e.to_string(),
             };
-            return plan_rows(basis, &r.header, file_len, zero_fill).map(Verdict::Repair);
+            return plan_rows(basis, &r.header, file_len, zero_fill)
+                .map(|p| Verdict::Repair(Box::new(p)));
         }
     };
     let h = &scan.header;
     match scan.status {
         FileStatus::Ok => Ok(Verdict::Fine),
         FileStatus::Object => Err(Refusal(
-            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed".into(),
+            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
+                .into(),
         )),
         FileStatus::Stacked => {
             let n = scan.stack.as_ref().map(|s| s.arrays).unwrap_or(0);
@@ -264,7 +277,7 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                 declared_rows: h.shape[ax],
                 old_shape: h.shape.clone(),
             };
-            plan_rows(basis, h, file_len, zero_fill).map(Verdict::Repair)
+            plan_rows(basis, h, file_len, zero_fill).map(|p| Verdict::Repair(Box::new(p)))
         }
     }
 }
@@ -272,7 +285,9 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
 /// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
 /// version and header length) over the bytes of a `file_len`-byte file.
 fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Refusal> {
-    let ax = h.growth_axis().ok_or_else(|| Refusal("a 0-d array has no rows".into()))?;
+    let ax = h
+        .growth_axis()
+        .ok_or_else(|| Refusal("a 0-d array has no rows".into()))?;
     let row_bytes = h.row_bytes().map_err(|e| Refusal(e.to_string()))?;
     let data = file_len - h.header_len;
     if row_bytes == 0 {
@@ -337,7 +352,10 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
         }
         // Only a run standing where a tuple element would: after `(` or `,`
         // and before `,` or `)` (a `*` inside a field name is not one).
-        let before = text[..start].iter().rev().find(|b| !b.is_ascii_whitespace());
+        let before = text[..start]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace());
         let after = text[i..].iter().find(|b| !b.is_ascii_whitespace());
         if !matches!(before, Some(b'(' | b',')) || !matches!(after, Some(b',' | b')')) {
             continue;
@@ -359,7 +377,10 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
         let differ: Vec<usize> = (0..h0.shape.len().min(h1.shape.len()))
             .filter(|&k| h0.shape[k] != h1.shape[k])
             .collect();
-        if h0.shape.len() != h1.shape.len() || differ.len() != 1 || Some(differ[0]) != h0.growth_axis() {
+        if h0.shape.len() != h1.shape.len()
+            || differ.len() != 1
+            || Some(differ[0]) != h0.growth_axis()
+        {
             continue;
         }
         if found.is_some() {
@@ -403,7 +424,8 @@ mod tests {
 
     #[test]
     fn npyz_placeholder() {
-        let t = b"{'descr': '<f8', 'fortran_order': False, 'shape': (*******************,), }    \n";
+        let t =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (*******************,), }    \n";
         let h = parse_placeholder(pre(t), t).unwrap();
         assert_eq!(h.shape, vec![0]);
         let t = b"{'descr': '<i4', 'fortran_order': False, 'shape': (*****, 3), }\n";
@@ -424,7 +446,11 @@ mod tests {
             b"{'descr': '<i4', 'fortran_order': *, 'shape': (3,), }\n",
             b"{'descr': '<i4', 'fortran_order': False, 'shape': ***, }\n",
         ] {
-            assert!(parse_placeholder(pre(t), t).is_none(), "{}", String::from_utf8_lossy(t));
+            assert!(
+                parse_placeholder(pre(t), t).is_none(),
+                "{}",
+                String::from_utf8_lossy(t)
+            );
         }
         // A `*` in a field name does not confuse it.
         let t = b"{'descr': [('a*', '<i4')], 'fortran_order': False, 'shape': (**,), }\n";
