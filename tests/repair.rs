@@ -544,6 +544,10 @@ fn refusals_leave_files_byte_for_byte_unchanged() {
     let mut st = fs::read(&a).unwrap();
     st.extend(fs::read(&a).unwrap());
     fs::write(dir.join("stacked.npy"), &st).unwrap();
+    // Rows that happen to start with the magic: not guessed at.
+    let mut mt = fs::read(&a).unwrap();
+    mt.extend(b"\x93NUMPY\x01\x00garbage.");
+    fs::write(dir.join("magic_tail.npy"), &mt).unwrap();
     // Object dtype (pickled payload), its header behind.
     let obj_hdr = Layout::new(pylit::parse("'|O'").unwrap(), false, vec![1])
         .unwrap()
@@ -567,6 +571,7 @@ fn refusals_leave_files_byte_for_byte_unchanged() {
     fs::write(dir.join("dict.npy"), &dict).unwrap();
     let cases = [
         ("stacked.npy", "`npy convert-stacked`"),
+        ("magic_tail.npy", "start with the .npy magic"),
         ("object.npy", "pickled Python objects"),
         ("zerod.npy", "0-d array"),
         ("zerowidth.npy", "0 bytes"),

@@ -100,7 +100,7 @@ fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(Stri
         Verdict::Fine => ("ok, nothing to do".into(), false),
         Verdict::Repair(p) => (
             format!(
-                "needs repair: {} (run `npy repair{} {}`)",
+                "needs repair: {}; run `npy repair{} {}`",
                 p.describe(false).join("; "),
                 if args.zero_fill { " --zero-fill" } else { "" },
                 path.display()

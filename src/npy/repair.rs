@@ -257,13 +257,18 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
             "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
                 .into(),
         )),
-        FileStatus::Stacked => {
-            let n = scan.stack.as_ref().map(|s| s.arrays).unwrap_or(0);
-            Err(Refusal(format!(
+        FileStatus::Stacked => match scan.stack.as_ref().map(|s| s.arrays) {
+            Some(n) if n >= 2 => Err(Refusal(format!(
                 "holds {n} arrays stored back to back (np.save called repeatedly on one file), \
                  which is not something to repair: use `npy convert-stacked` to join them; nothing changed"
-            )))
-        }
+            ))),
+            _ => Err(Refusal(format!(
+                "the bytes after the data of shape {} that the header promises start with the .npy magic, as if another \
+                 array were saved after it, but no whole array follows: not repairing a guess \
+                 (`npy inspect` shows more; `npy convert-stacked` handles arrays back to back); nothing changed",
+                h.shape_repr()
+            ))),
+        },
         FileStatus::Truncated | FileStatus::Trailing => {
             let Some(ax) = h.growth_axis() else {
                 return Err(Refusal(format!(
