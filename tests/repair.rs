@@ -486,6 +486,25 @@ fn npyz_star_placeholder() {
     }
 }
 
+/// The same, from the real crate: tests/fixtures/repair/README.md says how
+/// the file was made.
+#[test]
+fn npyz_unfinished_fixture() {
+    let d = tempdir();
+    let p = d.path().join("npyz.npy");
+    fs::copy(repo().join("tests/fixtures/repair/npyz_unfinished.npy"), &p).unwrap();
+    run(d.path(), &["repair", "npyz.npy"])
+        .ok()
+        .stdout_has("npyz.npy: shape left as a `*` placeholder by a writer that did not finish, 1008 whole rows present: header now says shape (1008,)\n");
+    let got = fs::read(&p).unwrap();
+    let h = header_of(&got);
+    assert_eq!(h.shape, vec![1008]);
+    assert!(got[h.header_len as usize..] == f8_bytes(0..1008)[..]);
+    if let Some(py) = python() {
+        assert_eq!(np_load(py, &p)["shape"], json!([1008]));
+    }
+}
+
 #[test]
 fn like_a_sibling_when_the_header_is_unreadable() {
     let d = tempdir();
