@@ -279,6 +279,59 @@ fn numpy_cases_cut_in_the_middle_of_the_last_row() {
     numpy_check(py, d.path(), &jobs);
 }
 
+/// npy-append-array with `rewrite_header_on_append=False` updates the header
+/// only on close: a writer killed before that leaves the header behind.
+/// (Skipped where the package is not installed: CI installs numpy only.)
+#[test]
+fn npy_append_array_killed_before_close() {
+    let Some(py) = python() else { return };
+    const SCRIPT: &str = r#"
+import os, sys
+import numpy as np
+from npy_append_array import NpyAppendArray
+d = sys.argv[1]
+keep = []  # a collected NpyAppendArray closes itself, writing its header
+for name, order in (("c", "C"), ("f", "F")):
+    parts = [np.asarray(np.arange(k, k + 6 * n, dtype="<i4").reshape(n, 6).T, order=order) if order == "F"
+             else np.arange(k, k + 3 * n, dtype="<i4").reshape(n, 3) for k, n in ((0, 4), (100, 2), (200, 5))]
+    axis = -1 if order == "F" else 0
+    np.save(os.path.join(d, name + "_expected.npy"), np.concatenate(parts, axis=axis))
+    a = NpyAppendArray(os.path.join(d, name + ".npy"), rewrite_header_on_append=False)
+    for p in parts:
+        a.append(p)
+    a.fp.flush()
+    keep.append(a)
+os._exit(0)  # killed: no close(), no header update
+"#;
+    let have = Command::new(py)
+        .args(["-c", "import npy_append_array"])
+        .output();
+    if !have.is_ok_and(|o| o.status.success()) {
+        eprintln!("note: npy_append_array not installed; skipping");
+        return;
+    }
+    let d = tempdir();
+    let out = Command::new(py)
+        .args(["-c", SCRIPT])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(d.path(), &["repair", "--check", "c.npy", "f.npy"]).expect_code(1);
+    run(d.path(), &["repair", "c.npy", "f.npy"])
+        .ok()
+        .stdout_has("c.npy: header said 4 rows, 11 whole rows present: shape (4, 3) -> (11, 3)\n")
+        .stdout_has("f.npy: header said 4 rows, 11 whole rows present: shape (6, 4) -> (6, 11)\n");
+    for n in ["c", "f"] {
+        let got = d.path().join(format!("{n}.npy"));
+        assert_np_equal(py, &got, &d.path().join(format!("{n}_expected.npy")));
+    }
+}
+
 /// Fortran order grows along the last axis: a "row" is one step along it.
 #[test]
 fn fortran_rows_are_steps_along_the_last_axis() {
