@@ -679,7 +679,17 @@ fn refusals_leave_files_byte_for_byte_unchanged() {
     fs::create_dir(dir.join("sub")).unwrap();
     run(dir, &["repair", "sub"])
         .fails()
-        .stderr_has("npy: sub: ");
+        .stderr_has("npy: sub: is a directory");
+    // A stream, and a FIFO (opening it would wait for a writer).
+    run(dir, &["repair", "-"])
+        .fails()
+        .stderr_has("npy: -: a stream cannot be repaired");
+    let fifo = Command::new("mkfifo").arg(dir.join("fifo.npy")).status();
+    if fifo.is_ok_and(|s| s.success()) {
+        run(dir, &["repair", "fifo.npy"])
+            .fails()
+            .stderr_has("npy: fifo.npy: not a regular file");
+    }
 }
 
 #[test]
