@@ -395,6 +395,37 @@ fn header_behind_grows_and_ahead_shrinks() {
         .stdout_has("shape (0, 2) -> (2, 2)");
 }
 
+/// A repair in place changes the length first and the header second. A crash
+/// between the two leaves a file that a second repair brings to the same
+/// result as an uninterrupted one.
+#[test]
+fn a_repair_cut_between_its_two_writes_is_repairable() {
+    let d = tempdir();
+    let dir = d.path();
+    // 5 rows declared, 3 whole rows and 10 bytes on disk.
+    let full = f8_file(dir, "full.npy", &[5, 3], 0, 0);
+    let b = fs::read(&full).unwrap();
+    let cut = &b[..128 + 3 * 24 + 10];
+    for (zero, mid_len) in [(false, 128 + 3 * 24), (true, 128 + 4 * 24)] {
+        fs::write(dir.join("direct.npy"), cut).unwrap();
+        let mut args = vec!["repair"];
+        if zero {
+            args.push("--zero-fill");
+        }
+        args.push("direct.npy");
+        run(dir, &args).ok();
+        // The state after the first write: new length, old header.
+        let mut mid = cut.to_vec();
+        mid.resize(mid_len, 0);
+        fs::write(dir.join("mid.npy"), &mid).unwrap();
+        run(dir, &["repair", "mid.npy"]).ok();
+        assert!(
+            fs::read(dir.join("mid.npy")).unwrap() == fs::read(dir.join("direct.npy")).unwrap(),
+            "zero-fill {zero}"
+        );
+    }
+}
+
 #[test]
 fn zero_fill_keeps_every_byte() {
     let d = tempdir();
