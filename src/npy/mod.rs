@@ -5,6 +5,8 @@
 //! - [`header`]: reading and writing headers exactly as numpy does;
 //! - [`scan`]: what a file holds (one array, a truncated one, several back to
 //!   back) from its headers and size alone;
+//! - [`repair`]: what a repair of a file would change, from headers and
+//!   sizes alone;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -15,6 +17,7 @@ pub mod dtype;
 pub mod header;
 pub mod io;
 pub mod pylit;
+pub mod repair;
 pub mod scan;
 
 pub use dtype::Dtype;
