@@ -74,8 +74,9 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;repair' {
-            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Change nothing; exit 1 if any file needs repair, saying what would be done')
-            [CompletionResult]::new('--zero-fill', '--zero-fill', [CompletionResultType]::ParameterName, 'Pad a partial last row with zeros instead of dropping it')
+            [CompletionResult]::new('--like', '--like', [CompletionResultType]::ParameterName, 'For files whose header cannot be read: assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Change nothing; say what would be done and exit 1 if any file needs repair')
+            [CompletionResult]::new('--zero-fill', '--zero-fill', [CompletionResultType]::ParameterName, 'Complete a partial last row with zero bytes instead of dropping it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -289,12 +289,16 @@ _npy() {
             return 0
             ;;
         npy__subcmd__repair)
-            opts="-q -h -V --check --zero-fill --quiet --help --version"
+            opts="-q -h -V --check --zero-fill --like --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
