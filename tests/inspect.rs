@@ -255,3 +255,12 @@ fn huge_sparse_file_is_instant() {
     assert_eq!(j["status"], "ok");
     assert_eq!(j["expected_bytes"], rows * 24);
 }
+
+#[test]
+fn unfinished_npyz_file_points_to_repair() {
+    let fx = repo().join("tests/fixtures/repair");
+    run(&fx, &["inspect", "npyz_unfinished.npy"])
+        .fails()
+        .stderr_has("npyz_unfinished.npy: the shape is a `*` placeholder")
+        .stderr_has("npy repair npyz_unfinished.npy");
+}

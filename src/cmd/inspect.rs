@@ -88,7 +88,16 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     if file.metadata()?.is_dir() {
         anyhow::bail!("{name}: is a directory");
     }
-    scan_file(&file).with_context(|| name.clone())
+    scan_file(&file).or_else(|e| {
+        // npyz leaves `*` where the shape belongs until its writer finishes.
+        let len = file.metadata()?.len();
+        if crate::npy::repair::placeholder_header(&file, len).is_some() {
+            anyhow::bail!(
+                "{name}: the shape is a `*` placeholder left by a writer that did not finish: run `npy repair {name}`"
+            );
+        }
+        Err(anyhow::Error::new(e).context(name.clone()))
+    })
 }
 
 /// The status line's advice, or `None` when the file is fine.
