@@ -173,7 +173,8 @@ fn to_json(path: &str, s: &Scan) -> Value {
     if let Some(d) = s.rows_declared() {
         m.insert("rows".into(), json!(d));
     }
-    if let Some((whole, partial)) = s.rows_present() {
+    let one_array = !matches!(s.status, FileStatus::Stacked | FileStatus::Object);
+    if let Some((whole, partial)) = s.rows_present().filter(|_| one_array) {
         m.insert("rows_present".into(), json!(whole));
         m.insert("partial_row_bytes".into(), json!(partial));
     }
