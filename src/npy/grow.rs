@@ -146,6 +146,9 @@ impl Grower {
     /// new shape in place. Call with nothing pending, before writing data.
     /// `progress` sees the old data copied, if a fresh file is needed.
     pub fn reserve(&mut self, add: Option<u64>, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        if add == Some(0) {
+            return Ok(());
+        }
         if self.written_end != self.committed_end {
             return Err(anyhow!(
                 "{}: internal error: reserve with bytes pending",
