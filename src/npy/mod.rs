@@ -47,17 +47,10 @@ impl std::fmt::Display for FormatError {
             FormatError::Magic => write!(f, "not a .npy file (no \\x93NUMPY magic at the start)"),
             FormatError::ShortHeader => write!(f, "file ends inside the .npy header"),
             FormatError::Version(a, b) => {
-                write!(
-                    f,
-                    "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)"
-                )
+                write!(f, "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)")
             }
             FormatError::HeaderTooLong(n) => {
-                write!(
-                    f,
-                    "header length {n} is implausibly large (limit {})",
-                    header::MAX_HEADER_LEN
-                )
+                write!(f, "header length {n} is implausibly large (limit {})", header::MAX_HEADER_LEN)
             }
             FormatError::HeaderPastEnd {
                 header_len,
