@@ -589,6 +589,24 @@ fn tight_header_is_grown_by_rewrite() {
     )
     .ok();
     assert_eq!(std::fs::read(d.join("r.npy")).unwrap(), got);
+    // Through a symlink: the file it points to is rewritten, the link stays.
+    std::fs::create_dir(d.join("real")).unwrap();
+    std::fs::write(d.join("real/data.npy"), &old).unwrap();
+    std::os::unix::fs::symlink("real/data.npy", d.join("link.npy")).unwrap();
+    run(d, &["append", "link.npy", "a.npy", "b.npy"]).ok();
+    assert!(std::fs::symlink_metadata(d.join("link.npy"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read(d.join("real/data.npy")).unwrap(), got);
+    // TARGET onto itself while its header must grow.
+    std::fs::write(d.join("self.npy"), &old).unwrap();
+    run(d, &["append", "self.npy", "self.npy"]).ok();
+    let twice = [i8_rows(0, rows, 2), i8_rows(0, rows, 2)].concat();
+    assert_eq!(
+        std::fs::read(d.join("self.npy")).unwrap(),
+        npy_bytes(descr, false, &[2 * rows, 2], &twice)
+    );
     let names: Vec<String> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

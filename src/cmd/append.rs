@@ -258,7 +258,7 @@ fn lock_target(target: &Path, args: &Args) -> Result<(Locked, Scan)> {
     } else {
         Wait::Block
     };
-    let name = target.display().to_string();
+    let name = args.target.display().to_string();
     let lock = lock_existing(target, wait)?;
     let scan = scan_file(&lock.file).with_context(|| name.clone())?;
     check_target(&name, &scan)?;
@@ -307,9 +307,20 @@ impl<R: Read> Stdin<R> {
     }
 }
 
+/// The file to write: a symlinked TARGET is followed, so that a rewrite
+/// replaces the file it points to rather than the link.
+fn resolve_target(p: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+        }
+        _ => p.to_path_buf(),
+    }
+}
+
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
-    let target = args.target.clone();
-    let tname = target.display().to_string();
+    let target = resolve_target(&args.target);
+    let tname = args.target.display().to_string();
     if is_stdin(&target) {
         bail!("-: TARGET must be a file (stdin can only be a SOURCE)");
     }
@@ -489,8 +500,8 @@ fn parse_dims(s: &str) -> Result<Vec<u64>> {
 
 /// `--raw`: sources are rows of bytes in TARGET's memory order.
 fn run_raw(args: &Args) -> Result<Outcome> {
-    let target = &args.target;
-    let tname = target.display().to_string();
+    let target = &resolve_target(&args.target);
+    let tname = args.target.display().to_string();
     let sync = !args.no_sync;
     let descr = args.dtype.as_deref().map(parse_descr).transpose()?;
     let dims = args.shape.as_deref().map(parse_dims).transpose()?;
