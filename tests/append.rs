@@ -852,6 +852,112 @@ fn sigkill_at_random_moments_never_loses_a_row() {
     );
 }
 
+#[test]
+fn sigkill_during_a_stdin_stream_keeps_committed_arrays() {
+    let seed = seed();
+    let mut rng = Rng(seed ^ 0x5eed);
+    let dir = tempdir();
+    let d = dir.path();
+    let width = 8u64;
+    let trials = 40;
+    let mut partial = 0;
+    let mut full = Duration::from_millis(5);
+    for t in 0..trials {
+        let tight = t % 2 == 1;
+        let old_rows = if tight {
+            90 + rng.below(9)
+        } else {
+            1000 + rng.below(3000)
+        };
+        let mut all = i8_rows(0, old_rows, width);
+        let mut stream = vec![];
+        let mut cum = vec![old_rows];
+        for _ in 0..1 + rng.below(4) {
+            let r = 1 + rng.below(1500);
+            let data = i8_rows(*cum.last().unwrap() as i64, r, width);
+            stream.extend(npy_bytes("<i8", false, &[r, width], &data));
+            all.extend_from_slice(&data);
+            cum.push(cum.last().unwrap() + r);
+        }
+        let l = layout("<i8", false, &[old_rows, width]);
+        let v1 = VERSIONS[0];
+        let mut old = if tight {
+            l.to_header_of_len(v1, (v1.prefix_len() + l.dict_text().len() + 1) as u64)
+                .unwrap()
+        } else {
+            l.to_npy_header()
+        };
+        let old_head = old.clone();
+        old.extend(i8_rows(0, old_rows, width));
+        std::fs::write(d.join("t.npy"), &old).unwrap();
+        let start = Instant::now();
+        let mut child = Command::new(bin())
+            .args(["append", "t.npy", "-"])
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        let feed = stream.clone();
+        let feeder = std::thread::spawn(move || {
+            let _ = sin.write_all(&feed);
+        });
+        let kill = t % 5 != 0;
+        if kill {
+            std::thread::sleep(Duration::from_micros(rng.below(full.as_micros() as u64)));
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        feeder.join().unwrap();
+        let ctx = format!("seed {seed} stream trial {t} (tight {tight}, rows {cum:?})");
+        if !kill {
+            assert!(status.success(), "{ctx}");
+            full = start.elapsed();
+        }
+        let got = std::fs::read(d.join("t.npy")).unwrap();
+        let (h, data) = parse(&got);
+        let rows = h.shape[0];
+        // The header counts a whole number of arrays, and says so with
+        // either the old header's length or numpy's fresh header.
+        assert!(cum.contains(&rows), "{ctx}: header has {rows} rows");
+        let want_head = if h.header_len as usize == old_head.len() {
+            layout("<i8", false, &h.shape)
+                .to_header_of_len(v1, old_head.len() as u64)
+                .unwrap()
+        } else {
+            layout("<i8", false, &h.shape).to_npy_header()
+        };
+        assert_eq!(
+            got[..h.header_len as usize],
+            want_head[..],
+            "{ctx}: header bytes"
+        );
+        assert!(
+            data.len() as u64 >= rows * width * 8,
+            "{ctx}: committed rows missing"
+        );
+        assert!(data.len() <= all.len(), "{ctx}: more data than sent");
+        assert!(
+            data == all[..data.len()],
+            "{ctx}: data is not the rows in order"
+        );
+        if !kill {
+            assert_eq!(rows, *cum.last().unwrap(), "{ctx}");
+        }
+        if data.len() as u64 > rows * width * 8 {
+            partial += 1;
+        }
+        for e in std::fs::read_dir(d).unwrap() {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            if n.ends_with(".npy-tmp") {
+                std::fs::remove_file(d.join(&n)).unwrap();
+            }
+        }
+    }
+    eprintln!("stream sigkill seed {seed}: {partial} of {trials} left a partial array");
+}
+
 // ---------------------------------------------------------------- concurrency
 
 fn concurrent_appends(start: Option<Vec<u8>>, extra: &[&str]) {
