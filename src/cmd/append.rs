@@ -598,7 +598,12 @@ fn run_raw(args: &Args) -> Result<Outcome> {
                 if part != 0 {
                     bail!(
                         "<stdin>: ended inside a row: the last {part} bytes (a row is {row} bytes) were not appended; \
-                         the {whole} whole rows before them were"
+                         {}",
+                        match whole {
+                            0 => "no whole row came before them".to_string(),
+                            1 => "the whole row before them was appended".to_string(),
+                            n => format!("the {n} whole rows before them were appended"),
+                        }
                     );
                 }
             }
