@@ -450,6 +450,82 @@ fn stdin_streams_commit_each_whole_array() {
     }
 }
 
+/// Rows the header of `path` declares (0 while it does not exist).
+fn declared_rows(path: &Path) -> u64 {
+    match std::fs::read(path) {
+        Ok(b) if !b.is_empty() => parse(&b).0.shape[0],
+        _ => 0,
+    }
+}
+
+#[track_caller]
+fn wait_for_rows(path: &Path, rows: u64) {
+    let start = Instant::now();
+    while declared_rows(path) != rows {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never reached {rows} rows",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn streamed_rows_are_committed_while_the_producer_pauses() {
+    let dir = tempdir();
+    let d = dir.path();
+    for raw in [false, true] {
+        let name = if raw { "raw.npy" } else { "npy.npy" };
+        let mut args = vec!["append", name];
+        if raw {
+            args.extend(["--raw", "--dtype", "<i8", "--shape", "2"]);
+        }
+        args.push("-");
+        let mut child = Command::new(bin())
+            .args(&args)
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        let piece = |base: i64, rows: u64| {
+            let data = i8_rows(base, rows, 2);
+            if raw {
+                data
+            } else {
+                npy_bytes("<i8", false, &[rows, 2], &data)
+            }
+        };
+        sin.write_all(&piece(0, 2)).unwrap();
+        sin.flush().unwrap();
+        wait_for_rows(&d.join(name), 2);
+        let mut next = piece(2, 3);
+        if raw {
+            // Half a row now: the whole ones are committed, it waits.
+            next.extend_from_slice(&[9u8; 8]);
+        }
+        sin.write_all(&next).unwrap();
+        sin.flush().unwrap();
+        wait_for_rows(&d.join(name), 5);
+        if raw {
+            sin.write_all(&[9u8; 8]).unwrap();
+        }
+        drop(sin);
+        assert!(child.wait().unwrap().success());
+        let mut all = i8_rows(0, 5, 2);
+        let mut rows = 5;
+        if raw {
+            all.extend_from_slice(&[9u8; 16]);
+            rows = 6;
+        }
+        assert_eq!(
+            std::fs::read(d.join(name)).unwrap(),
+            npy_bytes("<i8", false, &[rows, 2], &all)
+        );
+    }
+}
+
 #[test]
 fn raw_rows_from_stdin() {
     let dir = tempdir();

@@ -141,6 +141,22 @@ impl Grower {
         l
     }
 
+    /// Whether `add` more rows than committed can be committed without
+    /// first moving to a fresh file.
+    pub fn fits_in_place(&self, add: u64) -> bool {
+        if matches!(self.dst, Dst::Fresh { .. }) {
+            return true;
+        }
+        let Some(rows) = self.rows().checked_add(add) else {
+            return false;
+        };
+        self.atomic_header
+            && self
+                .layout_with_rows(rows)
+                .to_header_of_len(self.header.version, self.header.header_len)
+                .is_some()
+    }
+
     /// Makes sure `add` more rows (or, for `None`, any number) can be
     /// committed, switching to a fresh file when the header cannot take the
     /// new shape in place. Call with nothing pending, before writing data.
@@ -148,12 +164,6 @@ impl Grower {
     pub fn reserve(&mut self, add: Option<u64>, progress: &mut dyn FnMut(u64)) -> Result<()> {
         if add == Some(0) {
             return Ok(());
-        }
-        if self.written_end != self.committed_end {
-            return Err(anyhow!(
-                "{}: internal error: reserve with bytes pending",
-                self.path.display()
-            ));
         }
         let rows = match add {
             Some(n) => self
@@ -176,6 +186,12 @@ impl Grower {
             .is_some();
         if fits && self.atomic_header {
             return Ok(());
+        }
+        if self.written_end != self.committed_end {
+            return Err(anyhow!(
+                "{}: internal error: a header rewrite with bytes pending",
+                self.path.display()
+            ));
         }
         self.go_fresh(progress)
     }
@@ -272,15 +288,15 @@ impl Grower {
         Ok(())
     }
 
-    /// Commits `add` rows, which must be exactly the bytes pending: data
-    /// synced, then the header rewritten (in place) or the new file renamed
-    /// over the target (fresh).
+    /// Commits the first `add` rows pending: data synced, then the header
+    /// rewritten (in place) or the new file renamed over the target (fresh).
+    /// Bytes pending beyond them (part of a row still arriving) stay pending.
     pub fn commit(&mut self, add: u64) -> Result<()> {
         let p = self.path.display().to_string();
         let want = add
             .checked_mul(self.row_bytes)
             .ok_or_else(|| anyhow!("{p}: internal error: pending size overflows"))?;
-        if want != self.pending() {
+        if want > self.pending() {
             return Err(anyhow!(
                 "{p}: internal error: committing {add} rows ({want} bytes) with {} bytes pending",
                 self.pending()
@@ -333,7 +349,7 @@ impl Grower {
         }
         self.head_bytes = head;
         self.header.shape = layout.shape;
-        self.committed_end = self.written_end;
+        self.committed_end += want;
         Ok(())
     }
 }
