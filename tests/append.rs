@@ -142,6 +142,7 @@ fn numpy_cases_rebuilt_chunk_by_chunk_are_np_save_byte_for_byte() {
         for ch in &chunks[1..] {
             run(&work, &["append", s(&onto), ch]).ok();
         }
+        assert_np_equal(py, &onto, &file);
         assert!(
             std::fs::read(&onto).unwrap() == want,
             "{name}: appended np.save file differs from np.save bytes"

@@ -359,7 +359,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 };
                 check_appendable(&stdin.label(), &h)?;
                 stdin.pending = Some(h.clone());
-                (stdin.label(), h)
+                ("<stdin>".to_string(), h)
             }
         };
         let reference = Named::of(&rname, &rhead);
