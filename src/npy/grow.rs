@@ -507,6 +507,46 @@ mod tests {
     }
 
     #[test]
+    fn header_patch_across_a_page_goes_through_a_fresh_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let layout_k = |k: usize, rows: u64| {
+            let descr = Py::List(vec![Py::Tuple(vec![
+                Py::Str("x".repeat(k)),
+                Py::Str("<i2".into()),
+            ])]);
+            Layout::new(descr, false, vec![rows]).unwrap()
+        };
+        // numpy's header whose growth number starts just before byte 4096,
+        // so a longer number crosses into the next page; and one far from it.
+        let v1 = crate::npy::header::VERSIONS[0];
+        let straddles = |k: usize| {
+            let l = layout_k(k, 5);
+            let digit = v1.prefix_len() + l.dict_text().find("(5,").unwrap() + 1;
+            (4080..4096).contains(&digit) && l.to_npy_header().len() > 4096
+        };
+        let k = (3900..4200).find(|&k| straddles(k)).unwrap();
+        for (k, fresh) in [(k, true), (k + 150, false)] {
+            let p = dir.path().join(format!("k{k}.npy"));
+            let head = layout_k(k, 5).to_npy_header();
+            assert!(head.len() > 4096, "k {k}: {}", head.len());
+            file_with(&p, &head, &[1u8; 10]);
+            let ino = std::fs::metadata(&p).unwrap().ino();
+            let mut g = grower(&p);
+            assert_eq!(!g.atomic_header, fresh, "k {k}");
+            g.reserve(Some(123_456), &mut |_| {}).unwrap();
+            g.append_bytes(&vec![2u8; 246_912]).unwrap();
+            g.commit(123_456).unwrap();
+            drop(g);
+            let mut want = layout_k(k, 123_461).to_npy_header();
+            want.extend_from_slice(&[1u8; 10]);
+            want.extend_from_slice(&vec![2u8; 246_912]);
+            assert!(std::fs::read(&p).unwrap() == want, "k {k}");
+            assert_eq!(std::fs::metadata(&p).unwrap().ino() != ino, fresh, "k {k}");
+        }
+    }
+
+    #[test]
     fn diff_span_bounds() {
         assert_eq!(diff_span(b"abcdef", b"abXdYf"), (2, 5));
         assert_eq!(diff_span(b"abc", b"abc"), (3, 3));
