@@ -159,7 +159,9 @@ impl Grower {
 
     /// Makes sure `add` more rows (or, for `None`, any number) can be
     /// committed, switching to a fresh file when the header cannot take the
-    /// new shape in place. Call with nothing pending, before writing data.
+    /// new shape in place. Call before writing the data; `add` counts every
+    /// row not yet committed, pending ones included. Moving to a fresh file
+    /// needs nothing pending: commit first (see [`Grower::fits_in_place`]).
     /// `progress` sees the old data copied, if a fresh file is needed.
     pub fn reserve(&mut self, add: Option<u64>, progress: &mut dyn FnMut(u64)) -> Result<()> {
         if add == Some(0) {
