@@ -820,6 +820,8 @@ fn check_after_kill(c: &KillCase, got: &[u8], ctx: &str) -> &'static str {
 #[test]
 fn sigkill_at_random_moments_never_loses_a_row() {
     let seed = seed();
+    // Shown with the test's output when it fails, whatever the assertion.
+    eprintln!("sigkill seed {seed} (replay with NPY_KILL_SEED={seed})");
     let mut rng = Rng(seed);
     let dir = tempdir();
     let d = dir.path();
@@ -932,6 +934,7 @@ fn sigkill_at_random_moments_never_loses_a_row() {
 #[test]
 fn sigkill_during_a_stdin_stream_keeps_committed_arrays() {
     let seed = seed();
+    eprintln!("stream sigkill seed {seed} (replay with NPY_KILL_SEED={seed})");
     let mut rng = Rng(seed ^ 0x5eed);
     let dir = tempdir();
     let d = dir.path();
