@@ -79,12 +79,20 @@ _npy() {
             return 0
             ;;
         npy__subcmd__append)
-            opts="-q -h -V --no-wait --no-sync --quiet --help --version"
+            opts="-q -h -V --raw --dtype --shape --no-wait --no-sync --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dtype)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --shape)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

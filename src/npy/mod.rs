@@ -7,6 +7,8 @@
 //!   back) from its headers and size alone;
 //! - [`repair`]: what a repair of a file would change, from headers and
 //!   sizes alone;
+//! - [`grow`]: growing a locked file along its growth axis, in place or
+//!   through a fresh file (the `append` write protocol);
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -14,6 +16,7 @@
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
 pub mod dtype;
+pub mod grow;
 pub mod header;
 pub mod io;
 pub mod pylit;
