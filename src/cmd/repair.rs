@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::npy::io::{copy_range, lock_existing, NewFile, Wait};
-use crate::npy::repair::{lock_shared_existing, plan, Plan, Reference, Verdict};
+use crate::npy::io::{copy_range, lock_existing, lock_shared, NewFile, Wait};
+use crate::npy::repair::{plan, Plan, Reference, Verdict};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -122,7 +122,7 @@ fn open_shared(path: &Path) -> Result<File> {
     if !meta.is_file() {
         anyhow::bail!("not a regular file; nothing changed");
     }
-    lock_shared_existing(path).context("cannot open")
+    lock_shared(path).context("cannot open")
 }
 
 /// Repairs one file; the line to print (the bool is always false: a repaired

@@ -62,19 +62,37 @@ pub fn lock_existing(path: &Path, wait: Wait) -> Result<Locked> {
                 }
             },
         }
-        let held = file.metadata()?;
-        match std::fs::metadata(path) {
-            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => {
-                return Ok(Locked {
-                    file,
-                    path: path.to_path_buf(),
-                })
-            }
-            // Replaced (or removed) while we waited: lock whatever is there now.
-            Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot stat", path.display())),
+        if still_names(path, &file).with_context(|| format!("{}: cannot stat", path.display()))? {
+            return Ok(Locked {
+                file,
+                path: path.to_path_buf(),
+            });
         }
+        // Replaced (or removed) while we waited: lock whatever is there now.
+    }
+}
+
+/// Opens `path` read-only under a shared advisory lock (the lock `npy append`
+/// takes exclusively), so a reader never looks at a file mid-append. Follows
+/// a rename of the path while waiting, as [`lock_existing`] does.
+pub fn lock_shared(path: &Path) -> io::Result<File> {
+    loop {
+        let file = File::open(path)?;
+        file.lock_shared()?;
+        if still_names(path, &file)? {
+            return Ok(file);
+        }
+    }
+}
+
+/// Whether `path` still names the inode `file` has open (false when it was
+/// replaced or removed meanwhile).
+fn still_names(path: &Path, file: &File) -> io::Result<bool> {
+    let held = file.metadata()?;
+    match std::fs::metadata(path) {
+        Ok(now) => Ok(now.dev() == held.dev() && now.ino() == held.ino()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

@@ -10,7 +10,7 @@
 //! append lock.
 
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::header::{parse_dict, parse_preamble, shape_repr, Header, Layout, Version};
@@ -387,23 +387,6 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
         found = Some(h0);
     }
     found
-}
-
-/// Opens `path` read-only under a shared advisory lock (the lock `npy append`
-/// takes exclusively), so a check never looks at a file mid-append. Follows
-/// a rename of the path while waiting, as `io::lock_existing` does.
-pub fn lock_shared_existing(path: &Path) -> std::io::Result<File> {
-    loop {
-        let file = File::open(path)?;
-        file.lock_shared()?;
-        let held = file.metadata()?;
-        match std::fs::metadata(path) {
-            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(file),
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 #[cfg(test)]
