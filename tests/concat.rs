@@ -16,7 +16,10 @@ fn s(p: &Path) -> &str {
 
 /// Splits `file` along `axis` into `n` pieces with numpy, into `dir`.
 fn split(py: &str, file: &Path, axis: i64, n: usize, dir: &Path) -> Vec<PathBuf> {
-    let v = oracle(py, &["split", s(file), &axis.to_string(), &n.to_string(), s(dir)]);
+    let v = oracle(
+        py,
+        &["split", s(file), &axis.to_string(), &n.to_string(), s(dir)],
+    );
     v.as_array()
         .unwrap()
         .iter()
@@ -31,7 +34,13 @@ fn split(py: &str, file: &Path, axis: i64, n: usize, dir: &Path) -> Vec<PathBuf>
 fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) -> bool {
     let ours = dir.join(format!("{name}_ours.npy"));
     let theirs = dir.join(format!("{name}_numpy.npy"));
-    let mut args = vec!["concat".to_string(), "-o".into(), s(&ours).into(), "--axis".into(), axis.to_string()];
+    let mut args = vec![
+        "concat".to_string(),
+        "-o".into(),
+        s(&ours).into(),
+        "--axis".into(),
+        axis.to_string(),
+    ];
     args.extend(pieces.iter().map(|p| s(p).to_string()));
     let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
     let r = run(dir, &args);
@@ -44,14 +53,20 @@ fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) -
         r.fails().stderr_has("transpose");
         assert!(!ours.exists());
         let result_fortran = oracle(py, &["info", s(&theirs)])["fortran_order"] == true;
-        let orders: Vec<bool> = pieces.iter().map(|p| oracle(py, &["info", s(p)])["fortran_order"] == true).collect();
+        let orders: Vec<bool> = pieces
+            .iter()
+            .map(|p| oracle(py, &["info", s(p)])["fortran_order"] == true)
+            .collect();
         assert!(
             orders.iter().any(|&f| f != result_fortran),
             "{name} axis {axis}: refused, but every piece is in the result's order"
         );
         return false;
     }
-    let (a, b) = (std::fs::read(&ours).unwrap(), std::fs::read(&theirs).unwrap());
+    let (a, b) = (
+        std::fs::read(&ours).unwrap(),
+        std::fs::read(&theirs).unwrap(),
+    );
     assert!(
         a == b,
         "{name} axis {axis}: npy concat differs from numpy ({} vs {} bytes)\nours:  {:?}\nnumpy: {:?}",
@@ -76,13 +91,21 @@ fn numpy_cases_split_and_joined_are_byte_identical() {
         }
         let name = c["name"].as_str().unwrap();
         let file = cases_dir.join(c["file"].as_str().unwrap());
-        let shape: Vec<u64> = c["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap()).collect();
+        let shape: Vec<u64> = c["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap())
+            .collect();
         let fortran = c["fortran_order"] == true;
         let nd = shape.len() as i64;
         // The growth axis; for Fortran order given from the end.
         let g = if fortran { -1 } else { 0 };
         let pieces = split(py, &file, g, 3, &dir.path().join(format!("{name}_g")));
-        assert!(check_join(py, dir.path(), &format!("{name}_g"), &pieces, g), "{name}: growth axis refused");
+        assert!(
+            check_join(py, dir.path(), &format!("{name}_g"), &pieces, g),
+            "{name}: growth axis refused"
+        );
         growth += 1;
         // Every other axis: the interleaved copy.
         for ax in 0..nd {
@@ -101,9 +124,18 @@ fn numpy_cases_split_and_joined_are_byte_identical() {
             }
         }
     }
-    assert!(growth >= 40, "only {growth} cases joined along the growth axis");
-    assert!(middle >= 8, "only {middle} joins along other axes of C arrays");
-    assert!(fortran_other >= 4, "only {fortran_other} joins of Fortran arrays along other axes");
+    assert!(
+        growth >= 40,
+        "only {growth} cases joined along the growth axis"
+    );
+    assert!(
+        middle >= 8,
+        "only {middle} joins along other axes of C arrays"
+    );
+    assert!(
+        fortran_other >= 4,
+        "only {fortran_other} joins of Fortran arrays along other axes"
+    );
 }
 
 #[test]
@@ -146,7 +178,12 @@ fn listing(d: &Path) -> Vec<(String, Vec<u8>)> {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.is_file())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
         .collect();
     v.sort();
     v
@@ -162,15 +199,51 @@ fn mismatches_are_refused_and_nothing_written() {
     write_npy(&d.join("flat.npy"), "'<f8'", false, &[3], &[0; 24]);
     write_npy(&d.join("zero_d.npy"), "'<f8'", false, &[], &[0; 8]);
     write_npy(&d.join("obj.npy"), "'|O'", false, &[2], &[0; 16]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "i4.npy"], &["i4.npy", "'<i4'", "'<f8'"]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "be.npy"], &["be.npy", "'>f8'"]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "wide.npy"], &["wide.npy", "(1, 4)", "(2, 3)"]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "flat.npy"], &["flat.npy", "dimensions"]);
-    refused(d, &["concat", "-o", "out.npy", "zero_d.npy", "zero_d.npy"], &["zero_d.npy", "zero-dimensional"]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "obj.npy"], &["obj.npy", "object"]);
-    refused(d, &["concat", "-o", "out.npy", "--axis", "2", "a.npy", "b.npy"], &["a.npy", "axis 2"]);
-    refused(d, &["concat", "-o", "out.npy", "--axis", "1", "a.npy", "b.npy"], &["b.npy", "(1, 3)"]);
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "missing.npy"], &["missing.npy"]);
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "i4.npy"],
+        &["i4.npy", "'<i4'", "'<f8'"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "be.npy"],
+        &["be.npy", "'>f8'"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "wide.npy"],
+        &["wide.npy", "(1, 4)", "(2, 3)"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "flat.npy"],
+        &["flat.npy", "dimensions"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "zero_d.npy", "zero_d.npy"],
+        &["zero_d.npy", "zero-dimensional"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "obj.npy"],
+        &["obj.npy", "object"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "--axis", "2", "a.npy", "b.npy"],
+        &["a.npy", "axis 2"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "--axis", "1", "a.npy", "b.npy"],
+        &["b.npy", "(1, 3)"],
+    );
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "missing.npy"],
+        &["missing.npy"],
+    );
     refused(d, &["concat", "-o", "out.npy"], &["no input"]);
 }
 
@@ -201,11 +274,19 @@ fn damaged_inputs_are_refused() {
         ("cut_header.npy", "past the end"),
         ("bad_dict.npy", "malformed header"),
     ] {
-        refused(d, &["concat", "-o", "out.npy", "a.npy", f, "b.npy"], &[f, what]);
+        refused(
+            d,
+            &["concat", "-o", "out.npy", "a.npy", f, "b.npy"],
+            &[f, what],
+        );
     }
     // An existing OUTPUT is left byte for byte as it was, even with --force.
     std::fs::write(d.join("out.npy"), b"keep me").unwrap();
-    refused(d, &["concat", "-f", "-o", "out.npy", "a.npy", "trunc.npy"], &["trunc.npy"]);
+    refused(
+        d,
+        &["concat", "-f", "-o", "out.npy", "a.npy", "trunc.npy"],
+        &["trunc.npy"],
+    );
     assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), b"keep me");
 }
 
@@ -214,10 +295,20 @@ fn existing_output_needs_force() {
     let dir = prepared();
     let d = dir.path();
     std::fs::write(d.join("out.npy"), b"old").unwrap();
-    refused(d, &["concat", "-o", "out.npy", "a.npy", "b.npy"], &["out.npy", "already exists", "--force"]);
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "a.npy", "b.npy"],
+        &["out.npy", "already exists", "--force"],
+    );
     run(d, &["concat", "--force", "-o", "out.npy", "a.npy", "b.npy"]).ok();
     let mut expect = Vec::new();
-    write_npy(&d.join("expect.npy"), "'<f8'", false, &[3, 3], &f8_bytes(0..9));
+    write_npy(
+        &d.join("expect.npy"),
+        "'<f8'",
+        false,
+        &[3, 3],
+        &f8_bytes(0..9),
+    );
     expect.extend(std::fs::read(d.join("expect.npy")).unwrap());
     assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), expect);
     // No temporary file left behind.
@@ -229,12 +320,19 @@ fn existing_output_needs_force() {
 fn output_may_be_an_input() {
     let dir = prepared();
     let d = dir.path();
-    run(d, &["concat", "-f", "-o", "a.npy", "a.npy", "b.npy", "a.npy"]).ok();
+    run(
+        d,
+        &["concat", "-f", "-o", "a.npy", "a.npy", "b.npy", "a.npy"],
+    )
+    .ok();
     let mut data = f8_bytes(0..6);
     data.extend(f8_bytes(6..9));
     data.extend(f8_bytes(0..6));
     write_npy(&d.join("expect.npy"), "'<f8'", false, &[5, 3], &data);
-    assert_eq!(std::fs::read(d.join("a.npy")).unwrap(), std::fs::read(d.join("expect.npy")).unwrap());
+    assert_eq!(
+        std::fs::read(d.join("a.npy")).unwrap(),
+        std::fs::read(d.join("expect.npy")).unwrap()
+    );
 }
 
 #[test]
@@ -250,7 +348,10 @@ fn stdout_output() {
     let r = run(d, &["concat", "-o", "-", "--axis", "-1", "a.npy", "c.npy"]);
     r.ok();
     std::fs::write(d.join("piped.npy"), &r.out.stdout).unwrap();
-    let r2 = run(d, &["concat", "-o", "ac.npy", "--axis", "1", "a.npy", "c.npy"]);
+    let r2 = run(
+        d,
+        &["concat", "-o", "ac.npy", "--axis", "1", "a.npy", "c.npy"],
+    );
     r2.ok();
     assert_eq!(std::fs::read(d.join("ac.npy")).unwrap(), r.out.stdout);
 }
@@ -279,7 +380,13 @@ fn files_from_many_small_chunks_sorted_naturally() {
     let mut list = String::new();
     for i in 0..n {
         let name = format!("chunks/chunk_{i}.npy");
-        write_npy(&d.join(&name), "'<f8'", false, &[1, 2], &f8_bytes(2 * i..2 * i + 2));
+        write_npy(
+            &d.join(&name),
+            "'<f8'",
+            false,
+            &[1, 2],
+            &f8_bytes(2 * i..2 * i + 2),
+        );
         list.push_str(&name);
         list.push('\n');
     }
@@ -288,22 +395,68 @@ fn files_from_many_small_chunks_sorted_naturally() {
     lexical.sort();
     let lexical = lexical.join("\n") + "\n";
     std::fs::write(d.join("list.txt"), &lexical).unwrap();
-    write_npy(&d.join("expect.npy"), "'<f8'", false, &[n as u64, 2], &f8_bytes(0..2 * n));
+    write_npy(
+        &d.join("expect.npy"),
+        "'<f8'",
+        false,
+        &[n as u64, 2],
+        &f8_bytes(0..2 * n),
+    );
     let expect = std::fs::read(d.join("expect.npy")).unwrap();
 
     let t = Instant::now();
-    run(d, &["concat", "-o", "all.npy", "--sort", "natural", "--files-from", "list.txt"]).ok();
-    assert!(t.elapsed() < Duration::from_secs(30), "{n} chunks took {:?}", t.elapsed());
+    run(
+        d,
+        &[
+            "concat",
+            "-o",
+            "all.npy",
+            "--sort",
+            "natural",
+            "--files-from",
+            "list.txt",
+        ],
+    )
+    .ok();
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "{n} chunks took {:?}",
+        t.elapsed()
+    );
     assert_eq!(std::fs::read(d.join("all.npy")).unwrap(), expect);
 
     // From stdin; without --sort the order is the listed one.
-    let out = run_stdin(d, &["concat", "-o", "lex.npy", "--files-from", "-"], lexical.as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_stdin(
+        d,
+        &["concat", "-o", "lex.npy", "--files-from", "-"],
+        lexical.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lex = std::fs::read(d.join("lex.npy")).unwrap();
     assert_eq!(lex.len(), expect.len());
     assert_ne!(lex, expect);
-    let out = run_stdin(d, &["concat", "-o", "nat.npy", "--sort", "natural", "--files-from", "-"], lexical.as_bytes());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run_stdin(
+        d,
+        &[
+            "concat",
+            "-o",
+            "nat.npy",
+            "--sort",
+            "natural",
+            "--files-from",
+            "-",
+        ],
+        lexical.as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(std::fs::read(d.join("nat.npy")).unwrap(), expect);
 
     // Many inputs along another axis (the files are opened again per batch).
@@ -321,14 +474,45 @@ fn files_from_many_small_chunks_sorted_naturally() {
     let mut lines = String::new();
     for i in 0..n {
         let name = format!("chunks/col_{i}.npy");
-        write_npy(&d.join(&name), "'<f8'", false, &[2, 1], &[cols[i as usize][0].to_le_bytes(), cols[i as usize][1].to_le_bytes()].concat());
+        write_npy(
+            &d.join(&name),
+            "'<f8'",
+            false,
+            &[2, 1],
+            &[
+                cols[i as usize][0].to_le_bytes(),
+                cols[i as usize][1].to_le_bytes(),
+            ]
+            .concat(),
+        );
         lines.push_str(&name);
         lines.push('\n');
     }
     std::fs::write(d.join("cols.txt"), lines).unwrap();
-    run(d, &["concat", "-o", "wide.npy", "--axis", "1", "--files-from", "cols.txt"]).ok();
-    write_npy(&d.join("wide_expect.npy"), "'<f8'", false, &[2, n as u64], &wide);
-    assert_eq!(std::fs::read(d.join("wide.npy")).unwrap(), std::fs::read(d.join("wide_expect.npy")).unwrap());
+    run(
+        d,
+        &[
+            "concat",
+            "-o",
+            "wide.npy",
+            "--axis",
+            "1",
+            "--files-from",
+            "cols.txt",
+        ],
+    )
+    .ok();
+    write_npy(
+        &d.join("wide_expect.npy"),
+        "'<f8'",
+        false,
+        &[2, n as u64],
+        &wide,
+    );
+    assert_eq!(
+        std::fs::read(d.join("wide.npy")).unwrap(),
+        std::fs::read(d.join("wide_expect.npy")).unwrap()
+    );
 }
 
 #[test]
@@ -336,21 +520,59 @@ fn positional_inputs_then_list_and_natural_sort() {
     let dir = tempdir();
     let d = dir.path();
     for i in [1u32, 2, 10, 11] {
-        write_npy(&d.join(format!("c{i}.npy")), "'<f8'", false, &[1], &f8_bytes(i..i + 1));
+        write_npy(
+            &d.join(format!("c{i}.npy")),
+            "'<f8'",
+            false,
+            &[1],
+            &f8_bytes(i..i + 1),
+        );
     }
     std::fs::write(d.join("l.txt"), "c2.npy\n\nc1.npy\r\n").unwrap();
-    run(d, &["concat", "-o", "o.npy", "c11.npy", "c10.npy", "--files-from", "l.txt"]).ok();
+    run(
+        d,
+        &[
+            "concat",
+            "-o",
+            "o.npy",
+            "c11.npy",
+            "c10.npy",
+            "--files-from",
+            "l.txt",
+        ],
+    )
+    .ok();
     let mut data = f8_bytes(11..12);
     data.extend(f8_bytes(10..11));
     data.extend(f8_bytes(2..3));
     data.extend(f8_bytes(1..2));
     write_npy(&d.join("e.npy"), "'<f8'", false, &[4], &data);
-    assert_eq!(std::fs::read(d.join("o.npy")).unwrap(), std::fs::read(d.join("e.npy")).unwrap());
-    run(d, &["concat", "-o", "s.npy", "--sort", "natural", "c11.npy", "c10.npy", "--files-from", "l.txt"]).ok();
+    assert_eq!(
+        std::fs::read(d.join("o.npy")).unwrap(),
+        std::fs::read(d.join("e.npy")).unwrap()
+    );
+    run(
+        d,
+        &[
+            "concat",
+            "-o",
+            "s.npy",
+            "--sort",
+            "natural",
+            "c11.npy",
+            "c10.npy",
+            "--files-from",
+            "l.txt",
+        ],
+    )
+    .ok();
     let mut data = f8_bytes(1..3);
     data.extend(f8_bytes(10..12));
     write_npy(&d.join("e2.npy"), "'<f8'", false, &[4], &data);
-    assert_eq!(std::fs::read(d.join("s.npy")).unwrap(), std::fs::read(d.join("e2.npy")).unwrap());
+    assert_eq!(
+        std::fs::read(d.join("s.npy")).unwrap(),
+        std::fs::read(d.join("e2.npy")).unwrap()
+    );
 }
 
 /// A small deterministic generator for the kill trials.
@@ -384,7 +606,11 @@ pub fn kill_trials(
     reset();
     let t = Instant::now();
     let out = npy(dir, args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let full = t.elapsed().as_micros() as u64 + 1;
     check(seed0);
     for k in 0..trials {
@@ -414,7 +640,13 @@ fn sigkill_leaves_output_absent_or_complete() {
     // axis 1 (the interleaved copy through the buffer).
     let rows = 1u32 << 15;
     for i in 0..4u32 {
-        write_npy(&d.join(format!("c{i}.npy")), "'<f8'", false, &[rows as u64, 4], &f8_bytes(i * 4 * rows..(i + 1) * 4 * rows));
+        write_npy(
+            &d.join(format!("c{i}.npy")),
+            "'<f8'",
+            false,
+            &[rows as u64, 4],
+            &f8_bytes(i * 4 * rows..(i + 1) * 4 * rows),
+        );
     }
     let ins: Vec<(PathBuf, Vec<u8>)> = (0..4)
         .map(|i| {
@@ -424,13 +656,29 @@ fn sigkill_leaves_output_absent_or_complete() {
         })
         .collect();
     for (axis, seed0) in [("0", 1000u64), ("1", 2000)] {
-        run(d, &["concat", "-o", "expect.npy", "--axis", axis, "c0.npy", "c1.npy", "c2.npy", "c3.npy"]).ok();
+        run(
+            d,
+            &[
+                "concat",
+                "-o",
+                "expect.npy",
+                "--axis",
+                axis,
+                "c0.npy",
+                "c1.npy",
+                "c2.npy",
+                "c3.npy",
+            ],
+        )
+        .ok();
         let expect = std::fs::read(d.join("expect.npy")).unwrap();
         std::fs::remove_file(d.join("expect.npy")).unwrap();
         let out = d.join("out.npy");
         kill_trials(
             d,
-            &["concat", "-o", "out.npy", "--axis", axis, "c0.npy", "c1.npy", "c2.npy", "c3.npy"],
+            &[
+                "concat", "-o", "out.npy", "--axis", axis, "c0.npy", "c1.npy", "c2.npy", "c3.npy",
+            ],
             30,
             seed0,
             &|| {
@@ -438,10 +686,19 @@ fn sigkill_leaves_output_absent_or_complete() {
             },
             &|seed| {
                 if let Ok(got) = std::fs::read(&out) {
-                    assert!(got == expect, "seed {seed}: OUTPUT is partial ({} of {} bytes)", got.len(), expect.len());
+                    assert!(
+                        got == expect,
+                        "seed {seed}: OUTPUT is partial ({} of {} bytes)",
+                        got.len(),
+                        expect.len()
+                    );
                 }
                 for (p, b) in &ins {
-                    assert!(&std::fs::read(p).unwrap() == b, "seed {seed}: input {} changed", p.display());
+                    assert!(
+                        &std::fs::read(p).unwrap() == b,
+                        "seed {seed}: input {} changed",
+                        p.display()
+                    );
                 }
             },
         );

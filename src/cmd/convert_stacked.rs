@@ -22,7 +22,7 @@ use crate::Outcome;
 
 /// Runs of same-sized arrays kept for the copy; a file with more distinct
 /// runs than this is walked again instead (its headers re-read).
-const MAX_RUNS: usize = 1 << 16;
+const MAX_RUNS: usize = 4096;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "Examples:
