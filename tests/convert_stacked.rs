@@ -690,3 +690,24 @@ fn sigkill_leaves_output_absent_or_complete() {
         );
     }
 }
+
+#[test]
+fn fortran_arrays_after_a_plain_row_join_in_fortran_order() {
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let d = dir.path();
+    // A (1, 4) row (C- and F-contiguous) then Fortran-order (3, 4) and (2, 4):
+    // numpy's vstack result is Fortran-ordered, so the copy started while
+    // reading the headers is abandoned for the interleaved one.
+    write_npy(&d.join("row.npy"), "'<f8'", false, &[1, 4], &f8_bytes(0..4));
+    write_npy(&d.join("f3.npy"), "'<f8'", true, &[3, 4], &f8_bytes(4..16));
+    write_npy(&d.join("f2.npy"), "'<f8'", true, &[2, 4], &f8_bytes(16..24));
+    let st = d.join("st.npy");
+    stacked(
+        &st,
+        &[d.join("row.npy"), d.join("f3.npy"), d.join("f2.npy")],
+    );
+    assert!(check_convert(py, d, "mixed", &st, &[], &["vstack"]));
+    let v = oracle(py, &["info", s(&d.join("mixed_ours.npy"))]);
+    assert_eq!(v["fortran_order"], true, "{v}");
+}

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, NewFile, Wait};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
+use crate::npy::scan::{BufWalker, WalkError, WalkErrorKind};
 use crate::npy::FormatError;
 use crate::progress::Progress;
 use crate::Outcome;
@@ -99,7 +99,7 @@ impl Parts for Stacked<'_> {
                 }
             }
             None => {
-                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
+                for e in BufWalker::new(self.file, self.file_len).take(self.count as usize) {
                     let e = e.map_err(|e| {
                         anyhow!(
                             "{}: changed while being converted: {e}",
@@ -185,11 +185,31 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         bail!("{name}: {}", FormatError::Empty);
     }
 
-    // Pass 1: headers only.
+    let mut new = NewFile::beside(&target)?;
+    if args.in_place {
+        new.copy_permissions_from(file)?;
+    } else if let Some(perm) = existing_out {
+        new.file()
+            .set_permissions(perm)
+            .with_context(|| format!("{out_name}: cannot set permissions"))?;
+    }
+    let out_file = new
+        .file()
+        .try_clone()
+        .context("cannot duplicate a file handle")?;
+    let mut progress = Progress::bytes(file_len, g.quiet, &format!("joining arrays of {name}"));
+
+    // Pass 1 reads the headers and plans. When the result is a C-order join
+    // along axis 0 (np.vstack of C arrays, the usual case), the data is
+    // copied during this pass already, behind a header of the length it will
+    // have; any array that breaks that assumption falls back to pass 2.
     let mut planner: Option<Planner> = None;
     let mut runs: Option<Vec<Run>> = Some(Vec::new());
     let mut dropped: Option<WalkError> = None;
-    for item in Walker::new(file, file_len) {
+    let mut early: Option<(join::Out, usize)> = None;
+    let mut early_possible = true;
+    let mut walker = BufWalker::new(file, file_len);
+    while let Some(item) = walker.next() {
         let e = match item {
             Ok(e) => e,
             Err(we) => {
@@ -240,6 +260,36 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 });
             }
         }
+        if early_possible {
+            let c_bytes = !e.header.fortran_order
+                || join::both_contiguous(&e.header.shape)
+                || data_bytes == 0;
+            if early.is_none() && e.index == 0 {
+                if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
+                    early = Some((
+                        join::Out::new(Sink::File(&out_file), &out_name, hl as u64, &mut progress),
+                        hl,
+                    ));
+                }
+            }
+            match &mut early {
+                Some((out, _)) if c_bytes => {
+                    let off = e.data_offset();
+                    if data_bytes >= 1 << 20 {
+                        out.copy(file, input, off, data_bytes)?;
+                    } else {
+                        let bytes = walker
+                            .read_at(off, data_bytes as usize)
+                            .with_context(|| format!("{name}: cannot read"))?;
+                        out.push(bytes)?;
+                    }
+                }
+                _ => {
+                    early = None;
+                    early_possible = false;
+                }
+            }
+        }
     }
     let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
     let geo = planner.finish().map_err(|(who, m)| match who {
@@ -247,35 +297,46 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         None => anyhow!("{name}: {m}"),
     })?;
     let header = geo.layout.to_npy_header();
-    let total = header.len() as u64 + geo.data_bytes;
     let count = planner.count();
-    let mut parts = Stacked {
-        file,
-        path: input,
-        file_len,
-        runs,
-        count,
-        planner: &planner,
+    let done_early = match early {
+        Some((out, hl)) if geo.order == join::Order::C && geo.outer == 1 && header.len() == hl => {
+            let end = out.finish()?;
+            if end != hl as u64 + geo.data_bytes {
+                bail!("{name}: changed while being converted");
+            }
+            use std::os::unix::fs::FileExt;
+            out_file
+                .write_all_at(&header, 0)
+                .with_context(|| format!("{out_name}: cannot write"))?;
+            true
+        }
+        _ => false,
     };
 
-    // Pass 2: one streaming copy into a new file beside the target.
-    let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
-    let mut new = NewFile::beside(&target)?;
-    if args.in_place {
-        new.copy_permissions_from(file)?;
-    } else if let Some(perm) = existing_out {
-        new.file()
-            .set_permissions(perm)
-            .with_context(|| format!("{out_name}: cannot set permissions"))?;
+    // Pass 2: one streaming copy, when pass 1 could not do it.
+    if !done_early {
+        out_file
+            .set_len(0)
+            .with_context(|| format!("{out_name}: cannot truncate"))?;
+        let mut parts = Stacked {
+            file,
+            path: input,
+            file_len,
+            runs,
+            count,
+            planner: &planner,
+        };
+        let total = header.len() as u64 + geo.data_bytes;
+        let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
+        join::execute(
+            &header,
+            &geo,
+            &mut parts,
+            Sink::File(&out_file),
+            &out_name,
+            &mut progress,
+        )?;
     }
-    join::execute(
-        &header,
-        &geo,
-        &mut parts,
-        Sink::File(new.file()),
-        &out_name,
-        &mut progress,
-    )?;
     progress.finish();
     if args.output.is_some() && !args.force {
         if new.commit_new(true)?.is_err() {

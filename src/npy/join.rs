@@ -36,6 +36,8 @@ const BUF: usize = 4 << 20;
 const BIG: u64 = 1 << 20;
 /// Read-ahead over one input holding many small arrays back to back.
 const WINDOW: usize = 4 << 20;
+/// Writeback of the new file is started every this many bytes.
+const WRITEBACK_STEP: u64 = 8 << 20;
 /// Per-input read buffer when interleaving.
 const SCRATCH: usize = 1 << 20;
 
@@ -460,6 +462,18 @@ impl Planner {
     pub fn count(&self) -> u64 {
         self.count
     }
+
+    /// The length of the result's header if it comes out in C order and
+    /// joined along axis 0 (the common case, which can be copied while the
+    /// headers are still being read): numpy's spare growth-axis digits make
+    /// it independent of the final length.
+    pub fn c_header_len_along_0(&self) -> Option<usize> {
+        if self.axis != 0 {
+            return None;
+        }
+        let l = Layout::new(self.descr.clone(), false, self.ref_shape.clone()).ok()?;
+        Some(l.to_npy_header().len())
+    }
 }
 
 /// One input's data, as [`Parts::visit`] hands it out.
@@ -489,16 +503,43 @@ pub enum Sink<'a> {
     Writer(&'a mut dyn Write),
 }
 
-struct Out<'a> {
+/// Appends bytes and file ranges to a [`Sink`] through one buffer; ranges
+/// of a MiB or more go straight from file to file in the kernel.
+pub struct Out<'a> {
     sink: Sink<'a>,
     name: &'a str,
     buf: Vec<u8>,
     /// Output offset of `buf[0]`.
     buf_start: u64,
+    /// Output offset up to which writeback has been started.
+    kicked: u64,
     progress: &'a mut Progress,
 }
 
-impl Out<'_> {
+impl<'a> Out<'a> {
+    /// Writes from output offset `start`.
+    pub fn new(sink: Sink<'a>, name: &'a str, start: u64, progress: &'a mut Progress) -> Out<'a> {
+        Out {
+            sink,
+            name,
+            buf: Vec::with_capacity(BUF),
+            buf_start: start,
+            kicked: start,
+            progress,
+        }
+    }
+
+    /// Appends `len` bytes of `file` (named `name` in messages) from `off`.
+    pub fn copy(&mut self, file: &File, name: &Path, off: u64, len: u64) -> Result<()> {
+        self.segment(file, name, off, len, None)
+    }
+
+    /// Writes what is buffered; returns the output offset reached.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.buf_start)
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -511,14 +552,42 @@ impl Out<'_> {
         self.buf_start += self.buf.len() as u64;
         self.buf.clear();
         self.progress.set(self.buf_start);
+        self.start_writeback();
         Ok(())
     }
 
-    fn push(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Starts writing the new file's pages to disk while the copy goes on,
+    /// so the final fsync has little left to wait for.
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd;
+        let Sink::File(f) = &self.sink else { return };
+        let len = self.buf_start.saturating_sub(self.kicked);
+        if len < WRITEBACK_STEP {
+            return;
+        }
+        // SAFETY: a plain syscall on a descriptor we borrow for its duration;
+        // it only starts asynchronous writeback and its failure is harmless
+        // (the fsync before the rename is what makes the data durable).
+        unsafe {
+            libc::sync_file_range(
+                f.as_raw_fd(),
+                self.kicked as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.kicked = self.buf_start;
+    }
+
+    /// Appends bytes.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
         if self.buf.len() + bytes.len() > BUF {
             self.flush()?;
         }
         self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BUF {
+            self.flush()?;
+        }
         Ok(())
     }
 
@@ -553,6 +622,7 @@ impl Out<'_> {
                             }
                         })?;
                     self.buf_start += len;
+                    self.start_writeback();
                 }
                 Sink::Writer(_) => {
                     let mut done = 0;
@@ -632,13 +702,7 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let mut out = Out {
-        sink,
-        name: out_name,
-        buf: Vec::with_capacity(BUF),
-        buf_start: 0,
-        progress,
-    };
+    let mut out = Out::new(sink, out_name, 0, progress);
     out.push(header)?;
     let unit = geo.unit;
     if geo.data_bytes == 0 {
