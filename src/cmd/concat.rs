@@ -160,21 +160,15 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         let h = &scan.header;
         let p = match &mut planner {
             Some(p) => p,
-            None => planner.insert(
-                Planner::new(Mode::Concatenate(args.axis), h)
-                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?,
-            ),
+            None => {
+                let mut p = Planner::new(Mode::Concatenate(args.axis), h)
+                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+                p.name_first(name.to_string());
+                planner.insert(p)
+            }
         };
-        p.add(h, i as u64).map_err(|m| {
-            anyhow::anyhow!(
-                "{name}: {m}{}",
-                if i > 0 {
-                    format!(" ({})", paths[0].display())
-                } else {
-                    String::new()
-                }
-            )
-        })?;
+        p.add(h, i as u64)
+            .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
         inputs.info.push(Input {
             data_offset: h.header_len,
             axis_len: p.axis_len(&h.shape),

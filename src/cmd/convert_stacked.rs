@@ -137,6 +137,14 @@ fn incomplete(file: &File, file_len: u64, e: &WalkError) -> bool {
     }
 }
 
+fn complete(n: u64) -> String {
+    if n == 1 {
+        "1 complete array".into()
+    } else {
+        format!("{n} complete arrays")
+    }
+}
+
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let input = &args.input;
     let name = input.display().to_string();
@@ -220,8 +228,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 }
                 let hint = if cut && we.index > 0 {
                     format!(
-                        "; give --drop-incomplete to convert the {} complete arrays before it",
-                        we.index
+                        "; give --drop-incomplete to convert the {} before it",
+                        complete(we.index)
                     )
                 } else {
                     String::new()
@@ -349,8 +357,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     }
     if let Some(we) = dropped {
         eprintln!(
-            "npy: {name}: left out the last {} bytes: {we}; converted the {count} complete arrays before it",
-            file_len - we.offset
+            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it",
+            file_len - we.offset,
+            complete(count)
         );
     }
     Ok(Outcome::Done)

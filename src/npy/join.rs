@@ -213,6 +213,8 @@ pub struct Planner {
     /// with the caller's tag for it.
     not_c: Option<(u64, u64)>,
     not_f: Option<(u64, u64)>,
+    /// How messages name the first input.
+    first_name: String,
 }
 
 /// The planned result.
@@ -277,9 +279,15 @@ impl Planner {
             last: None,
             not_c: None,
             not_f: None,
+            first_name: "array 0".into(),
         };
         p.ref_shape = p.joined_shape(&first.shape);
         Ok(p)
+    }
+
+    /// Names the first input in messages ("array 0" unless told).
+    pub fn name_first(&mut self, name: String) {
+        self.first_name = name;
     }
 
     /// The shape an input takes in the join (`np.atleast_2d`, new axis).
@@ -319,8 +327,9 @@ impl Planner {
         }
         if h.descr != self.descr {
             return Err(format!(
-                "dtype {} differs from the first array's {} (byte order included; npy never converts)",
+                "dtype {} differs from {}'s {} (byte order included; npy never converts)",
                 h.descr.repr(),
+                self.first_name,
                 self.descr.repr()
             ));
         }
@@ -368,15 +377,17 @@ impl Planner {
         if js.len() != r.len() {
             return Err(match self.mode {
                 Mode::Concatenate(_) => format!(
-                    "has {} dimensions (shape {}), the first array has {} (shape {})",
+                    "has {} dimensions (shape {}), {} has {} (shape {})",
                     js.len(),
                     shape_repr(shape),
+                    self.first_name,
                     r.len(),
                     shape_repr(&self.first_layout.shape)
                 ),
                 _ => format!(
-                    "shape {} does not join with the first array's {}: {what}",
+                    "shape {} does not join with {}'s {}: {what}",
                     shape_repr(shape),
+                    self.first_name,
                     shape_repr(&self.first_layout.shape)
                 ),
             });
@@ -385,14 +396,16 @@ impl Planner {
             if i != self.axis && a != b {
                 return Err(match self.mode {
                     Mode::Concatenate(_) => format!(
-                        "shape {} does not match the first array's {} outside axis {}",
+                        "shape {} does not match {}'s {} outside axis {}",
                         shape_repr(shape),
+                        self.first_name,
                         shape_repr(&self.first_layout.shape),
                         self.axis
                     ),
                     _ => format!(
-                        "shape {} does not join with the first array's {}: {what}",
+                        "shape {} does not join with {}'s {}: {what}",
                         shape_repr(shape),
+                        self.first_name,
                         shape_repr(&self.first_layout.shape)
                     ),
                 });
