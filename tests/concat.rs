@@ -613,6 +613,7 @@ pub fn kill_trials(
     );
     let full = t.elapsed().as_micros() as u64 + 1;
     check(seed0);
+    let (mut killed, mut mid_write) = (0, 0);
     for k in 0..trials {
         let seed = seed0 + k;
         reset();
@@ -627,9 +628,28 @@ pub fn kill_trials(
             .unwrap();
         std::thread::sleep(Duration::from_micros(delay));
         let _ = child.kill();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        if status.signal() == Some(9) {
+            killed += 1;
+        } else {
+            assert!(status.success(), "seed {seed}: npy failed: {status:?}");
+        }
         check(seed);
+        // A kill while writing leaves the temporary file (never OUTPUT).
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".npy-tmp") {
+                mid_write += 1;
+                std::fs::remove_file(p).unwrap();
+            }
+        }
     }
+    eprintln!(
+        "{args:?}: {trials} trials (seeds {seed0}..{}), {killed} killed, {mid_write} while writing; full run {full} us",
+        seed0 + trials
+    );
+    assert!(killed > 0, "no trial was interrupted (full run {full} us)");
 }
 
 #[test]
