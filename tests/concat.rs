@@ -27,11 +27,9 @@ fn split(py: &str, file: &Path, axis: i64, n: usize, dir: &Path) -> Vec<PathBuf>
         .collect()
 }
 
-/// `npy concat --axis AXIS` of `pieces` must equal numpy's, byte for byte,
-/// or be refused because numpy's result is in the other memory order than
-/// some (Fortran-order) piece, which would need a transpose. Returns whether
-/// it joined.
-fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) -> bool {
+/// `npy concat --axis AXIS` of `pieces` must equal numpy's, byte for byte
+/// (Fortran-order pieces that numpy's result has in C order are transposed).
+fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) {
     let ours = dir.join(format!("{name}_ours.npy"));
     let theirs = dir.join(format!("{name}_numpy.npy"));
     let mut args = vec![
@@ -43,26 +41,12 @@ fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) -
     ];
     args.extend(pieces.iter().map(|p| s(p).to_string()));
     let args: Vec<&str> = args.iter().map(|a| a.as_str()).collect();
-    let r = run(dir, &args);
+    run(dir, &args).ok();
     let mut oargs = vec!["concat", s(&theirs)];
     let ax = axis.to_string();
     oargs.push(&ax);
     oargs.extend(pieces.iter().map(|p| s(p)));
     oracle(py, &oargs);
-    if r.code() != 0 {
-        r.fails().stderr_has("transpose");
-        assert!(!ours.exists());
-        let result_fortran = oracle(py, &["info", s(&theirs)])["fortran_order"] == true;
-        let orders: Vec<bool> = pieces
-            .iter()
-            .map(|p| oracle(py, &["info", s(p)])["fortran_order"] == true)
-            .collect();
-        assert!(
-            orders.iter().any(|&f| f != result_fortran),
-            "{name} axis {axis}: refused, but every piece is in the result's order"
-        );
-        return false;
-    }
     let (a, b) = (
         std::fs::read(&ours).unwrap(),
         std::fs::read(&theirs).unwrap(),
@@ -75,7 +59,6 @@ fn check_join(py: &str, dir: &Path, name: &str, pieces: &[PathBuf], axis: i64) -
         String::from_utf8_lossy(&a[..a.len().min(128)]),
         String::from_utf8_lossy(&b[..b.len().min(128)])
     );
-    true
 }
 
 #[test]
@@ -102,10 +85,7 @@ fn numpy_cases_split_and_joined_are_byte_identical() {
         // The growth axis; for Fortran order given from the end.
         let g = if fortran { -1 } else { 0 };
         let pieces = split(py, &file, g, 3, &dir.path().join(format!("{name}_g")));
-        assert!(
-            check_join(py, dir.path(), &format!("{name}_g"), &pieces, g),
-            "{name}: growth axis refused"
-        );
+        check_join(py, dir.path(), &format!("{name}_g"), &pieces, g);
         growth += 1;
         // Every other axis: the interleaved copy.
         for ax in 0..nd {
@@ -115,12 +95,11 @@ fn numpy_cases_split_and_joined_are_byte_identical() {
             }
             let tag = format!("{name}_a{ax}");
             let pieces = split(py, &file, ax, 3, &dir.path().join(&tag));
-            let joined = check_join(py, dir.path(), &tag, &pieces, ax);
-            if !fortran {
-                assert!(joined, "{tag}: C-order pieces refused");
-                middle += 1;
-            } else if joined {
+            check_join(py, dir.path(), &tag, &pieces, ax);
+            if fortran {
                 fortran_other += 1;
+            } else {
+                middle += 1;
             }
         }
     }

@@ -63,6 +63,7 @@ pub enum SortOrder {
 struct Input {
     data_offset: u64,
     axis_len: u64,
+    fortran: bool,
     id: (u64, u64),
     len: u64,
 }
@@ -93,6 +94,7 @@ impl Parts for Inputs {
                 name: path,
                 data_offset: inp.data_offset,
                 axis_len: inp.axis_len,
+                fortran: inp.fortran,
             })?;
         }
         Ok(())
@@ -172,6 +174,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         inputs.info.push(Input {
             data_offset: h.header_len,
             axis_len: p.axis_len(&h.shape),
+            fortran: h.fortran_order,
             id: file_id(&file)?,
             len: meta.len(),
         });

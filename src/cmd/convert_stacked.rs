@@ -69,6 +69,7 @@ struct Run {
     header_len: u64,
     data_bytes: u64,
     axis_len: u64,
+    fortran: bool,
     count: u64,
 }
 
@@ -94,6 +95,7 @@ impl Parts for Stacked<'_> {
                             name: self.path,
                             data_offset: r.offset + k * step + r.header_len,
                             axis_len: r.axis_len,
+                            fortran: r.fortran,
                         })?;
                     }
                 }
@@ -111,6 +113,7 @@ impl Parts for Stacked<'_> {
                         name: self.path,
                         data_offset: e.data_offset(),
                         axis_len: self.planner.axis_len(&e.header.shape),
+                        fortran: e.header.fortran_order,
                     })?;
                 }
             }
@@ -250,6 +253,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 r.header_len == e.header.header_len
                     && r.data_bytes == data_bytes
                     && r.axis_len == axis_len
+                    && r.fortran == e.header.fortran_order
                     && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
             });
             if joins {
@@ -264,6 +268,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                     header_len: e.header.header_len,
                     data_bytes,
                     axis_len,
+                    fortran: e.header.fortran_order,
                     count: 1,
                 });
             }
