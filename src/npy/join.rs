@@ -738,7 +738,11 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let staging = stage(geo, parts)?;
+    let staging = if geo.data_bytes > 0 {
+        stage(geo, parts)?
+    } else {
+        None
+    };
     let mut staged = Staged {
         parts,
         staging,
@@ -823,11 +827,17 @@ impl Geometry {
     fn needs_transpose(&self, p: &Part<'_>) -> bool {
         let mut shape = self.joined.clone();
         shape[self.axis] = p.axis_len;
-        p.fortran != (self.order == Order::F) && !both_contiguous(&shape) && self.part_bytes(p) > 0
+        self.data_bytes > 0
+            && p.fortran != (self.order == Order::F)
+            && !both_contiguous(&shape)
+            && self.part_bytes(p) > 0
     }
 
     fn part_bytes(&self, p: &Part<'_>) -> u64 {
-        self.outer * p.axis_len * self.unit
+        // Within the result's size whenever that is not 0.
+        self.outer
+            .saturating_mul(p.axis_len)
+            .saturating_mul(self.unit)
     }
 }
 
