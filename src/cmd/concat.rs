@@ -12,11 +12,12 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::npy::io::{file_id, NewFile};
+use crate::npy::io::NewFile;
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
 use crate::npy::scan::{scan_file, FileStatus};
 use crate::progress::Progress;
@@ -83,7 +84,8 @@ impl Parts for Inputs {
                 None => {
                     reopened = File::open(path)
                         .with_context(|| format!("{}: cannot open", path.display()))?;
-                    if file_id(&reopened)? != inp.id || reopened.metadata()?.len() != inp.len {
+                    let m = reopened.metadata()?;
+                    if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
                         bail!("{}: changed while being joined", path.display());
                     }
                     &reopened
@@ -175,7 +177,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             data_offset: h.header_len,
             axis_len: p.axis_len(&h.shape),
             fortran: h.fortran_order,
-            id: file_id(&file)?,
+            id: (meta.dev(), meta.ino()),
             len: meta.len(),
         });
         if keep_open {

@@ -232,6 +232,9 @@ pub struct Geometry {
     /// The first input's shape as joined, and the join axis in it.
     pub joined: Vec<u64>,
     pub axis: usize,
+    /// Whether some input is stored in the other memory order (and must be
+    /// transposed).
+    pub transposes: bool,
     /// Outer indices: blocks each input contributes.
     pub outer: u64,
     /// Bytes per step of the join axis within one block.
@@ -482,6 +485,10 @@ impl Planner {
             order,
             joined: self.ref_shape.clone(),
             axis: self.axis,
+            transposes: match order {
+                Order::C => self.not_c.is_some(),
+                Order::F => self.not_f.is_some(),
+            },
             outer,
             unit,
             row,
@@ -738,7 +745,7 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let staging = if geo.data_bytes > 0 {
+    let staging = if geo.data_bytes > 0 && geo.transposes {
         stage(geo, parts)?
     } else {
         None
