@@ -40,7 +40,12 @@ pub struct Args {
     /// Files to join, in order.
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub axis: i64,
     /// Read input paths from FILE, one per line (`-` for stdin); they follow
     /// any INPUT given on the command line.
