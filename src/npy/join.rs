@@ -328,7 +328,8 @@ impl Planner {
         match self.mode {
             Mode::Stack => 1,
             Mode::Vstack if shape.len() < 2 => 1,
-            _ => shape[self.axis],
+            // (`get`: a file that changed between two walks must not panic.)
+            _ => shape.get(self.axis).copied().unwrap_or(0),
         }
     }
 
