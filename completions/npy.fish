@@ -49,7 +49,8 @@ complete -c npy -n "__fish_npy_using_subcommand append" -s h -l help -d 'Print h
 complete -c npy -n "__fish_npy_using_subcommand append" -s V -l version -d 'Print version'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s o -l output -d 'The file to write (`-` for stdout)' -r -F
 complete -c npy -n "__fish_npy_using_subcommand concat" -l axis -d 'Axis to join along; negative counts from the end' -r
-complete -c npy -n "__fish_npy_using_subcommand concat" -l files-from -d 'Read input paths from FILE, one per line (`-` for stdin)' -r -F
+complete -c npy -n "__fish_npy_using_subcommand concat" -l files-from -d 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line' -r -F
+complete -c npy -n "__fish_npy_using_subcommand concat" -l sort -d 'Sort all input paths first: `natural` puts chunk_2 before chunk_10' -r -f -a "natural\t'Digit runs compare as numbers: a2 < a10 < b1'"
 complete -c npy -n "__fish_npy_using_subcommand concat" -s f -l force -d 'Replace OUTPUT if it exists'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -63,7 +64,9 @@ complete -c npy -n "__fish_npy_using_subcommand repair" -s V -l version -d 'Prin
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s o -l output -d 'Where to write the joined array' -r -F
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l axis -d 'Join like np.concatenate(..., axis=N) instead of np.vstack' -r
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l in-place -d 'Replace INPUT with the joined array (temporary file + rename)'
-complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l stack -d 'Join like np.stack: a new leading axis'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l stack -d 'Join like np.stack: a new leading axis (all shapes equal)'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l drop-incomplete -d 'Convert the complete arrays when the last one was cut short (an interrupted np.save), and say how many bytes were left out'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s f -l force -d 'Replace OUTPUT if it exists'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s V -l version -d 'Print version'

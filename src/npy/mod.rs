@@ -9,6 +9,8 @@
 //!   sizes alone;
 //! - [`grow`]: growing a locked file along its growth axis, in place or
 //!   through a fresh file (the `append` write protocol);
+//! - [`join`]: planning and copying a join of arrays (concat,
+//!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -19,6 +21,7 @@ pub mod dtype;
 pub mod grow;
 pub mod header;
 pub mod io;
+pub mod join;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
