@@ -115,7 +115,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__concat)
-            opts="-o -f -q -h -V --output --axis --files-from --sort --force --quiet --help --version"
+            opts="-o -f -q -h -V --output --axis --files-from --sort --force --no-sync --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -149,7 +149,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__convert__subcmd__stacked)
-            opts="-o -f -q -h -V --output --in-place --axis --stack --drop-incomplete --force --quiet --help --version"
+            opts="-o -f -q -h -V --output --in-place --axis --stack --drop-incomplete --force --no-sync --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

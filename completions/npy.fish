@@ -52,6 +52,7 @@ complete -c npy -n "__fish_npy_using_subcommand concat" -l axis -d 'Axis to join
 complete -c npy -n "__fish_npy_using_subcommand concat" -l files-from -d 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line' -r -F
 complete -c npy -n "__fish_npy_using_subcommand concat" -l sort -d 'Sort all input paths first: `natural` puts chunk_2 before chunk_10' -r -f -a "natural\t'Digit runs compare as numbers: a2 < a10 < b1'"
 complete -c npy -n "__fish_npy_using_subcommand concat" -s f -l force -d 'Replace OUTPUT if it exists'
+complete -c npy -n "__fish_npy_using_subcommand concat" -l no-sync -d 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s V -l version -d 'Print version'
@@ -67,6 +68,7 @@ complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l in-place -d 
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l stack -d 'Join like np.stack: a new leading axis (all shapes equal)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l drop-incomplete -d 'Convert the complete arrays when the last one was cut short (an interrupted np.save), and say how many bytes were left out'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s f -l force -d 'Replace OUTPUT if it exists'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l no-sync -d 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s V -l version -d 'Print version'

@@ -771,3 +771,28 @@ fn random_mixed_orders_match_numpy() {
         );
     }
 }
+
+#[test]
+fn no_sync_writes_the_same_bytes() {
+    let dir = prepared();
+    let d = dir.path();
+    run(d, &["concat", "-o", "synced.npy", "a.npy", "b.npy"]).ok();
+    run(
+        d,
+        &[
+            "concat",
+            "--no-sync",
+            "-o",
+            "unsynced.npy",
+            "a.npy",
+            "b.npy",
+        ],
+    )
+    .ok();
+    let synced = std::fs::read(d.join("synced.npy")).unwrap();
+    assert_eq!(synced, std::fs::read(d.join("unsynced.npy")).unwrap());
+    let mut data = f8_bytes(0..6);
+    data.extend(f8_bytes(6..9));
+    write_npy(&d.join("expect.npy"), "'<f8'", false, &[3, 3], &data);
+    assert_eq!(synced, std::fs::read(d.join("expect.npy")).unwrap());
+}

@@ -766,3 +766,30 @@ fn transposing_is_bounded() {
         18_000_000 + 128
     );
 }
+
+#[test]
+fn no_sync_writes_the_same_bytes() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_npy(&d.join("a.npy"), "'<f8'", false, &[3], &f8_bytes(0..3));
+    let one = std::fs::read(d.join("a.npy")).unwrap();
+    std::fs::write(d.join("st.npy"), [one.clone(), one].concat()).unwrap();
+    run(d, &["convert-stacked", "st.npy", "-o", "synced.npy"]).ok();
+    run(
+        d,
+        &[
+            "convert-stacked",
+            "--no-sync",
+            "st.npy",
+            "-o",
+            "unsynced.npy",
+        ],
+    )
+    .ok();
+    let synced = std::fs::read(d.join("synced.npy")).unwrap();
+    assert_eq!(synced, std::fs::read(d.join("unsynced.npy")).unwrap());
+    let mut data = f8_bytes(0..3);
+    data.extend(f8_bytes(0..3));
+    write_npy(&d.join("expect.npy"), "'<f8'", false, &[2, 3], &data);
+    assert_eq!(synced, std::fs::read(d.join("expect.npy")).unwrap());
+}

@@ -57,6 +57,10 @@ pub struct Args {
     /// Replace OUTPUT if it exists.
     #[arg(short, long)]
     pub force: bool,
+    /// Skip fsync before the rename (still safe against a killed process, not
+    /// against power loss: OUTPUT may then appear with missing data).
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -228,14 +232,17 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         &header,
         &geo,
         &mut inputs,
-        Sink::File(new.file()),
+        Sink::File {
+            file: new.file(),
+            durable: !args.no_sync,
+        },
         &out_name,
         &mut progress,
     )?;
     progress.finish();
     if args.force {
-        new.commit(true)?;
-    } else if new.commit_new(true)?.is_err() {
+        new.commit(!args.no_sync)?;
+    } else if new.commit_new(!args.no_sync)?.is_err() {
         bail!("{out_name}: appeared while the inputs were being joined; not replaced (give --force to replace it)");
     }
     Ok(Outcome::Done)

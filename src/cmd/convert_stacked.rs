@@ -65,6 +65,10 @@ pub struct Args {
     /// Replace OUTPUT if it exists.
     #[arg(short, long, conflicts_with = "in_place")]
     pub force: bool,
+    /// Skip fsync before the rename (still safe against a killed process, not
+    /// against power loss: OUTPUT may then appear with missing data).
+    #[arg(long)]
+    pub no_sync: bool,
 }
 
 /// Consecutive arrays with the same header and data size.
@@ -285,7 +289,15 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             if early.is_none() && e.index == 0 {
                 if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
                     early = Some((
-                        join::Out::new(Sink::File(&out_file), &out_name, hl as u64, &mut progress),
+                        join::Out::new(
+                            Sink::File {
+                                file: &out_file,
+                                durable: !args.no_sync,
+                            },
+                            &out_name,
+                            hl as u64,
+                            &mut progress,
+                        ),
                         hl,
                     ));
                 }
@@ -350,20 +362,23 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             &header,
             &geo,
             &mut parts,
-            Sink::File(&out_file),
+            Sink::File {
+                file: &out_file,
+                durable: !args.no_sync,
+            },
             &out_name,
             &mut progress,
         )?;
     }
     progress.finish();
     if args.output.is_some() && !args.force {
-        if new.commit_new(true)?.is_err() {
+        if new.commit_new(!args.no_sync)?.is_err() {
             bail!(
                 "{out_name}: appeared while converting; not replaced (give --force to replace it)"
             );
         }
     } else {
-        new.commit(true)?;
+        new.commit(!args.no_sync)?;
     }
     if let Some(we) = dropped {
         eprintln!(

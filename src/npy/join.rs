@@ -538,8 +538,10 @@ pub trait Parts {
 
 /// Where the result goes.
 pub enum Sink<'a> {
-    /// A new file, written with positioned writes from offset 0.
-    File(&'a File),
+    /// A new file, written with positioned writes from offset 0. With
+    /// `durable`, writeback is started as the copy goes, so the fsync before
+    /// the rename finds little left to do; without, the page cache keeps it.
+    File { file: &'a File, durable: bool },
     /// A stream (stdout).
     Writer(&'a mut dyn Write),
 }
@@ -586,7 +588,7 @@ impl<'a> Out<'a> {
             return Ok(());
         }
         match &mut self.sink {
-            Sink::File(f) => f.write_all_at(&self.buf, self.buf_start),
+            Sink::File { file: f, .. } => f.write_all_at(&self.buf, self.buf_start),
             Sink::Writer(w) => w.write_all(&self.buf),
         }
         .with_context(|| format!("{}: cannot write", self.name))?;
@@ -601,7 +603,13 @@ impl<'a> Out<'a> {
     /// so the final fsync has little left to wait for.
     fn start_writeback(&mut self) {
         use std::os::fd::AsRawFd;
-        let Sink::File(f) = &self.sink else { return };
+        let Sink::File {
+            file: f,
+            durable: true,
+        } = &self.sink
+        else {
+            return;
+        };
         let len = self.buf_start.saturating_sub(self.kicked);
         if len < WRITEBACK_STEP {
             return;
@@ -648,7 +656,7 @@ impl<'a> Out<'a> {
             self.flush()?;
             let start = self.buf_start;
             match &mut self.sink {
-                Sink::File(out) => {
+                Sink::File { file: out, .. } => {
                     let progress = &mut *self.progress;
                     copy_range(file, off, out, start, len, &mut |n| progress.set(start + n))
                         .map_err(|e| {
