@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, NewFile, Wait};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{BufWalker, WalkError, WalkErrorKind};
+use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
 use crate::npy::FormatError;
 use crate::progress::Progress;
 use crate::Outcome;
@@ -110,7 +110,7 @@ impl Parts for Stacked<'_> {
                 }
             }
             None => {
-                for e in BufWalker::new(self.file, self.file_len).take(self.count as usize) {
+                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
                     let e = e.map_err(|e| {
                         anyhow!(
                             "{}: changed while being converted: {e}",
@@ -228,7 +228,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let mut dropped: Option<WalkError> = None;
     let mut early: Option<(join::Out, usize)> = None;
     let mut early_possible = true;
-    let mut walker = BufWalker::new(file, file_len);
+    let mut walker = Walker::new(file, file_len);
     while let Some(item) = walker.next() {
         let e = match item {
             Ok(e) => e,

@@ -114,90 +114,33 @@ impl std::fmt::Display for WalkError {
         }
     }
 }
-
-/// Iterates over arrays stored back to back in a file, reading headers only.
-/// Memory stays constant whatever the number of arrays.
-pub struct Walker<'a> {
-    file: &'a File,
-    file_len: u64,
-    offset: u64,
-    index: u64,
-    done: bool,
-}
-
-/// One array found by [`Walker`]: where it starts and its header.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub index: u64,
-    pub offset: u64,
-    pub header: Header,
-}
-
-impl Entry {
-    pub fn data_offset(&self) -> u64 {
-        self.offset + self.header.header_len
+/// What a header that did not parse means in a walk: bytes that are not an
+/// array at all after the first one are junk; anything else a bad header.
+fn header_error(e: FormatError, index: u64, offset: u64, file_len: u64) -> WalkErrorKind {
+    match e {
+        FormatError::Magic if index > 0 => WalkErrorKind::Junk {
+            len: file_len - offset,
+        },
+        e => WalkErrorKind::BadHeader(e.to_string()),
     }
 }
 
-impl<'a> Walker<'a> {
-    pub fn new(file: &'a File, file_len: u64) -> Self {
-        Walker {
-            file,
-            file_len,
-            offset: 0,
-            index: 0,
-            done: false,
-        }
+/// Checks the array whose header starts at `offset` and returns where the
+/// next one starts: its data must be all there, and not pickled objects.
+fn next_offset(header: &Header, offset: u64, file_len: u64) -> Result<u64, WalkErrorKind> {
+    let present = file_len - offset - header.header_len;
+    let expected = header
+        .data_bytes()
+        .map_err(|e| WalkErrorKind::BadHeader(e.to_string()))?;
+    if header.dtype.has_object() {
+        return Err(WalkErrorKind::BadHeader(
+            "holds Python objects (pickled data)".into(),
+        ));
     }
-}
-
-impl Iterator for Walker<'_> {
-    type Item = Result<Entry, WalkError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done || self.offset >= self.file_len {
-            return None;
-        }
-        let (index, offset) = (self.index, self.offset);
-        let fail = |kind| {
-            Some(Err(WalkError {
-                index,
-                offset,
-                kind,
-            }))
-        };
-        self.done = true;
-        let header = match read_header_at(self.file, offset, self.file_len) {
-            Ok(h) => h,
-            Err(FormatError::Magic) if index > 0 => {
-                return fail(WalkErrorKind::Junk {
-                    len: self.file_len - offset,
-                })
-            }
-            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
-        };
-        let present = self.file_len - offset - header.header_len;
-        let expected = match header.data_bytes() {
-            Ok(n) => n,
-            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
-        };
-        if header.dtype.has_object() {
-            return fail(WalkErrorKind::BadHeader(
-                "holds Python objects (pickled data)".into(),
-            ));
-        }
-        if present < expected {
-            return fail(WalkErrorKind::TruncatedData { expected, present });
-        }
-        self.done = false;
-        self.offset = offset + header.header_len + expected;
-        self.index += 1;
-        Some(Ok(Entry {
-            index,
-            offset,
-            header,
-        }))
+    if present < expected {
+        return Err(WalkErrorKind::TruncatedData { expected, present });
     }
+    Ok(offset + header.header_len + expected)
 }
 
 /// Looks at a file: its first header, its size and, when more bytes follow
@@ -296,15 +239,16 @@ pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
     }
 }
 
-/// Read-ahead used by [`BufWalker`] after small arrays.
+/// Read-ahead used by [`Walker`] after small arrays.
 const WALK_READAHEAD: usize = 1 << 20;
 
-/// The same walk as [`Walker`] (same entries, same errors), reading ahead
+/// Iterates over arrays stored back to back in a file, reading headers only
+/// and in constant memory whatever the number of arrays. It reads ahead
 /// through one buffer: a file of many small arrays costs one read per MiB
 /// instead of two per array, and a header whose bytes equal the previous
 /// one's is not parsed again. After a large array only a few KiB are read
 /// ahead, so big arrays' data is never read.
-pub struct BufWalker<'a> {
+pub struct Walker<'a> {
     file: &'a File,
     file_len: u64,
     offset: u64,
@@ -318,9 +262,9 @@ pub struct BufWalker<'a> {
     last_span: u64,
 }
 
-impl<'a> BufWalker<'a> {
+impl<'a> Walker<'a> {
     pub fn new(file: &'a File, file_len: u64) -> Self {
-        BufWalker {
+        Walker {
             file,
             file_len,
             offset: 0,
@@ -393,7 +337,7 @@ impl<'a> BufWalker<'a> {
     }
 }
 
-impl Iterator for BufWalker<'_> {
+impl Iterator for Walker<'_> {
     type Item = Result<Entry, WalkError>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -411,29 +355,89 @@ impl Iterator for BufWalker<'_> {
         self.done = true;
         let header = match self.header_at(offset) {
             Ok(h) => h,
-            Err(FormatError::Magic) if index > 0 => {
-                return fail(WalkErrorKind::Junk {
-                    len: self.file_len - offset,
-                })
-            }
-            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+            Err(e) => return fail(header_error(e, index, offset, self.file_len)),
         };
-        let present = self.file_len - offset - header.header_len;
-        let expected = match header.data_bytes() {
+        let next = match next_offset(&header, offset, self.file_len) {
             Ok(n) => n,
-            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+            Err(kind) => return fail(kind),
         };
-        if header.dtype.has_object() {
-            return fail(WalkErrorKind::BadHeader(
-                "holds Python objects (pickled data)".into(),
-            ));
-        }
-        if present < expected {
-            return fail(WalkErrorKind::TruncatedData { expected, present });
-        }
         self.done = false;
-        self.last_span = header.header_len + expected;
-        self.offset = offset + header.header_len + expected;
+        self.last_span = next - offset;
+        self.offset = next;
+        self.index += 1;
+        Some(Ok(Entry {
+            index,
+            offset,
+            header,
+        }))
+    }
+}
+
+/// The plain walk, one positioned read per header: the reference the
+/// buffered [`Walker`] is tested against.
+#[cfg(test)]
+struct SimpleWalker<'a> {
+    file: &'a File,
+    file_len: u64,
+    offset: u64,
+    index: u64,
+    done: bool,
+}
+
+/// One array found by [`Walker`]: where it starts and its header.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub index: u64,
+    pub offset: u64,
+    pub header: Header,
+}
+
+impl Entry {
+    pub fn data_offset(&self) -> u64 {
+        self.offset + self.header.header_len
+    }
+}
+
+#[cfg(test)]
+impl<'a> SimpleWalker<'a> {
+    fn new(file: &'a File, file_len: u64) -> Self {
+        SimpleWalker {
+            file,
+            file_len,
+            offset: 0,
+            index: 0,
+            done: false,
+        }
+    }
+}
+
+#[cfg(test)]
+impl Iterator for SimpleWalker<'_> {
+    type Item = Result<Entry, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.offset >= self.file_len {
+            return None;
+        }
+        let (index, offset) = (self.index, self.offset);
+        let fail = |kind| {
+            Some(Err(WalkError {
+                index,
+                offset,
+                kind,
+            }))
+        };
+        self.done = true;
+        let header = match read_header_at(self.file, offset, self.file_len) {
+            Ok(h) => h,
+            Err(e) => return fail(header_error(e, index, offset, self.file_len)),
+        };
+        let next = match next_offset(&header, offset, self.file_len) {
+            Ok(n) => n,
+            Err(kind) => return fail(kind),
+        };
+        self.done = false;
+        self.offset = next;
         self.index += 1;
         Some(Ok(Entry {
             index,
@@ -529,8 +533,8 @@ mod buf_walker_tests {
         };
         let n = b.len() as u64;
         (
+            SimpleWalker::new(&f, n).map(show).collect(),
             Walker::new(&f, n).map(show).collect(),
-            BufWalker::new(&f, n).map(show).collect(),
         )
     }
 
