@@ -83,17 +83,27 @@ impl std::fmt::Display for Version {
     }
 }
 
-/// A parsed header.
+/// A parsed header: the array's [`Layout`] (reached through `Deref`, so
+/// `h.shape`, `h.row_bytes()` work directly) plus where it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub version: Version,
-    /// The `descr` value exactly as written.
-    pub descr: Py,
-    pub dtype: Dtype,
-    pub fortran_order: bool,
-    pub shape: Vec<u64>,
     /// Total header size in bytes: the offset of the data.
     pub header_len: u64,
+    pub layout: Layout,
+}
+
+impl std::ops::Deref for Header {
+    type Target = Layout;
+    fn deref(&self) -> &Layout {
+        &self.layout
+    }
+}
+
+impl std::ops::DerefMut for Header {
+    fn deref_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
 }
 
 /// Where an array's layout comes from, without version or length: what a
@@ -213,18 +223,12 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
             shape.len()
         )));
     }
-    let dtype = Dtype::from_descr(&descr)?;
-    let h = Header {
+    Ok(Header {
         version: pre.version,
-        descr,
-        dtype,
-        fortran_order,
-        shape,
         header_len: pre.header_len(),
-    };
-    // Every size derived from the header must be representable.
-    h.data_bytes()?;
-    Ok(h)
+        // Checks that every size derived from the header is representable.
+        layout: Layout::new(descr, fortran_order, shape)?,
+    })
 }
 
 /// Reads one header from a stream, consuming exactly its bytes.
@@ -400,11 +404,8 @@ impl Layout {
     pub fn to_header(&self, version: Version, header_len: u64) -> Header {
         Header {
             version,
-            descr: self.descr.clone(),
-            dtype: self.dtype.clone(),
-            fortran_order: self.fortran_order,
-            shape: self.shape.clone(),
             header_len,
+            layout: self.clone(),
         }
     }
 }
@@ -435,29 +436,9 @@ fn assemble(v: Version, mut body: Vec<u8>, dict_len: usize) -> Vec<u8> {
 }
 
 impl Header {
+    /// A copy of the layout, to change and write elsewhere.
     pub fn layout(&self) -> Layout {
-        Layout {
-            descr: self.descr.clone(),
-            dtype: self.dtype.clone(),
-            fortran_order: self.fortran_order,
-            shape: self.shape.clone(),
-        }
-    }
-
-    pub fn itemsize(&self) -> u64 {
-        self.dtype.itemsize()
-    }
-
-    pub fn growth_axis(&self) -> Option<usize> {
-        growth_axis(self.fortran_order, &self.shape)
-    }
-
-    pub fn row_bytes(&self) -> Result<u64, FormatError> {
-        row_bytes(self.itemsize(), self.fortran_order, &self.shape)
-    }
-
-    pub fn data_bytes(&self) -> Result<u64, FormatError> {
-        data_bytes(self.itemsize(), &self.shape)
+        self.layout.clone()
     }
 
     /// Offset just past this array's data, relative to the array's start.

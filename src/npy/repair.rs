@@ -430,7 +430,7 @@ mod tests {
             if at == growth {
                 let mut want = shape.clone();
                 want[at] = 0;
-                proptest::prop_assert_eq!(got.map(|h| h.shape), Some(want));
+                proptest::prop_assert_eq!(got.map(|h| h.layout.shape), Some(want));
             } else {
                 proptest::prop_assert!(got.is_none());
             }
