@@ -244,6 +244,9 @@ def bench_append_row(results):
     r["npy-append-array, 2000 rows in one process (per row)"] = (dt / n, peak)
     results.append(("append one row, from a shell loop", r, "npy append (one call)",
                     "python + npy-append-array (one call)", 1 / 25, None))
+    # npy-append-array never fsyncs: the like-for-like comparison.
+    results.append(("append one row, --no-sync (npy-append-array never syncs)", r,
+                    "npy append --no-sync (one call)", "python + npy-append-array (one call)", 1 / 25, None))
     for p in (row, t_ours, t_naa):
         drop(p)
 
