@@ -1,0 +1,1800 @@
+//! Reliability: tries hard to break PRODUCT.md's "Nothing is lost" promise.
+//!
+//! - Crash tests SIGKILL `append` (in place, and one that must grow the
+//!   header), `concat`, `convert-stacked` (to a new file and in place) and
+//!   `repair` at random moments, on files of several MiB whose every row is
+//!   recognisable (element j of the row with id r holds `r*K + j + 1`), then
+//!   check: the target loads (our scan, and numpy on some trials) or
+//!   `npy repair` makes it load; every committed row is intact; no row is
+//!   torn; outputs are whole or absent; and a rerun works despite whatever
+//!   temporary file the killed process left.
+//! - Full disk (a 2 MiB tmpfs; needs root, else the test says why and
+//!   returns) and RLIMIT_FSIZE: exit 1, a clear message, the target byte for
+//!   byte as it was, no temporary file left.
+//! - Concurrency: 8 writers on one file, repair racing appends, numpy
+//!   `mmap_mode='r'` readers during appends.
+//! - Whole-file fuzzing (proptest): truncations, bit flips, shape edits and
+//!   junk, through every command: never a panic, exit 0 or 1, and on exit 1
+//!   every input byte for byte unchanged.
+//! - Regression inputs found by `cargo fuzz` (fuzz/run.sh).
+//!
+//! Trial counts are small by default (a few minutes in a debug build);
+//! `NPY_TRIALS=N` multiplies them and `NPY_SEED=S` replays a run (every test
+//! prints its seed). Each test prints a `FIGURES` line (see with
+//! `--nocapture`); docs/RELIABILITY.md records them.
+
+use std::fs;
+use std::io;
+use std::ops::Range;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use npy_tools::npy::{self, header::VERSIONS, pylit, Layout};
+use proptest::prelude::*;
+
+use crate::common::*;
+
+// ---------------------------------------------------------------------------
+// Knobs, seeds, randomness
+
+/// `NPY_TRIALS` (a positive number, default 1) multiplies every trial count.
+fn multiplier() -> f64 {
+    std::env::var("NPY_TRIALS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|m| *m > 0.0)
+        .unwrap_or(1.0)
+}
+
+fn trials(n: u32) -> u32 {
+    ((n as f64 * multiplier()).ceil() as u32).max(1)
+}
+
+/// The seed of a test: `NPY_SEED`, else the clock. Printed, so a failure
+/// (whose captured output libtest shows) can be replayed.
+fn seed_for(test: &str) -> u64 {
+    let seed = std::env::var("NPY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            let t = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64;
+            t ^ ((std::process::id() as u64) << 32)
+        });
+    eprintln!("{test}: seed {seed} (replay with NPY_SEED={seed})");
+    seed
+}
+
+/// xorshift64: small, seeded, good enough to pick kill moments and bits.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        let mut r = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        r.next();
+        r
+    }
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.next() % n
+        }
+    }
+    fn chance(&mut self, num: u64, den: u64) -> bool {
+        self.below(den) < num
+    }
+    /// A moment in `[0, d * 1.25]`: most kills land while the command runs,
+    /// some after it finished.
+    fn moment(&mut self, d: Duration) -> Duration {
+        let us = (d.as_micros() as u64 * 5 / 4).max(1);
+        Duration::from_micros(self.below(us + 1))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Recognisable rows
+
+const U8: &str = "'<u8'";
+
+/// Files of shape `(n, k)`, dtype `<u8`, where the row with id `r` holds
+/// `r*k + j + 1` in column `j`: a torn, shifted, zeroed or misplaced row
+/// never passes for a whole one.
+#[derive(Clone, Copy)]
+struct Rows {
+    k: u64,
+}
+
+impl Rows {
+    fn value(&self, id: u64, j: u64) -> u64 {
+        id * self.k + j + 1
+    }
+    fn row_bytes(&self) -> u64 {
+        self.k * 8
+    }
+    fn data(&self, ids: impl IntoIterator<Item = u64>) -> Vec<u8> {
+        let mut v = Vec::new();
+        for id in ids {
+            for j in 0..self.k {
+                v.extend_from_slice(&self.value(id, j).to_le_bytes());
+            }
+        }
+        v
+    }
+    fn layout(&self, n: u64) -> Layout {
+        Layout::new(pylit::parse(U8).unwrap(), false, vec![n, self.k]).unwrap()
+    }
+    /// A file as `np.save` writes it.
+    fn file(&self, ids: Range<u64>) -> Vec<u8> {
+        let mut b = self.layout(ids.end - ids.start).to_npy_header();
+        b.extend(self.data(ids));
+        b
+    }
+    /// A header of `rows` rows with no spare byte (version 1.0): one more
+    /// digit in the row count needs a rewrite of the whole file.
+    fn tight_header(&self, rows: u64) -> Vec<u8> {
+        let l = self.layout(rows);
+        let v = VERSIONS[0];
+        let len = (v.prefix_len() + l.dict_text().len() + 1) as u64;
+        l.to_header_of_len(v, len).expect("tight header")
+    }
+    fn tight_file(&self, ids: Range<u64>) -> Vec<u8> {
+        let mut b = self.tight_header(ids.end - ids.start);
+        b.extend(self.data(ids));
+        b
+    }
+    /// The row ids of a whole (`ok`) file, or what is wrong with it.
+    fn read(&self, path: &Path) -> Result<Vec<u64>, String> {
+        let bytes = fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.parse(&bytes)
+    }
+    fn parse(&self, bytes: &[u8]) -> Result<Vec<u64>, String> {
+        let h = npy::read_header(&mut &bytes[..])
+            .map_err(|e| format!("header: {e}"))?
+            .ok_or("empty file")?;
+        if h.descr != pylit::parse(U8).unwrap()
+            || h.fortran_order
+            || h.shape.len() != 2
+            || h.shape[1] != self.k
+        {
+            return Err(format!(
+                "unexpected header {} {:?}",
+                h.descr.repr(),
+                h.shape
+            ));
+        }
+        let data = &bytes[h.header_len as usize..];
+        let n = h.shape[0];
+        if data.len() as u64 != n * self.row_bytes() {
+            return Err(format!("{} data bytes for {n} rows", data.len()));
+        }
+        let mut ids = Vec::with_capacity(n as usize);
+        for (i, row) in data.chunks_exact(self.row_bytes() as usize).enumerate() {
+            let first = u64::from_le_bytes(row[..8].try_into().unwrap());
+            if first == 0 || (first - 1) % self.k != 0 {
+                return Err(format!("row {i} of {n} is torn: it starts with {first}"));
+            }
+            let id = (first - 1) / self.k;
+            for (j, el) in row.chunks_exact(8).enumerate() {
+                if u64::from_le_bytes(el.try_into().unwrap()) != self.value(id, j as u64) {
+                    return Err(format!("row {i} of {n} (id {id}) is torn at column {j}"));
+                }
+            }
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+#[track_caller]
+fn assert_ids(ids: &[u64], want: impl IntoIterator<Item = u64>, ctx: &str) {
+    let want: Vec<u64> = want.into_iter().collect();
+    if ids != want {
+        let at = ids.iter().zip(&want).position(|(a, b)| a != b);
+        panic!(
+            "{ctx}: rows differ: {} rows, want {}; first difference at {:?}",
+            ids.len(),
+            want.len(),
+            at.map(|i| (i, ids[i], want[i]))
+        );
+    }
+}
+
+#[track_caller]
+fn assert_consecutive(ids: &[u64], ctx: &str) {
+    if let Some(i) = ids.iter().enumerate().position(|(i, &id)| id != i as u64) {
+        panic!(
+            "{ctx}: row {i} holds id {} (rows lost or misplaced)",
+            ids[i]
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Running npy
+
+struct Out {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+    args: String,
+}
+
+impl Out {
+    fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+    fn show(&self) -> String {
+        format!(
+            "`npy {}` -> {:?} (signal {:?})\n--- stdout\n{}--- stderr\n{}",
+            self.args,
+            self.code(),
+            self.status.signal(),
+            self.stdout,
+            self.stderr
+        )
+    }
+    /// Exit 0 or 1; never a panic (101) or a signal; exit 1 says `npy: `.
+    #[track_caller]
+    fn assert_sane(&self, ctx: &str) -> i32 {
+        let code = self.code();
+        assert!(
+            matches!(code, Some(0) | Some(1)) && !self.stderr.contains("panicked"),
+            "{ctx}: {}",
+            self.show()
+        );
+        if code == Some(1) {
+            assert!(
+                self.stderr.starts_with("npy: "),
+                "{ctx}: error not prefixed: {}",
+                self.show()
+            );
+        }
+        code.unwrap()
+    }
+    #[track_caller]
+    fn assert_ok(&self, ctx: &str) -> &Self {
+        assert_eq!(self.code(), Some(0), "{ctx}: {}", self.show());
+        self
+    }
+}
+
+/// Resource limits for the child, set between fork and exec.
+#[derive(Default, Clone, Copy)]
+struct Limits {
+    /// RLIMIT_FSIZE, with SIGXFSZ ignored so a write past it fails EFBIG.
+    fsize: Option<u64>,
+    /// RLIMIT_AS: a hostile header must not make npy allocate gigabytes.
+    address_space: Option<u64>,
+}
+
+fn command(dir: &Path, args: &[&str], lim: Limits) -> Command {
+    let mut c = Command::new(bin());
+    c.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if lim.fsize.is_some() || lim.address_space.is_some() {
+        // SAFETY: the hook runs in the forked child before exec and calls
+        // only async-signal-safe functions (setrlimit, signal) on values
+        // copied into the closure.
+        unsafe {
+            c.pre_exec(move || {
+                let set = |res, v: u64| {
+                    let l = libc::rlimit {
+                        rlim_cur: v as libc::rlim_t,
+                        rlim_max: v as libc::rlim_t,
+                    };
+                    if libc::setrlimit(res, &l) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                    Ok(())
+                };
+                if let Some(v) = lim.fsize {
+                    set(libc::RLIMIT_FSIZE, v)?;
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                }
+                if let Some(v) = lim.address_space {
+                    set(libc::RLIMIT_AS, v)?;
+                }
+                Ok(())
+            });
+        }
+    }
+    c
+}
+
+/// Runs npy to the end; a run longer than `timeout` is killed and fails the
+/// test as a hang.
+fn exec_with(dir: &Path, args: &[&str], lim: Limits, timeout: Duration) -> Out {
+    let child = command(dir, args, lim).spawn().expect("spawn npy");
+    let pid = child.id() as libc::pid_t;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(timeout) {
+        Ok(out) => out.expect("wait for npy"),
+        Err(_) => {
+            // SAFETY: kill has no memory preconditions; the child is not yet
+            // reaped (its waiter thread is still blocked), so the pid is ours.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("`npy {}` hung for {timeout:?}", args.join(" "));
+        }
+    };
+    Out {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.join(" "),
+    }
+}
+
+fn exec(dir: &Path, args: &[&str]) -> Out {
+    exec_with(dir, args, Limits::default(), Duration::from_secs(120))
+}
+
+/// What `npy inspect --json` says of a file: its `status`, or `error: ...`.
+fn status_of(dir: &Path, file: &str) -> String {
+    let o = exec(dir, &["inspect", "--json", file]);
+    match o.assert_sane(&format!("inspect {file}")) {
+        0 => {
+            let v: serde_json::Value = serde_json::from_str(o.stdout.trim()).expect("inspect JSON");
+            v["status"].as_str().expect("status").to_string()
+        }
+        _ => format!("error: {}", o.stderr.trim()),
+    }
+}
+
+enum Fate {
+    Finished(Out),
+    Killed,
+}
+
+/// Starts npy, and SIGKILLs it after `after` unless it has finished.
+fn run_and_kill(dir: &Path, args: &[&str], after: Duration) -> Fate {
+    let mut child = command(dir, args, Limits::default())
+        .spawn()
+        .expect("spawn npy");
+    std::thread::sleep(after);
+    let finished = child.try_wait().expect("try_wait").is_some();
+    if !finished {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().expect("wait");
+    if out.status.signal() == Some(libc::SIGKILL) {
+        return Fate::Killed;
+    }
+    Fate::Finished(Out {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        args: args.join(" "),
+    })
+}
+
+/// Temporary files npy leaves beside its targets (`.NAME.XXXX.npy-tmp`).
+fn temps(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(".npy-tmp"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Every name in `dir` that is neither expected nor a temporary file.
+fn strays(dir: &Path, expected: &[&str]) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".npy-tmp") && !expected.contains(&n.as_str()))
+        .collect()
+}
+
+/// numpy's view of a file: `Some(rows)` when `np.load` takes it.
+fn numpy_rows(py: &str, path: &Path) -> Option<u64> {
+    let v = np_load(py, path);
+    if v["ok"] == true {
+        v["shape"][0].as_u64()
+    } else {
+        None
+    }
+}
+
+/// What the crash trials of one test saw; printed as a `FIGURES` line.
+#[derive(Default)]
+struct Tally {
+    trials: u32,
+    killed: u32,
+    /// Killed, and the file(s) were exactly as before.
+    as_before: u32,
+    /// Killed (or not), and the result was complete.
+    as_after: u32,
+    /// Killed with a loadable result holding part of the new rows.
+    partial: u32,
+    /// Killed, and `npy repair` was needed (and worked).
+    repaired: u32,
+    temps_left: u32,
+    reruns: u32,
+    numpy_loads: u32,
+    full_run: Duration,
+}
+
+impl Tally {
+    fn report(&self, name: &str) {
+        println!(
+            "FIGURES {name}: trials={} killed={} as_before={} as_after={} partial={} repaired={} \
+             temp_files_left={} reruns_ok={} numpy_loads={} full_run_ms={:.1}",
+            self.trials,
+            self.killed,
+            self.as_before,
+            self.as_after,
+            self.partial,
+            self.repaired,
+            self.temps_left,
+            self.reruns,
+            self.numpy_loads,
+            self.full_run.as_secs_f64() * 1e3
+        );
+    }
+}
+
+fn timed(dir: &Path, args: &[&str], ctx: &str) -> Duration {
+    let t = Instant::now();
+    exec(dir, args).assert_ok(ctx);
+    t.elapsed()
+}
+
+// ---------------------------------------------------------------------------
+// Crash tests
+
+/// SIGKILL `npy append T S1 S2 S3` (header with room: data then header, in
+/// place) at random moments.
+#[test]
+fn crash_append_in_place() {
+    crash_append("crash_append_in_place", false, trials(70));
+}
+
+/// SIGKILL `npy append` on a target whose header has no spare byte, so the
+/// new row count (one more digit) forces a rewrite + rename.
+#[test]
+fn crash_append_growing_header() {
+    crash_append("crash_append_growing_header", true, trials(40));
+}
+
+fn crash_append(name: &str, tight: bool, n: u32) {
+    let seed = seed_for(name);
+    let mut rng = Rng::new(seed);
+    let py = python();
+    let rows = Rows { k: 64 };
+    let dir = tempdir();
+    let d = dir.path();
+    let target = d.join("t.npy");
+    // 512-byte rows: a 6 MiB (in place) or 5 MiB (tight, 9999 rows) target.
+    let (n0, per_src, nsrc) = if tight {
+        (9_999u64, 2_048, 2)
+    } else {
+        (12_288, 3_072, 3)
+    };
+    let base = if tight {
+        rows.tight_file(0..n0)
+    } else {
+        rows.file(0..n0)
+    };
+    let mut names = vec![];
+    let mut next = n0;
+    for s in 0..nsrc {
+        let p = format!("s{s}.npy");
+        fs::write(d.join(&p), rows.file(next..next + per_src)).unwrap();
+        next += per_src;
+        names.push(p);
+    }
+    let total = next;
+    let src_bytes: Vec<Vec<u8>> = names.iter().map(|p| fs::read(d.join(p)).unwrap()).collect();
+    let mut args = vec!["append", "t.npy"];
+    args.extend(names.iter().map(|s| s.as_str()));
+    let mut expected_names = vec!["t.npy"];
+    expected_names.extend(names.iter().map(|s| s.as_str()));
+
+    let mut tally = Tally::default();
+    fs::write(&target, &base).unwrap();
+    tally.full_run = timed(d, &args, name);
+    assert_consecutive(&rows.read(&target).unwrap(), name);
+    assert_eq!(rows.read(&target).unwrap().len() as u64, total);
+
+    for trial in 0..n {
+        let ctx = format!("{name}: seed {seed} trial {trial}");
+        fs::write(&target, &base).unwrap();
+        let fate = run_and_kill(d, &args, rng.moment(tally.full_run));
+        tally.trials += 1;
+        let killed = match &fate {
+            Fate::Finished(o) => {
+                o.assert_ok(&ctx);
+                false
+            }
+            Fate::Killed => true,
+        };
+        tally.killed += killed as u32;
+        for (p, b) in names.iter().zip(&src_bytes) {
+            assert!(
+                fs::read(d.join(p)).unwrap() == *b,
+                "{ctx}: source {p} changed"
+            );
+        }
+        let unchanged = fs::read(&target).unwrap() == base;
+        let st = status_of(d, "t.npy");
+        let mut repaired = false;
+        if st != "ok" {
+            assert!(killed, "{ctx}: finished append left status {st}");
+            let o = exec(d, &["repair", "t.npy"]);
+            o.assert_ok(&format!("{ctx}: target was {st}; npy repair"));
+            let st2 = status_of(d, "t.npy");
+            assert_eq!(st2, "ok", "{ctx}: after repair of a {st} target");
+            repaired = true;
+        }
+        let ids = rows
+            .read(&target)
+            .unwrap_or_else(|e| panic!("{ctx}: target (status {st}, repaired {repaired}): {e}"));
+        assert_consecutive(&ids, &ctx);
+        let got = ids.len() as u64;
+        assert!(
+            (n0..=total).contains(&got),
+            "{ctx}: {got} rows, committed {n0}, at most {total}"
+        );
+        if !killed {
+            assert_eq!(got, total, "{ctx}: finished append lost rows");
+        }
+        if killed {
+            if repaired {
+                tally.repaired += 1;
+            } else if unchanged {
+                tally.as_before += 1;
+            } else if got == total {
+                tally.as_after += 1;
+            } else {
+                tally.partial += 1;
+            }
+        } else {
+            tally.as_after += 1;
+        }
+        assert!(
+            strays(d, &expected_names).is_empty(),
+            "{ctx}: stray files {:?}",
+            strays(d, &expected_names)
+        );
+        let left = temps(d);
+        tally.temps_left += left.len() as u32;
+        if let Some(py) = py {
+            if trial % 10 == 0 || repaired {
+                assert_eq!(numpy_rows(py, &target), Some(got), "{ctx}: numpy disagrees");
+                tally.numpy_loads += 1;
+            }
+        }
+        // The next run must not trip on what this one left.
+        if !left.is_empty() || repaired || rng.chance(1, 3) {
+            exec(d, &args).assert_ok(&format!("{ctx}: rerun"));
+            let again = rows
+                .read(&target)
+                .unwrap_or_else(|e| panic!("{ctx}: after rerun: {e}"));
+            assert_ids(&again, (0..got).chain(n0..total), &format!("{ctx}: rerun"));
+            tally.reruns += 1;
+        }
+        for t in temps(d) {
+            fs::remove_file(t).unwrap();
+        }
+    }
+    tally.report(name);
+}
+
+/// SIGKILL `npy concat -o out.npy c0..c7`: inputs untouched, output whole
+/// or absent.
+#[test]
+fn crash_concat() {
+    let name = "crash_concat";
+    let seed = seed_for(name);
+    let mut rng = Rng::new(seed);
+    let py = python();
+    let rows = Rows { k: 64 };
+    let dir = tempdir();
+    let d = dir.path();
+    let per = 2_048u64; // 1 MiB chunks, 8 MiB out
+    let names: Vec<String> = (0..8).map(|i| format!("c{i}.npy")).collect();
+    for (i, p) in names.iter().enumerate() {
+        let i = i as u64;
+        fs::write(d.join(p), rows.file(i * per..(i + 1) * per)).unwrap();
+    }
+    let total = 8 * per;
+    let inputs: Vec<Vec<u8>> = names.iter().map(|p| fs::read(d.join(p)).unwrap()).collect();
+    let mut args = vec!["concat", "-o", "out.npy"];
+    args.extend(names.iter().map(|s| s.as_str()));
+    let mut rerun = vec!["concat", "--force", "-o", "out.npy"];
+    rerun.extend(names.iter().map(|s| s.as_str()));
+    let mut expected_names = vec!["out.npy"];
+    expected_names.extend(names.iter().map(|s| s.as_str()));
+    let out = d.join("out.npy");
+
+    let mut tally = Tally {
+        full_run: timed(d, &args, name),
+        ..Tally::default()
+    };
+    assert_consecutive(&rows.read(&out).unwrap(), name);
+    for trial in 0..trials(60) {
+        let ctx = format!("{name}: seed {seed} trial {trial}");
+        let _ = fs::remove_file(&out);
+        let fate = run_and_kill(d, &args, rng.moment(tally.full_run));
+        tally.trials += 1;
+        let killed = match &fate {
+            Fate::Finished(o) => {
+                o.assert_ok(&ctx);
+                false
+            }
+            Fate::Killed => true,
+        };
+        tally.killed += killed as u32;
+        for (p, b) in names.iter().zip(&inputs) {
+            assert!(
+                fs::read(d.join(p)).unwrap() == *b,
+                "{ctx}: input {p} changed"
+            );
+        }
+        if out.exists() {
+            let ids = rows
+                .read(&out)
+                .unwrap_or_else(|e| panic!("{ctx}: output exists but is not whole: {e}"));
+            assert_ids(&ids, 0..total, &ctx);
+            tally.as_after += 1;
+            if let Some(py) = py {
+                if trial % 10 == 0 {
+                    assert_eq!(numpy_rows(py, &out), Some(total), "{ctx}: numpy");
+                    tally.numpy_loads += 1;
+                }
+            }
+        } else {
+            assert!(killed, "{ctx}: finished concat wrote no output");
+            tally.as_before += 1;
+        }
+        assert!(
+            strays(d, &expected_names).is_empty(),
+            "{ctx}: stray files {:?}",
+            strays(d, &expected_names)
+        );
+        let left = temps(d);
+        tally.temps_left += left.len() as u32;
+        if !left.is_empty() || rng.chance(1, 3) {
+            exec(d, &rerun).assert_ok(&format!("{ctx}: rerun"));
+            assert_ids(
+                &rows.read(&out).unwrap(),
+                0..total,
+                &format!("{ctx}: rerun"),
+            );
+            tally.reruns += 1;
+        }
+        for t in temps(d) {
+            fs::remove_file(t).unwrap();
+        }
+    }
+    tally.report(name);
+}
+
+/// SIGKILL `npy convert-stacked` (`-o` and `--in-place`) on ~6 MiB of
+/// arrays saved back to back: the input is as it was or (in place) whole
+/// converted; an output is whole or absent.
+#[test]
+fn crash_convert_stacked() {
+    let name = "crash_convert_stacked";
+    let seed = seed_for(name);
+    let mut rng = Rng::new(seed);
+    let py = python();
+    let rows = Rows { k: 64 };
+    let dir = tempdir();
+    let d = dir.path();
+    let mut stacked = Vec::new();
+    let mut total = 0u64;
+    let mut arrays = 0;
+    while stacked.len() < 6 << 20 {
+        let r = 1 + rng.below(128);
+        stacked.extend(rows.file(total..total + r));
+        total += r;
+        arrays += 1;
+    }
+    eprintln!(
+        "{name}: {arrays} arrays, {total} rows, {} bytes",
+        stacked.len()
+    );
+    let input = d.join("in.npy");
+    let out = d.join("out.npy");
+    let to_out = ["convert-stacked", "in.npy", "-o", "out.npy"];
+    let in_place = ["convert-stacked", "--in-place", "in.npy"];
+
+    fs::write(&input, &stacked).unwrap();
+    let d_out = timed(d, &to_out, name);
+    assert_ids(&rows.read(&out).unwrap(), 0..total, name);
+    let d_in = timed(d, &in_place, name);
+    assert_ids(&rows.read(&input).unwrap(), 0..total, name);
+    let mut tally = Tally {
+        full_run: d_out.max(d_in),
+        ..Tally::default()
+    };
+
+    for trial in 0..trials(60) {
+        let ctx = format!("{name}: seed {seed} trial {trial}");
+        let inplace = trial % 2 == 1;
+        let _ = fs::remove_file(&out);
+        fs::write(&input, &stacked).unwrap();
+        let (args, dur): (&[&str], _) = if inplace {
+            (&in_place, d_in)
+        } else {
+            (&to_out, d_out)
+        };
+        let fate = run_and_kill(d, args, rng.moment(dur));
+        tally.trials += 1;
+        let killed = match &fate {
+            Fate::Finished(o) => {
+                o.assert_ok(&ctx);
+                false
+            }
+            Fate::Killed => true,
+        };
+        tally.killed += killed as u32;
+        let now = fs::read(&input).unwrap();
+        let whole = |p: &Path| {
+            let ids = rows
+                .read(p)
+                .unwrap_or_else(|e| panic!("{ctx}: {} not whole: {e}", p.display()));
+            assert_ids(&ids, 0..total, &ctx);
+        };
+        let done = if inplace {
+            assert!(!out.exists());
+            if now == stacked {
+                assert!(killed, "{ctx}: finished convert left the input stacked");
+                false
+            } else {
+                whole(&input);
+                true
+            }
+        } else {
+            assert!(now == stacked, "{ctx}: input changed");
+            if out.exists() {
+                whole(&out);
+                true
+            } else {
+                assert!(killed, "{ctx}: finished convert wrote no output");
+                false
+            }
+        };
+        if done {
+            tally.as_after += 1;
+        } else {
+            tally.as_before += 1;
+        }
+        if let (Some(py), true) = (py, done && trial % 10 < 2) {
+            let f = if inplace { &input } else { &out };
+            assert_eq!(numpy_rows(py, f), Some(total), "{ctx}: numpy");
+            tally.numpy_loads += 1;
+        }
+        assert!(
+            strays(d, &["in.npy", "out.npy"]).is_empty(),
+            "{ctx}: stray files"
+        );
+        let left = temps(d);
+        tally.temps_left += left.len() as u32;
+        if !done && (!left.is_empty() || rng.chance(1, 2)) {
+            exec(d, args).assert_ok(&format!("{ctx}: rerun"));
+            whole(if inplace { &input } else { &out });
+            tally.reruns += 1;
+        }
+        for t in temps(d) {
+            fs::remove_file(t).unwrap();
+        }
+    }
+    tally.report(name);
+}
+
+/// SIGKILL `npy repair` on three kinds of damage: header behind its data
+/// (room in the header), header behind its data with no room (rewrite +
+/// rename), header ahead of its data (a truncated copy); each with a partial
+/// last row. Killed or not, a second `npy repair` ends with every whole row.
+#[test]
+fn crash_repair() {
+    let name = "crash_repair";
+    let seed = seed_for(name);
+    let mut rng = Rng::new(seed);
+    let py = python();
+    let rows = Rows { k: 64 };
+    let dir = tempdir();
+    let d = dir.path();
+    let f = d.join("r.npy");
+    let partial = |ids: Range<u64>| rows.data(ids)[..200].to_vec();
+    // (damaged bytes, whole rows present)
+    let variants: Vec<(Vec<u8>, u64)> = vec![
+        {
+            let mut b = rows.layout(8_192).to_npy_header();
+            b.extend(rows.data(0..12_288));
+            b.extend(partial(12_288..12_289));
+            (b, 12_288)
+        },
+        {
+            let mut b = rows.tight_header(9_999);
+            b.extend(rows.data(0..12_000));
+            b.extend(partial(12_000..12_001));
+            (b, 12_000)
+        },
+        {
+            let mut b = rows.layout(12_288).to_npy_header();
+            b.extend(rows.data(0..10_000));
+            b.extend(partial(10_000..10_001));
+            (b, 10_000)
+        },
+    ];
+    let mut durs = vec![];
+    for (i, (b, n)) in variants.iter().enumerate() {
+        fs::write(&f, b).unwrap();
+        durs.push(timed(
+            d,
+            &["repair", "r.npy"],
+            &format!("{name} variant {i}"),
+        ));
+        assert_ids(&rows.read(&f).unwrap(), 0..*n, name);
+    }
+    let mut tally = Tally {
+        full_run: *durs.iter().max().unwrap(),
+        ..Tally::default()
+    };
+    for trial in 0..trials(60) {
+        let v = (trial % 3) as usize;
+        let ctx = format!("{name}: seed {seed} trial {trial} variant {v}");
+        let (bytes, n) = &variants[v];
+        fs::write(&f, bytes).unwrap();
+        let fate = run_and_kill(d, &["repair", "r.npy"], rng.moment(durs[v]));
+        tally.trials += 1;
+        let killed = match &fate {
+            Fate::Finished(o) => {
+                o.assert_ok(&ctx);
+                false
+            }
+            Fate::Killed => true,
+        };
+        tally.killed += killed as u32;
+        let now = fs::read(&f).unwrap();
+        let st = status_of(d, "r.npy");
+        if now == *bytes {
+            assert!(killed, "{ctx}: finished repair changed nothing");
+            tally.as_before += 1;
+        } else if st == "ok" {
+            tally.as_after += 1;
+        } else {
+            assert!(killed, "{ctx}: finished repair left status {st}");
+            tally.partial += 1;
+        }
+        let left = temps(d);
+        tally.temps_left += left.len() as u32;
+        if st != "ok" {
+            exec(d, &["repair", "r.npy"])
+                .assert_ok(&format!("{ctx}: second repair of a {st} file"));
+            tally.reruns += 1;
+            if now != *bytes {
+                tally.repaired += 1;
+            }
+        }
+        let ids = rows
+            .read(&f)
+            .unwrap_or_else(|e| panic!("{ctx}: after repair (status was {st}): {e}"));
+        assert_ids(&ids, 0..*n, &ctx);
+        if let (Some(py), true) = (py, trial % 10 == 0) {
+            assert_eq!(numpy_rows(py, &f), Some(*n), "{ctx}: numpy");
+            tally.numpy_loads += 1;
+        }
+        assert!(strays(d, &["r.npy"]).is_empty(), "{ctx}: stray files");
+        for t in temps(d) {
+            fs::remove_file(t).unwrap();
+        }
+    }
+    tally.report(name);
+}
+
+// ---------------------------------------------------------------------------
+// Full disk and file-size limits
+
+/// A small tmpfs mounted on a temp dir, unmounted on drop.
+struct Tmpfs {
+    dir: TempDir,
+}
+
+impl Tmpfs {
+    /// `None` (after saying why) when mounting is not possible here.
+    fn mount(size: &str, test: &str) -> Option<Tmpfs> {
+        let dir = tempdir();
+        let o = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output();
+        match o {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "{test}: skipped: cannot mount a tmpfs (needs root): {}",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("{test}: skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[track_caller]
+fn assert_refused_cleanly(
+    o: &Out,
+    ctx: &str,
+    dir: &Path,
+    file: &Path,
+    before: Option<&[u8]>,
+    why: &str,
+) {
+    assert_eq!(o.assert_sane(ctx), 1, "{ctx}: {}", o.show());
+    let name = file.file_name().unwrap().to_string_lossy();
+    assert!(
+        o.stderr.contains(why),
+        "{ctx}: message does not say {why:?}: {}",
+        o.show()
+    );
+    assert!(
+        o.stderr.contains(&*name),
+        "{ctx}: message does not name {name}: {}",
+        o.show()
+    );
+    match before {
+        Some(b) => assert!(
+            fs::read(file).unwrap() == b,
+            "{ctx}: {} changed",
+            file.display()
+        ),
+        None => assert!(!file.exists(), "{ctx}: {} was created", file.display()),
+    }
+    assert!(
+        temps(dir).is_empty(),
+        "{ctx}: temporary files left: {:?}",
+        temps(dir)
+    );
+}
+
+/// Append, concat, convert-stacked and repair running out of space on a
+/// 2 MiB tmpfs: exit 1, "No space left on device", nothing changed, no
+/// temporary file left; and the space is really freed (a small append then
+/// works).
+#[test]
+fn full_disk() {
+    let name = "full_disk";
+    let Some(fs_) = Tmpfs::mount("2m", name) else {
+        return;
+    };
+    let small = fs_.path();
+    let big = tempdir();
+    let b = big.path();
+    let rows = Rows { k: 16 }; // 128-byte rows
+    let full = "No space left on device";
+
+    // In-place append: 1 MiB target, 2 MiB source.
+    let t = small.join("t.npy");
+    fs::write(&t, rows.file(0..8_192)).unwrap();
+    fs::write(b.join("s.npy"), rows.file(8_192..24_576)).unwrap();
+    let before = fs::read(&t).unwrap();
+    let s = b.join("s.npy");
+    let o = exec(small, &["append", "t.npy", s.to_str().unwrap()]);
+    assert_refused_cleanly(&o, "append in place", small, &t, Some(&before), full);
+    fs::write(b.join("few.npy"), rows.file(8_192..8_202)).unwrap();
+    let few = b.join("few.npy");
+    exec(small, &["append", "t.npy", few.to_str().unwrap()])
+        .assert_ok("small append after a full disk");
+    assert_ids(
+        &rows.read(&t).unwrap(),
+        0..8_202,
+        "small append after a full disk",
+    );
+    fs::remove_file(&t).unwrap();
+
+    // Append that must grow the header: 1.2 MiB tight target, rewrite needs as much again.
+    fs::write(&t, rows.tight_file(0..9_999)).unwrap();
+    fs::write(b.join("s2.npy"), rows.file(9_999..10_099)).unwrap();
+    let before = fs::read(&t).unwrap();
+    let s2 = b.join("s2.npy");
+    let o = exec(small, &["append", "t.npy", s2.to_str().unwrap()]);
+    assert_refused_cleanly(
+        &o,
+        "append growing the header",
+        small,
+        &t,
+        Some(&before),
+        full,
+    );
+
+    // Repair that must rewrite (header behind data, no room), same target.
+    let mut damaged = rows.tight_header(9_999);
+    damaged.extend(rows.data(0..10_050));
+    fs::write(&t, &damaged).unwrap();
+    let o = exec(small, &["repair", "t.npy"]);
+    assert_refused_cleanly(&o, "repair with a rewrite", small, &t, Some(&damaged), full);
+    fs::remove_file(&t).unwrap();
+
+    // concat of 3 MiB into the 2 MiB filesystem.
+    let mut args = vec!["concat".to_string(), "-o".into(), "out.npy".into()];
+    for i in 0..3u64 {
+        let p = b.join(format!("c{i}.npy"));
+        fs::write(&p, rows.file(i * 8_192..(i + 1) * 8_192)).unwrap();
+        args.push(p.to_string_lossy().into_owned());
+    }
+    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+    let o = exec(small, &args);
+    assert_refused_cleanly(&o, "concat", small, &small.join("out.npy"), None, full);
+
+    // convert-stacked of 3 MiB into the 2 MiB filesystem.
+    let mut stacked = Vec::new();
+    for i in 0..24u64 {
+        stacked.extend(rows.file(i * 1_024..(i + 1) * 1_024));
+    }
+    fs::write(b.join("stacked.npy"), &stacked).unwrap();
+    let st = b.join("stacked.npy");
+    let o = exec(
+        small,
+        &["convert-stacked", st.to_str().unwrap(), "-o", "out.npy"],
+    );
+    assert_refused_cleanly(
+        &o,
+        "convert-stacked",
+        small,
+        &small.join("out.npy"),
+        None,
+        full,
+    );
+    assert!(fs::read(&st).unwrap() == stacked);
+
+    // convert-stacked --in-place of a 1.5 MiB stacked file on the tmpfs.
+    let inp = small.join("in.npy");
+    fs::write(&inp, &stacked[..stacked.len() / 2]).unwrap();
+    let before = fs::read(&inp).unwrap();
+    let o = exec(small, &["convert-stacked", "--in-place", "in.npy"]);
+    assert_refused_cleanly(
+        &o,
+        "convert-stacked --in-place",
+        small,
+        &inp,
+        Some(&before),
+        full,
+    );
+    println!("FIGURES {name}: 6 out-of-space refusals checked (append x2, repair, concat, convert-stacked x2)");
+}
+
+/// RLIMIT_FSIZE hit mid-write (SIGXFSZ ignored, so write fails EFBIG):
+/// append in place, append growing the header, and concat exit 1 with "File
+/// too large", nothing changed, no temporary file.
+#[test]
+fn file_size_limit() {
+    let dir = tempdir();
+    let d = dir.path();
+    let rows = Rows { k: 16 };
+    let lim = Limits {
+        fsize: Some(3 << 19), // 1.5 MiB
+        ..Limits::default()
+    };
+    let too_large = "File too large";
+    let t = d.join("t.npy");
+    fs::write(&t, rows.file(0..8_192)).unwrap(); // 1 MiB
+    fs::write(d.join("s.npy"), rows.file(8_192..16_384)).unwrap();
+    let before = fs::read(&t).unwrap();
+    let o = exec_with(
+        d,
+        &["append", "t.npy", "s.npy"],
+        lim,
+        Duration::from_secs(60),
+    );
+    assert_refused_cleanly(&o, "append in place", d, &t, Some(&before), too_large);
+
+    fs::write(&t, rows.tight_file(0..9_999)).unwrap(); // 1.2 MiB
+    fs::write(d.join("s2.npy"), rows.file(9_999..12_000)).unwrap();
+    let before = fs::read(&t).unwrap();
+    let o = exec_with(
+        d,
+        &["append", "t.npy", "s2.npy"],
+        lim,
+        Duration::from_secs(60),
+    );
+    assert_refused_cleanly(
+        &o,
+        "append growing the header",
+        d,
+        &t,
+        Some(&before),
+        too_large,
+    );
+
+    let o = exec_with(
+        d,
+        &["concat", "-o", "out.npy", "t.npy", "s.npy"],
+        lim,
+        Duration::from_secs(60),
+    );
+    assert_refused_cleanly(&o, "concat", d, &d.join("out.npy"), None, too_large);
+    println!("FIGURES file_size_limit: 3 EFBIG refusals checked");
+}
+
+// ---------------------------------------------------------------------------
+// Concurrency
+
+/// Parses rows made of blocks: `base` rows `0..base`, then whole copies of
+/// the writers' sources (writer w's rows have ids `(w+1)*1e6 + 0..len`).
+/// Returns how many copies of each writer's block were found.
+fn count_blocks(ids: &[u64], base: u64, lens: &[u64], ctx: &str) -> Vec<u64> {
+    assert_consecutive(&ids[..base.min(ids.len() as u64) as usize], ctx);
+    let mut counts = vec![0; lens.len()];
+    let mut p = base as usize;
+    while p < ids.len() {
+        let w = (ids[p] / 1_000_000) as usize;
+        assert!(
+            w >= 1 && w <= lens.len(),
+            "{ctx}: row {p} holds id {} of no writer",
+            ids[p]
+        );
+        let w = w - 1;
+        let start = (w as u64 + 1) * 1_000_000;
+        let want: Vec<u64> = (start..start + lens[w]).collect();
+        let end = p + lens[w] as usize;
+        assert!(
+            end <= ids.len() && ids[p..end] == want[..],
+            "{ctx}: block of writer {w} at row {p} is interleaved or torn"
+        );
+        counts[w] += 1;
+        p = end;
+    }
+    counts
+}
+
+/// 8 writers append to one file at once, starting from a missing target
+/// (they race to create it) and from a header with no spare byte (the
+/// first append renames a rewritten file over the path the others wait on).
+#[test]
+fn concurrent_appenders() {
+    let name = "concurrent_appenders";
+    let py = python();
+    let rows = Rows { k: 16 };
+    let writers = 8usize;
+    let rounds = trials(6) as u64;
+    for start in ["missing", "tight"] {
+        let dir = tempdir();
+        let d = dir.path().to_path_buf();
+        let lens: Vec<u64> = (0..writers as u64).map(|w| 50 + 7 * w).collect();
+        for (w, len) in lens.iter().enumerate() {
+            let s = (w as u64 + 1) * 1_000_000;
+            fs::write(d.join(format!("w{w}.npy")), rows.file(s..s + len)).unwrap();
+        }
+        let base = if start == "tight" {
+            fs::write(d.join("t.npy"), rows.tight_file(0..9)).unwrap();
+            9
+        } else {
+            0
+        };
+        let handles: Vec<_> = (0..writers)
+            .map(|w| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    for r in 0..rounds {
+                        let src = format!("w{w}.npy");
+                        exec(&d, &["append", "t.npy", &src])
+                            .assert_ok(&format!("{name} ({start}): writer {w} round {r}"));
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().expect("writer thread");
+        }
+        let ctx = format!("{name} ({start})");
+        assert_eq!(status_of(&d, "t.npy"), "ok", "{ctx}");
+        let ids = rows
+            .read(&d.join("t.npy"))
+            .unwrap_or_else(|e| panic!("{ctx}: {e}"));
+        let counts = count_blocks(&ids, base, &lens, &ctx);
+        assert_eq!(counts, vec![rounds; writers], "{ctx}: appends lost");
+        assert!(
+            temps(&d).is_empty(),
+            "{ctx}: temporary files left: {:?}",
+            temps(&d)
+        );
+        if let Some(py) = py {
+            assert_eq!(
+                numpy_rows(py, &d.join("t.npy")),
+                Some(ids.len() as u64),
+                "{ctx}: numpy"
+            );
+        }
+        println!(
+            "FIGURES {name} ({start}): {writers} writers x {rounds} appends, {} rows, none lost or torn",
+            ids.len()
+        );
+    }
+}
+
+/// `npy repair` (and `repair --check`, `inspect`) in a loop while 4 writers
+/// append: repair takes the lock, so it never "repairs" an append in
+/// flight; no row is lost or torn.
+#[test]
+fn repair_races_appends() {
+    let name = "repair_races_appends";
+    let rows = Rows { k: 16 };
+    let dir = tempdir();
+    let d = dir.path().to_path_buf();
+    let writers = 4usize;
+    let rounds = trials(8) as u64;
+    // Big enough sources that an append takes a while.
+    let lens: Vec<u64> = (0..writers as u64).map(|w| 4_000 + 100 * w).collect();
+    for (w, len) in lens.iter().enumerate() {
+        let s = (w as u64 + 1) * 1_000_000;
+        fs::write(d.join(format!("w{w}.npy")), rows.file(s..s + len)).unwrap();
+    }
+    fs::write(d.join("t.npy"), rows.file(0..100)).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let repairs = Arc::new(AtomicU64::new(0));
+    let repairer = {
+        let (d, stop, repairs) = (d.clone(), stop.clone(), repairs.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                exec(&d, &["repair", "t.npy"]).assert_ok(&format!("{name}: repair during appends"));
+                exec(&d, &["repair", "--check", "t.npy"]).assert_sane(name);
+                exec(&d, &["inspect", "--json", "t.npy"]).assert_sane(name);
+                repairs.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                for r in 0..rounds {
+                    let src = format!("w{w}.npy");
+                    exec(&d, &["append", "t.npy", &src])
+                        .assert_ok(&format!("{name}: writer {w} round {r}"));
+                }
+            })
+        })
+        .collect();
+    let mut failed = None;
+    for h in handles {
+        if let Err(e) = h.join() {
+            failed = Some(e);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let rep = repairer.join();
+    if let Some(e) = failed {
+        std::panic::resume_unwind(e);
+    }
+    if let Err(e) = rep {
+        std::panic::resume_unwind(e);
+    }
+    assert_eq!(status_of(&d, "t.npy"), "ok");
+    let ids = rows
+        .read(&d.join("t.npy"))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let counts = count_blocks(&ids, 100, &lens, name);
+    assert_eq!(counts, vec![rounds; writers], "{name}: appends lost");
+    println!(
+        "FIGURES {name}: {writers} writers x {rounds} appends raced by {} repair rounds, {} rows, none lost or torn",
+        repairs.load(Ordering::Relaxed),
+        ids.len()
+    );
+}
+
+/// numpy's `np.load(mmap_mode='r')` in a loop while appends run (the first
+/// one rewrites a header with no spare byte): every load is a valid array
+/// whose rows are all whole, and it never shrinks.
+#[test]
+fn numpy_mmap_reader_during_appends() {
+    let name = "numpy_mmap_reader_during_appends";
+    let Some(py) = python() else { return };
+    let rows = Rows { k: 16 };
+    let dir = tempdir();
+    let d = dir.path();
+    let n_src = trials(60) as u64;
+    let per = 200u64;
+    fs::write(d.join("t.npy"), rows.tight_file(0..999)).unwrap();
+    for i in 0..n_src {
+        let s = 999 + i * per;
+        fs::write(d.join(format!("s{i}.npy")), rows.file(s..s + per)).unwrap();
+    }
+    const READER: &str = r#"
+import os, sys, numpy as np
+path, stop, ready, k = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+open(ready, 'w').close()
+loads, last = 0, 0
+def check():
+    global loads, last
+    a = np.load(path, mmap_mode='r')
+    if a.dtype != np.dtype('<u8') or a.ndim != 2 or a.shape[1] != k:
+        sys.exit(f"bad array {a.dtype} {a.shape}")
+    n = a.shape[0]
+    want = np.arange(n, dtype=np.uint64)[:, None] * np.uint64(k) + np.arange(k, dtype=np.uint64) + np.uint64(1)
+    bad = np.nonzero(~(np.asarray(a) == want).all(axis=1))[0]
+    if len(bad):
+        sys.exit(f"load {loads}: row {bad[0]} of {n} is torn")
+    if n < last:
+        sys.exit(f"load {loads}: {n} rows after {last}")
+    last = n
+    loads += 1
+    del a
+while not os.path.exists(stop):
+    check()
+check()
+print(loads, last)
+"#;
+    let stop = d.join("stop");
+    let ready = d.join("ready");
+    let mut reader = Command::new(py)
+        .args(["-c", READER])
+        .arg(d.join("t.npy"))
+        .arg(&stop)
+        .arg(&ready)
+        .arg(rows.k.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python");
+    let t = Instant::now();
+    while !ready.exists() {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "python reader did not start"
+        );
+        if let Some(st) = reader.try_wait().unwrap() {
+            panic!("python reader exited early: {st}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for i in 0..n_src {
+        let src = format!("s{i}.npy");
+        let o = exec(d, &["append", "t.npy", &src]);
+        if o.code() != Some(0) {
+            fs::write(&stop, b"").unwrap();
+            let _ = reader.wait();
+            panic!("{name}: append {i}: {}", o.show());
+        }
+    }
+    fs::write(&stop, b"").unwrap();
+    let out = reader.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name}: numpy reader saw a bad array: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut it = said.split_whitespace();
+    let loads: u64 = it.next().unwrap().parse().unwrap();
+    let last: u64 = it.next().unwrap().parse().unwrap();
+    assert_eq!(last, 999 + n_src * per);
+    println!("FIGURES {name}: {n_src} appends, {loads} numpy mmap loads, all valid");
+}
+
+// ---------------------------------------------------------------------------
+// Whole-file fuzzing
+
+/// Valid files to start from, and for each a source that can be appended
+/// to it (same dtype and non-growth dims).
+fn fuzz_bases() -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
+    let rows = Rows { k: 4 };
+    let f4 = |n: u64, fortran: bool, shape: Vec<u64>| {
+        let l = Layout::new(pylit::parse("'<f4'").unwrap(), fortran, shape).unwrap();
+        let mut b = l.to_npy_header();
+        b.extend((0..n).flat_map(|i| (i as f32).to_le_bytes()));
+        b
+    };
+    let rec = |n: u64| {
+        let l = Layout::new(
+            pylit::parse("[('a', '<i4'), ('b', '|S3')]").unwrap(),
+            false,
+            vec![n],
+        )
+        .unwrap();
+        let mut b = l.to_npy_header();
+        b.extend((0..n).flat_map(|i| {
+            let mut r = (i as i32).to_le_bytes().to_vec();
+            r.extend(b"xyz");
+            r
+        }));
+        b
+    };
+    let v2 = |ids: Range<u64>| {
+        let l = rows.layout(ids.end - ids.start);
+        let text = l.dict_text().len() + 1;
+        let len = (VERSIONS[1].prefix_len() + text).div_ceil(64) * 64;
+        let mut b = l.to_header_of_len(VERSIONS[1], len as u64).unwrap();
+        b.extend(rows.data(ids));
+        b
+    };
+    let mut stacked = rows.file(0..3);
+    stacked.extend(rows.file(3..8));
+    stacked.extend(rows.file(8..9));
+    vec![
+        ("c_u8", rows.file(0..20), rows.file(20..25)),
+        ("tight_u8", rows.tight_file(0..9), rows.file(9..12)),
+        ("v2_u8", v2(0..6), rows.file(6..8)),
+        (
+            "fortran_f4",
+            f4(3 * 7, true, vec![3, 7]),
+            f4(3 * 2, true, vec![3, 2]),
+        ),
+        ("record", rec(10), rec(3)),
+        ("zero_d", f4(1, false, vec![]), f4(1, false, vec![])),
+        ("stacked", stacked, rows.file(20..22)),
+    ]
+}
+
+#[derive(Debug, Clone)]
+enum Mutation {
+    /// Cut the file to this fraction (in 1/65536) of its length.
+    Truncate(u16),
+    /// Flip bit `bit` of the byte at this position (header-biased when the
+    /// flag is set).
+    Flip(u32, u8, bool),
+    /// Replace the shape tuple with these dims; when the flag is set, fix the
+    /// header-length field to the new text length.
+    Shape(Vec<String>, bool),
+    /// Overwrite the header-length field.
+    HeaderLen(u32),
+    /// Add bytes at the end.
+    Junk(Vec<u8>),
+    /// Set this byte to a value.
+    Poke(u32, u8),
+}
+
+fn dim_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        (0u64..30).prop_map(|d| d.to_string()),
+        any::<u64>().prop_map(|d| d.to_string()),
+        Just("18446744073709551616".to_string()),
+        Just("99999999999999999999999999999".to_string()),
+        Just("-1".to_string()),
+        Just("3L".to_string()),
+        Just("1.5".to_string()),
+        Just("'a'".to_string()),
+        Just("True".to_string()),
+        Just("(1,)".to_string()),
+    ]
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        any::<u16>().prop_map(Mutation::Truncate),
+        (any::<u32>(), 0u8..8, any::<bool>()).prop_map(|(p, b, h)| Mutation::Flip(p, b, h)),
+        (prop::collection::vec(dim_text(), 0..4), any::<bool>())
+            .prop_map(|(d, f)| Mutation::Shape(d, f)),
+        prop_oneof![any::<u32>(), 0u32..300].prop_map(Mutation::HeaderLen),
+        prop::collection::vec(any::<u8>(), 1..100).prop_map(Mutation::Junk),
+        (any::<u32>(), any::<u8>()).prop_map(|(p, v)| Mutation::Poke(p, v)),
+    ]
+}
+
+/// The data offset of a file's first header, as far as it can be read.
+fn header_len_of(b: &[u8]) -> usize {
+    if b.len() >= 10 && b.starts_with(b"\x93NUMPY") {
+        if b[6] == 1 {
+            10 + u16::from_le_bytes([b[8], b[9]]) as usize
+        } else if b.len() >= 12 {
+            12 + u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize
+        } else {
+            b.len()
+        }
+    } else {
+        b.len()
+    }
+    .min(b.len())
+}
+
+fn mutate(mut b: Vec<u8>, m: &Mutation) -> Vec<u8> {
+    match m {
+        Mutation::Truncate(f) => {
+            let n = b.len() * *f as usize / 65536;
+            b.truncate(n);
+        }
+        Mutation::Flip(p, bit, head) => {
+            let span = if *head {
+                header_len_of(&b).max(1)
+            } else {
+                b.len()
+            };
+            if !b.is_empty() {
+                let i = *p as usize % span.min(b.len());
+                b[i] ^= 1 << bit;
+            }
+        }
+        Mutation::Poke(p, v) => {
+            if !b.is_empty() {
+                let i = *p as usize % header_len_of(&b).clamp(1, b.len());
+                b[i] = *v;
+            }
+        }
+        Mutation::Shape(dims, fix) => {
+            let hl = header_len_of(&b);
+            let key = b"'shape': (";
+            let at = b[..hl].windows(key.len()).position(|w| w == key);
+            if let (Some(s), true) = (at, b.len() >= 10) {
+                let open = s + key.len() - 1;
+                if let Some(close) = b[open..hl].iter().position(|&c| c == b')') {
+                    let close = open + close + 1;
+                    let new = match dims.len() {
+                        1 => format!("({},)", dims[0]),
+                        _ => format!("({})", dims.join(", ")),
+                    };
+                    let mut nb = b[..open].to_vec();
+                    nb.extend(new.as_bytes());
+                    nb.extend(&b[close..]);
+                    let delta = new.len() as i64 - (close - open) as i64;
+                    if *fix && b[6] == 1 {
+                        let old = u16::from_le_bytes([b[8], b[9]]) as i64;
+                        let v = (old + delta).clamp(0, u16::MAX as i64) as u16;
+                        nb[8..10].copy_from_slice(&v.to_le_bytes());
+                    } else if *fix && b.len() >= 12 {
+                        let old = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as i64;
+                        let v = (old + delta).clamp(0, u32::MAX as i64) as u32;
+                        nb[8..12].copy_from_slice(&v.to_le_bytes());
+                    }
+                    b = nb;
+                }
+            }
+        }
+        Mutation::HeaderLen(v) => {
+            if b.len() >= 12 && b[6] != 1 {
+                b[8..12].copy_from_slice(&v.to_le_bytes());
+            } else if b.len() >= 10 {
+                b[8..10].copy_from_slice(&(*v as u16).to_le_bytes());
+            }
+        }
+        Mutation::Junk(j) => b.extend(j),
+    }
+    b
+}
+
+/// Runs every command over a damaged file `m` (with `good`, a valid base,
+/// and `src`, a source that fits the base): exit 0 or 1 only, never a
+/// panic, a signal or a hang, at most 1 GiB of address space; on exit 1
+/// every input is byte for byte unchanged and no output or temporary file
+/// appears; on exit 0 a written file loads (`inspect --check`).
+fn run_all_commands(m: &[u8], good: &[u8], src: &[u8]) -> Result<(), TestCaseError> {
+    let dir = tempdir();
+    let d = dir.path();
+    let lim = Limits {
+        address_space: Some(1 << 30),
+        ..Limits::default()
+    };
+    let run = |args: &[&str]| exec_with(d, args, lim, Duration::from_secs(30));
+    let reset = |files: &[(&str, &[u8])]| {
+        for e in fs::read_dir(d).unwrap() {
+            fs::remove_file(e.unwrap().path()).unwrap();
+        }
+        for (n, b) in files {
+            fs::write(d.join(n), b).unwrap();
+        }
+    };
+    let loads = |f: &str| -> Result<(), TestCaseError> {
+        let o = run(&["inspect", "--check", f]);
+        prop_assert_eq!(
+            o.code(),
+            Some(0),
+            "{} does not load afterwards: {}",
+            f,
+            o.show()
+        );
+        Ok(())
+    };
+    // (args, inputs to compare, output that must not appear on failure, file to load on success)
+    type Case<'a> = (
+        Vec<&'a str>,
+        Vec<(&'a str, &'a [u8])>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            vec!["inspect", "--json", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            None,
+        ),
+        (
+            vec!["inspect", "--check", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            None,
+        ),
+        (
+            vec!["repair", "--check", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            None,
+        ),
+        (
+            vec!["repair", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            Some("m.npy"),
+        ),
+        (
+            vec!["append", "m.npy", "src.npy"],
+            vec![("m.npy", m), ("src.npy", src)],
+            None,
+            Some("m.npy"),
+        ),
+        (
+            vec!["append", "g.npy", "m.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            None,
+            Some("g.npy"),
+        ),
+        (
+            vec!["append", "new.npy", "m.npy"],
+            vec![("m.npy", m)],
+            Some("new.npy"),
+            Some("new.npy"),
+        ),
+        (
+            vec!["concat", "-o", "out.npy", "m.npy"],
+            vec![("m.npy", m)],
+            Some("out.npy"),
+            Some("out.npy"),
+        ),
+        (
+            vec!["concat", "-o", "out.npy", "g.npy", "m.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            Some("out.npy"),
+            Some("out.npy"),
+        ),
+        (
+            vec!["convert-stacked", "m.npy", "-o", "out.npy"],
+            vec![("m.npy", m)],
+            Some("out.npy"),
+            Some("out.npy"),
+        ),
+        (
+            vec!["convert-stacked", "--in-place", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            Some("m.npy"),
+        ),
+    ];
+    for (args, inputs, output, written) in &cases {
+        reset(inputs);
+        let o = run(args);
+        let code = o.code();
+        prop_assert!(
+            matches!(code, Some(0) | Some(1)) && !o.stderr.contains("panicked"),
+            "{}",
+            o.show()
+        );
+        if code == Some(1) {
+            prop_assert!(
+                o.stderr.starts_with("npy: "),
+                "unprefixed error: {}",
+                o.show()
+            );
+            for (n, b) in inputs {
+                prop_assert!(
+                    fs::read(d.join(n)).unwrap() == *b,
+                    "refused, yet {} changed: {}",
+                    n,
+                    o.show()
+                );
+            }
+            if let Some(out) = output {
+                prop_assert!(
+                    !d.join(out).exists(),
+                    "refused, yet {} was written: {}",
+                    out,
+                    o.show()
+                );
+            }
+        } else if let Some(w) = written {
+            loads(w)?;
+        }
+        prop_assert!(temps(d).is_empty(), "temporary files left by {}", o.show());
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: trials(150),
+        ..ProptestConfig::default()
+    })]
+
+    /// Damaged files through every command: never a panic, never a change
+    /// on refusal, a loadable result on success.
+    #[test]
+    fn damaged_files_through_every_command(
+        base in 0usize..7,
+        muts in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let bases = fuzz_bases();
+        let (_, good, src) = &bases[base];
+        let m = muts.iter().fold(good.clone(), mutate);
+        run_all_commands(&m, good, src)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: trials(3000),
+        ..ProptestConfig::default()
+    })]
+
+    /// In-process: damaged headers through the readers never panic, and the
+    /// stream and file readers agree.
+    #[test]
+    fn damaged_headers_never_panic(
+        base in 0usize..7,
+        muts in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let bases = fuzz_bases();
+        let m = muts.iter().fold(bases[base].1.clone(), mutate);
+        let streamed = npy::read_header(&mut &m[..]);
+        let f = tempfile::tempfile().unwrap();
+        use std::os::unix::fs::FileExt;
+        f.write_all_at(&m, 0).unwrap();
+        if !m.is_empty() {
+            let at = npy::read_header_at(&f, 0, m.len() as u64);
+            match (&streamed, &at) {
+                (Ok(Some(a)), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(_), Err(_)) => {}
+                (s, a) => prop_assert!(false, "stream reader: {:?}, file reader: {:?}", s, a),
+            }
+            let _ = npy::scan::scan_file(&f);
+            let _ = npy::scan::summarize_stack(&f, m.len() as u64);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// cargo fuzz regressions (fuzz/run.sh): each input it found, checked through
+// the readers in process and through every command.
+
+/// Inputs cargo fuzz found to crash or disagree; see docs/RELIABILITY.md.
+const FUZZ_FOUND: &[(&str, &[u8])] = &[];
+
+#[test]
+fn fuzz_regressions() {
+    let bases = fuzz_bases();
+    let (_, good, src) = &bases[0];
+    for (what, input) in FUZZ_FOUND {
+        let _ = npy::read_header(&mut &input[..]);
+        if let Ok(s) = std::str::from_utf8(input) {
+            let _ = pylit::parse(s);
+        }
+        run_all_commands(input, good, src).unwrap_or_else(|e| panic!("fuzz input {what}: {e}"));
+    }
+}
