@@ -5,6 +5,8 @@
 //! - [`header`]: reading and writing headers exactly as numpy does;
 //! - [`scan`]: what a file holds (one array, a truncated one, several back to
 //!   back) from its headers and size alone;
+//! - [`grow`]: growing a locked file along its growth axis, in place or
+//!   through a fresh file (the `append` write protocol);
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -12,6 +14,7 @@
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
 pub mod dtype;
+pub mod grow;
 pub mod header;
 pub mod io;
 pub mod pylit;

@@ -1,0 +1,498 @@
+//! Growing a locked `.npy` file along its growth axis without ever leaving it
+//! in a state that loses a committed row: the write protocol `npy append`
+//! uses.
+//!
+//! A [`Grower`] holds the exclusive lock on the file the target path names
+//! and writes new rows in one of two ways, chosen before any byte is written:
+//!
+//! - **in place**, when the new shape fits the existing header and the bytes
+//!   of the header that change lie within one page (so one `pwrite` either
+//!   happens or does not, even under SIGKILL): data past the old end, synced,
+//!   then the header rewritten at the same length, synced. A crash in between
+//!   leaves a header behind its data, which `npy repair` fixes;
+//! - **fresh**, otherwise: a new file beside the target with numpy's header
+//!   (room for 21 digits), the old data and the new data, synced and renamed
+//!   over the target. The new file is locked *before* the rename, and the old
+//!   one stays locked until after it, so a waiting writer that wakes on the
+//!   old inode sees the path moved, retries, and queues on the new inode.
+//!   A crash leaves the target exactly as it was (plus, at worst, a stray
+//!   `.NAME.*.npy-tmp` beside it).
+//!
+//! After a fresh commit the grower continues in place on the new file.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+
+use super::header::{Header, Layout, Version};
+use super::io::{copy_range, copy_stream, Locked, NewFile};
+
+/// Bytes a single `pwrite` is known to land all-or-nothing even when the
+/// process is killed: the kernel copies a write page by page and only stops
+/// between pages.
+const PAGE: u64 = 4096;
+
+/// Creates `path` holding an empty array (the growth axis 0) with numpy's
+/// header. Returns `false`, creating nothing, when a file appeared there
+/// meanwhile (then append to that one).
+pub fn create_empty(path: &Path, layout: &Layout, sync: bool) -> Result<bool> {
+    let mut l = layout.clone();
+    let ax = l
+        .growth_axis()
+        .ok_or_else(|| anyhow!("{}: cannot create a 0-d array to append to", path.display()))?;
+    l.shape[ax] = 0;
+    let nf = NewFile::beside(path)?;
+    nf.file()
+        .write_all_at(&l.to_npy_header(), 0)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(nf.commit_new(sync)?.is_ok())
+}
+
+enum Dst {
+    /// Writing past the end of the locked file.
+    InPlace,
+    /// Writing a replacement; `held` is a second handle on it, locked.
+    Fresh { nf: NewFile, held: File },
+}
+
+/// A locked `.npy` file being grown. Dropped with uncommitted bytes, it
+/// removes them (in place: truncates back; fresh: deletes the new file).
+pub struct Grower {
+    path: PathBuf,
+    lock: Locked,
+    /// The header as committed in the destination (old file or new one).
+    header: Header,
+    dst: Dst,
+    /// End of the committed data in the destination.
+    committed_end: u64,
+    /// End of the bytes written so far (committed or not).
+    written_end: u64,
+    row_bytes: u64,
+    axis: usize,
+    sync: bool,
+    /// Whether an in-place header rewrite lands in one page.
+    atomic_header: bool,
+    /// The header's bytes as they are in the destination.
+    head_bytes: Vec<u8>,
+}
+
+impl Grower {
+    /// Starts growing `lock`'s file, whose header is `header` and whose size
+    /// matches it exactly (the caller checked the scan status).
+    pub fn new(lock: Locked, header: Header, sync: bool) -> Result<Grower> {
+        let path = lock.path.clone();
+        let axis = header
+            .growth_axis()
+            .ok_or_else(|| anyhow!("{}: a 0-d array has no axis to grow along", path.display()))?;
+        let row_bytes = header.row_bytes()?;
+        let end = header.end()?;
+        let mut old = vec![0u8; header.header_len as usize];
+        lock.file
+            .read_exact_at(&mut old, 0)
+            .with_context(|| format!("{}: cannot read the header", path.display()))?;
+        let atomic_header = header_patch_is_atomic(&header, &old);
+        Ok(Grower {
+            path,
+            lock,
+            header,
+            dst: Dst::InPlace,
+            committed_end: end,
+            written_end: end,
+            row_bytes,
+            axis,
+            sync,
+            atomic_header,
+            head_bytes: old,
+        })
+    }
+
+    /// The header as committed so far.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.header.shape[self.axis]
+    }
+
+    pub fn row_bytes(&self) -> u64 {
+        self.row_bytes
+    }
+
+    /// The locked file (the inode the path named when locked; after a fresh
+    /// commit, the new one).
+    pub fn file(&self) -> &File {
+        &self.lock.file
+    }
+
+    fn dst_file(&self) -> &File {
+        match &self.dst {
+            Dst::InPlace => &self.lock.file,
+            Dst::Fresh { nf, .. } => nf.file(),
+        }
+    }
+
+    fn layout_with_rows(&self, rows: u64) -> Layout {
+        let mut l = self.header.layout();
+        l.shape[self.axis] = rows;
+        l
+    }
+
+    /// Makes sure `add` more rows (or, for `None`, any number) can be
+    /// committed, switching to a fresh file when the header cannot take the
+    /// new shape in place. Call with nothing pending, before writing data.
+    /// `progress` sees the old data copied, if a fresh file is needed.
+    pub fn reserve(&mut self, add: Option<u64>, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        if add == Some(0) {
+            return Ok(());
+        }
+        if self.written_end != self.committed_end {
+            return Err(anyhow!(
+                "{}: internal error: reserve with bytes pending",
+                self.path.display()
+            ));
+        }
+        let rows = match add {
+            Some(n) => self
+                .rows()
+                .checked_add(n)
+                .ok_or_else(|| anyhow!("{}: the row count would overflow", self.path.display()))?,
+            None => u64::MAX,
+        };
+        let layout = self.layout_with_rows(rows);
+        if add.is_some() {
+            layout.data_bytes().with_context(|| {
+                format!("{}: cannot grow to {} rows", self.path.display(), rows)
+            })?;
+        }
+        if matches!(self.dst, Dst::Fresh { .. }) {
+            return Ok(());
+        }
+        let fits = layout
+            .to_header_of_len(self.header.version, self.header.header_len)
+            .is_some();
+        if fits && self.atomic_header {
+            return Ok(());
+        }
+        self.go_fresh(progress)
+    }
+
+    /// Starts a replacement file: numpy's header for the current shape
+    /// (which leaves room for any row count), then the committed data.
+    fn go_fresh(&mut self, progress: &mut dyn FnMut(u64)) -> Result<()> {
+        let p = self.path.display().to_string();
+        let layout = self.header.layout();
+        let head = layout.to_npy_header();
+        let version = Version::from_bytes(head[6], head[7]).expect("we wrote a known version");
+        let mut nf = NewFile::beside(&self.path)?;
+        nf.copy_permissions_from(&self.lock.file)?;
+        let held = nf
+            .file()
+            .try_clone()
+            .and_then(|h| h.try_lock().map_err(io::Error::from).map(|_| h))
+            .with_context(|| format!("{p}: cannot lock the new file"))?;
+        nf.file()
+            .write_all_at(&head, 0)
+            .with_context(|| format!("{p}: cannot write the new file"))?;
+        let data = self.committed_end - self.header.header_len;
+        copy_range(
+            &self.lock.file,
+            self.header.header_len,
+            nf.file(),
+            head.len() as u64,
+            data,
+            progress,
+        )
+        .with_context(|| format!("{p}: cannot copy into the new file"))?;
+        self.header.version = version;
+        self.header.header_len = head.len() as u64;
+        self.head_bytes = head.clone();
+        self.committed_end = head.len() as u64 + data;
+        self.written_end = self.committed_end;
+        self.dst = Dst::Fresh { nf, held };
+        Ok(())
+    }
+
+    /// Appends `len` bytes of `src` from `off`, in the kernel where possible.
+    pub fn append_range(
+        &mut self,
+        src: &File,
+        off: u64,
+        len: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<()> {
+        copy_range(src, off, self.dst_file(), self.written_end, len, progress)
+            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        self.written_end += len;
+        Ok(())
+    }
+
+    /// Appends up to `len` bytes from a stream; returns how many it got
+    /// (fewer only when the stream ended).
+    pub fn append_stream(
+        &mut self,
+        src: &mut dyn Read,
+        len: u64,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<u64> {
+        let at = self.written_end;
+        let got = copy_stream(src, self.dst_file(), at, len, progress)
+            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        self.written_end += got;
+        Ok(got)
+    }
+
+    /// Appends bytes from memory.
+    pub fn append_bytes(&mut self, buf: &[u8]) -> Result<()> {
+        self.dst_file()
+            .write_all_at(buf, self.written_end)
+            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+        self.written_end += buf.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written but not committed.
+    pub fn pending(&self) -> u64 {
+        self.written_end - self.committed_end
+    }
+
+    /// Drops uncommitted bytes beyond the first `keep`.
+    pub fn truncate_pending(&mut self, keep: u64) -> Result<()> {
+        if keep >= self.pending() {
+            return Ok(());
+        }
+        let end = self.committed_end + keep;
+        self.dst_file()
+            .set_len(end)
+            .with_context(|| format!("{}: cannot truncate", self.path.display()))?;
+        self.written_end = end;
+        Ok(())
+    }
+
+    /// Commits `add` rows, which must be exactly the bytes pending: data
+    /// synced, then the header rewritten (in place) or the new file renamed
+    /// over the target (fresh).
+    pub fn commit(&mut self, add: u64) -> Result<()> {
+        let p = self.path.display().to_string();
+        let want = add
+            .checked_mul(self.row_bytes)
+            .ok_or_else(|| anyhow!("{p}: internal error: pending size overflows"))?;
+        if want != self.pending() {
+            return Err(anyhow!(
+                "{p}: internal error: committing {add} rows ({want} bytes) with {} bytes pending",
+                self.pending()
+            ));
+        }
+        let rows = self
+            .rows()
+            .checked_add(add)
+            .ok_or_else(|| anyhow!("{p}: the row count would overflow"))?;
+        let layout = self.layout_with_rows(rows);
+        let head = layout
+            .to_header_of_len(self.header.version, self.header.header_len)
+            .ok_or_else(|| anyhow!("{p}: internal error: the new shape does not fit the header"))?;
+        match std::mem::replace(&mut self.dst, Dst::InPlace) {
+            Dst::InPlace => {
+                if add == 0 {
+                    return Ok(());
+                }
+                let f = &self.lock.file;
+                if self.sync {
+                    f.sync_data().with_context(|| format!("{p}: cannot sync"))?;
+                }
+                // Write only the bytes that change: within one page, so a
+                // kill leaves the old header or the new one, never a mix.
+                let (lo, hi) = diff_span(&self.head_bytes, &head);
+                if lo < hi {
+                    f.write_all_at(&head[lo..hi], lo as u64)
+                        .with_context(|| format!("{p}: cannot rewrite the header"))?;
+                }
+                if self.sync {
+                    f.sync_data().with_context(|| format!("{p}: cannot sync"))?;
+                }
+            }
+            Dst::Fresh { nf, held } => {
+                nf.file()
+                    .write_all_at(&head, 0)
+                    .with_context(|| format!("{p}: cannot write the new file"))?;
+                nf.commit(self.sync)?;
+                // The path now names the new file, which we already hold
+                // locked; the old lock goes with the old handle.
+                self.lock = Locked {
+                    file: held,
+                    path: self.path.clone(),
+                };
+                self.atomic_header = header_patch_is_atomic(
+                    &layout.to_header(self.header.version, self.header.header_len),
+                    &head,
+                );
+            }
+        }
+        self.head_bytes = head;
+        self.header.shape = layout.shape;
+        self.committed_end = self.written_end;
+        Ok(())
+    }
+}
+
+impl Drop for Grower {
+    fn drop(&mut self) {
+        // A failed or refused append leaves the file as it was: bytes past
+        // the committed end are removed. (A fresh file is removed by its own
+        // drop.)
+        if matches!(self.dst, Dst::InPlace) && self.written_end > self.committed_end {
+            let _ = self.lock.file.set_len(self.committed_end);
+        }
+    }
+}
+
+/// First and one-past-last differing byte of two equal-length headers.
+fn diff_span(a: &[u8], b: &[u8]) -> (usize, usize) {
+    let n = a.len().min(b.len());
+    let lo = (0..n).find(|&i| a[i] != b[i]).unwrap_or(n);
+    let hi = (lo..n).rev().find(|&i| a[i] != b[i]).map_or(lo, |i| i + 1);
+    (lo, hi)
+}
+
+/// Whether rewriting `header` (whose bytes in the file are `bytes`) for any
+/// row count touches bytes within a single page only.
+///
+/// Only the growth-axis number and what follows it in the dict text can
+/// change. The first changed byte is at or after the first digit of that
+/// number: a new count of 0 or of `u64::MAX` differs from any old count in
+/// the first digit. The last is before the end of the longer of the old text
+/// and the text with `u64::MAX` rows; past both, old and new are padding.
+fn header_patch_is_atomic(header: &Header, bytes: &[u8]) -> bool {
+    let len = header.header_len;
+    if len <= PAGE {
+        return true;
+    }
+    let Some(ax) = header.growth_axis() else {
+        return false;
+    };
+    let with = |rows: u64| {
+        let mut l = header.layout();
+        l.shape[ax] = rows;
+        l.to_header_of_len(header.version, len)
+    };
+    let text_end = |b: &[u8]| {
+        b.iter()
+            .rposition(|&c| c != b' ' && c != b'\n')
+            .map_or(0, |i| i + 1)
+    };
+    let Some(max) = with(u64::MAX) else {
+        // Cannot hold every count: whether a given count fits is decided
+        // per commit, and those go through a fresh file when they do not.
+        let Some(zero) = with(0) else { return false };
+        let lo = diff_span(bytes, &zero).0;
+        let hi = text_end(bytes).max(text_end(&zero) + 20);
+        return lo as u64 / PAGE == (hi.saturating_sub(1)) as u64 / PAGE;
+    };
+    let zero = with(0).unwrap_or_else(|| max.clone());
+    let lo = diff_span(bytes, &zero).0.min(diff_span(bytes, &max).0);
+    let hi = text_end(bytes).max(text_end(&max));
+    if lo >= hi {
+        return true;
+    }
+    lo as u64 / PAGE == (hi - 1) as u64 / PAGE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npy::io::{lock_existing, Wait};
+    use crate::npy::pylit::Py;
+    use crate::npy::scan::{scan_file, FileStatus};
+
+    fn layout(shape: &[u64]) -> Layout {
+        Layout::new(Py::Str("<i2".into()), false, shape.to_vec()).unwrap()
+    }
+
+    fn file_with(path: &Path, head: &[u8], data: &[u8]) {
+        let mut b = head.to_vec();
+        b.extend_from_slice(data);
+        std::fs::write(path, b).unwrap();
+    }
+
+    fn grower(path: &Path) -> Grower {
+        let l = lock_existing(path, Wait::NoWait).unwrap();
+        let s = scan_file(&l.file).unwrap();
+        assert_eq!(s.status, FileStatus::Ok);
+        Grower::new(l, s.header, false).unwrap()
+    }
+
+    #[test]
+    fn in_place_matches_numpy_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        assert!(create_empty(&p, &layout(&[5, 2]), false).unwrap());
+        assert!(!create_empty(&p, &layout(&[5, 2]), false).unwrap());
+        let mut g = grower(&p);
+        g.reserve(Some(3), &mut |_| {}).unwrap();
+        g.append_bytes(&[1u8; 12]).unwrap();
+        g.commit(3).unwrap();
+        drop(g);
+        let mut want = layout(&[3, 2]).to_npy_header();
+        want.extend_from_slice(&[1u8; 12]);
+        assert_eq!(std::fs::read(&p).unwrap(), want);
+    }
+
+    #[test]
+    fn tight_header_goes_fresh_and_drop_rolls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        // A header with no spare room: 9 rows, then 10 do not fit.
+        let l = layout(&[9]);
+        let text_len = l.dict_text().len() as u64 + 1 + 10;
+        let tight = l.to_header_of_len(VERSION1, text_len).unwrap();
+        file_with(&p, &tight, &[7u8; 18]);
+        let before = std::fs::read(&p).unwrap();
+        {
+            let mut g = grower(&p);
+            g.reserve(Some(1), &mut |_| {}).unwrap();
+            g.append_bytes(&[8u8; 2]).unwrap();
+            // dropped uncommitted
+        }
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut g = grower(&p);
+        g.reserve(Some(1), &mut |_| {}).unwrap();
+        g.append_bytes(&[8u8; 2]).unwrap();
+        g.commit(1).unwrap();
+        // Continues in place on the new file.
+        g.reserve(Some(1), &mut |_| {}).unwrap();
+        g.append_bytes(&[9u8; 2]).unwrap();
+        g.commit(1).unwrap();
+        drop(g);
+        let mut want = layout(&[11]).to_npy_header();
+        want.extend_from_slice(&[7u8; 18]);
+        want.extend_from_slice(&[8u8; 2]);
+        want.extend_from_slice(&[9u8; 2]);
+        assert_eq!(std::fs::read(&p).unwrap(), want);
+    }
+
+    const VERSION1: Version = crate::npy::header::VERSIONS[0];
+
+    #[test]
+    fn in_place_rollback_truncates() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        file_with(&p, &layout(&[2]).to_npy_header(), &[1, 2, 3, 4]);
+        let before = std::fs::read(&p).unwrap();
+        {
+            let mut g = grower(&p);
+            g.reserve(Some(5), &mut |_| {}).unwrap();
+            g.append_bytes(&[0u8; 7]).unwrap();
+        }
+        assert_eq!(std::fs::read(&p).unwrap(), before);
+    }
+
+    #[test]
+    fn diff_span_bounds() {
+        assert_eq!(diff_span(b"abcdef", b"abXdYf"), (2, 5));
+        assert_eq!(diff_span(b"abc", b"abc"), (3, 3));
+    }
+}
