@@ -1,14 +1,37 @@
 //! `npy concat -o OUTPUT INPUT...`: join .npy files without loading them.
+//!
+//! Every input's header is checked before anything is written; the result is
+//! written to a temporary file beside OUTPUT and renamed over it, so OUTPUT
+//! appears whole or not at all, even when it is also one of the inputs.
+//! Along the growth axis each input's data is one kernel-side copy; along
+//! another axis the blocks are interleaved through a bounded buffer (see
+//! `npy::join`).
 
-use std::path::PathBuf;
+use std::cmp::Ordering;
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{IsTerminal, Read};
+use std::os::unix::ffi::OsStringExt;
+use std::path::{Path, PathBuf};
 
+use anyhow::{bail, Context, Result};
+
+use crate::npy::io::{file_id, NewFile};
+use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
+use crate::npy::scan::{scan_file, FileStatus};
+use crate::progress::Progress;
 use crate::Outcome;
+
+/// Inputs kept open between the check and the copy; beyond this many each
+/// file is opened again when its turn comes (and checked to be the same file).
+const KEEP_OPEN: usize = 256;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "Examples:
   npy concat -o all.npy chunk_*.npy
   npy concat -o wide.npy --axis 1 left.npy right.npy
-  find out/ -name 'chunk_*.npy' | npy concat -o all.npy --sort natural --files-from -")]
+  find out/ -name 'chunk_*.npy' | npy concat -o all.npy --sort natural --files-from -
+  npy concat -o - a.npy b.npy | ssh host 'cat > ab.npy'")]
 pub struct Args {
     /// The file to write (`-` for stdout).
     #[arg(short, long)]
@@ -18,14 +41,298 @@ pub struct Args {
     /// Axis to join along; negative counts from the end.
     #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
     pub axis: i64,
-    /// Read input paths from FILE, one per line (`-` for stdin).
+    /// Read input paths from FILE, one per line (`-` for stdin); they follow
+    /// any INPUT given on the command line.
     #[arg(long, value_name = "FILE")]
     pub files_from: Option<PathBuf>,
+    /// Sort all input paths first: `natural` puts chunk_2 before chunk_10.
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub sort: Option<SortOrder>,
     /// Replace OUTPUT if it exists.
     #[arg(short, long)]
     pub force: bool,
 }
 
-pub fn run(_args: Args, _g: super::Global) -> anyhow::Result<Outcome> {
-    anyhow::bail!("concat: not implemented yet")
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SortOrder {
+    /// Digit runs compare as numbers: a2 < a10 < b1.
+    Natural,
+}
+
+/// What is kept of an input between the check and the copy.
+struct Input {
+    data_offset: u64,
+    axis_len: u64,
+    id: (u64, u64),
+    len: u64,
+}
+
+struct Inputs {
+    paths: Vec<PathBuf>,
+    info: Vec<Input>,
+    open: Vec<File>,
+}
+
+impl Parts for Inputs {
+    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
+        for (i, (path, inp)) in self.paths.iter().zip(&self.info).enumerate() {
+            let reopened;
+            let file = match self.open.get(i) {
+                Some(f) => f,
+                None => {
+                    reopened = File::open(path)
+                        .with_context(|| format!("{}: cannot open", path.display()))?;
+                    if file_id(&reopened)? != inp.id || reopened.metadata()?.len() != inp.len {
+                        bail!("{}: changed while being joined", path.display());
+                    }
+                    &reopened
+                }
+            };
+            f(Part {
+                file,
+                name: path,
+                data_offset: inp.data_offset,
+                axis_len: inp.axis_len,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
+    let mut paths = args.inputs.clone();
+    if let Some(list) = &args.files_from {
+        paths.extend(read_list(list)?);
+    }
+    if args.sort == Some(SortOrder::Natural) {
+        paths.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    }
+    if paths.is_empty() {
+        bail!("no input files: name them, or give --files-from FILE");
+    }
+    let to_stdout = args.output == Path::new("-");
+    let out_name = if to_stdout {
+        "<stdout>".to_string()
+    } else {
+        args.output.display().to_string()
+    };
+    let existing = if to_stdout {
+        None
+    } else {
+        match std::fs::metadata(&args.output) {
+            Ok(m) if m.is_dir() => bail!("{out_name}: is a directory"),
+            Ok(m) if !args.force => {
+                let _ = m;
+                bail!("{out_name}: already exists (give --force to replace it)")
+            }
+            Ok(m) => Some(m.permissions()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("{out_name}: cannot stat")),
+        }
+    };
+
+    // Check every input before anything is written.
+    let keep_open = paths.len() <= KEEP_OPEN;
+    let mut planner: Option<Planner> = None;
+    let mut inputs = Inputs {
+        info: Vec::with_capacity(paths.len()),
+        open: Vec::new(),
+        paths: Vec::new(),
+    };
+    for (i, path) in paths.iter().enumerate() {
+        let name = path.display();
+        if path == Path::new("-") {
+            bail!("-: reading an input from stdin is not supported (name a file)");
+        }
+        let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("{name}: cannot stat"))?;
+        if meta.is_dir() {
+            bail!("{name}: is a directory");
+        }
+        let scan = scan_file(&file).with_context(|| name.to_string())?;
+        if scan.status != FileStatus::Ok {
+            let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
+                .unwrap_or_else(|| scan.status.as_str().to_string());
+            bail!("{name}: {why}");
+        }
+        let h = &scan.header;
+        let p = match &mut planner {
+            Some(p) => p,
+            None => planner.insert(
+                Planner::new(Mode::Concatenate(args.axis), h)
+                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?,
+            ),
+        };
+        p.add(h, i as u64).map_err(|m| {
+            anyhow::anyhow!(
+                "{name}: {m}{}",
+                if i > 0 {
+                    format!(" ({})", paths[0].display())
+                } else {
+                    String::new()
+                }
+            )
+        })?;
+        inputs.info.push(Input {
+            data_offset: h.header_len,
+            axis_len: p.axis_len(&h.shape),
+            id: file_id(&file)?,
+            len: meta.len(),
+        });
+        if keep_open {
+            inputs.open.push(file);
+        }
+    }
+    let planner = planner.expect("at least one input");
+    let geo = planner.finish().map_err(|(who, m)| match who {
+        Some((index, _)) => anyhow::anyhow!("{}: {m}", paths[index as usize].display()),
+        None => anyhow::anyhow!("{out_name}: {m}"),
+    })?;
+    let header = geo.layout.to_npy_header();
+    let total = header.len() as u64 + geo.data_bytes;
+    let n = paths.len();
+    inputs.paths = paths;
+    let mut progress = Progress::bytes(total, g.quiet, &format!("joining {n} files"));
+
+    if to_stdout {
+        let stdout = std::io::stdout();
+        if stdout.is_terminal() {
+            bail!("<stdout>: refusing to write binary .npy data to a terminal (redirect it, or give -o FILE)");
+        }
+        let mut lock = stdout.lock();
+        join::execute(
+            &header,
+            &geo,
+            &mut inputs,
+            Sink::Writer(&mut lock),
+            &out_name,
+            &mut progress,
+        )?;
+        std::io::Write::flush(&mut lock).with_context(|| format!("{out_name}: cannot write"))?;
+        return Ok(Outcome::Done);
+    }
+
+    let new = NewFile::beside(&args.output)?;
+    if let Some(perm) = existing {
+        new.file()
+            .set_permissions(perm)
+            .with_context(|| format!("{out_name}: cannot set permissions"))?;
+    }
+    join::execute(
+        &header,
+        &geo,
+        &mut inputs,
+        Sink::File(new.file()),
+        &out_name,
+        &mut progress,
+    )?;
+    progress.finish();
+    if args.force {
+        new.commit(true)?;
+    } else if new.commit_new(true)?.is_err() {
+        bail!("{out_name}: appeared while the inputs were being joined; not replaced (give --force to replace it)");
+    }
+    Ok(Outcome::Done)
+}
+
+/// Paths listed one per line in `list` (`-`: stdin). Empty lines are skipped;
+/// a trailing `\r` is dropped.
+fn read_list(list: &Path) -> Result<Vec<PathBuf>> {
+    let shown = if list == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        list.display().to_string()
+    };
+    let mut bytes = Vec::new();
+    if list == Path::new("-") {
+        std::io::stdin().lock().read_to_end(&mut bytes)
+    } else {
+        File::open(list)
+            .with_context(|| format!("{shown}: cannot open"))?
+            .read_to_end(&mut bytes)
+    }
+    .with_context(|| format!("{shown}: cannot read"))?;
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.is_empty())
+        .map(|l| PathBuf::from(OsString::from_vec(l.to_vec())))
+        .collect())
+}
+
+/// Natural order: runs of ASCII digits compare by value (then by length, so
+/// `07` and `7` still differ), everything else byte by byte.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let si = i;
+            while i < a.len() && a[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            let (da, db) = (&a[si..i], &b[sj..j]);
+            let ta = trim_zeros(da);
+            let tb = trim_zeros(db);
+            let ord = ta
+                .len()
+                .cmp(&tb.len())
+                .then_with(|| ta.cmp(tb))
+                .then_with(|| da.len().cmp(&db.len()));
+            if ord != Ordering::Equal {
+                return ord;
+            }
+        } else {
+            if a[i] != b[j] {
+                return a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (a.len() - i).cmp(&(b.len() - j))
+}
+
+fn trim_zeros(d: &[u8]) -> &[u8] {
+    let k = d.iter().take_while(|&&c| c == b'0').count();
+    &d[k..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut v = vec![
+            "chunk_10.npy",
+            "chunk_2.npy",
+            "chunk_1.npy",
+            "b/chunk_0.npy",
+            "chunk_02.npy",
+            "chunk_1a.npy",
+        ];
+        v.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            v,
+            [
+                "b/chunk_0.npy",
+                "chunk_1.npy",
+                "chunk_1a.npy",
+                "chunk_2.npy",
+                "chunk_02.npy",
+                "chunk_10.npy"
+            ]
+        );
+        assert_eq!(
+            natural_cmp("a99999999999999999999999", "a100000000000000000000000"),
+            Ordering::Less
+        );
+    }
 }

@@ -7,6 +7,8 @@
 //!   back) from its headers and size alone;
 //! - [`grow`]: growing a locked file along its growth axis, in place or
 //!   through a fresh file (the `append` write protocol);
+//! - [`join`]: planning and copying a join of arrays (concat,
+//!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -17,6 +19,7 @@ pub mod dtype;
 pub mod grow;
 pub mod header;
 pub mod io;
+pub mod join;
 pub mod pylit;
 pub mod scan;
 
@@ -47,10 +50,17 @@ impl std::fmt::Display for FormatError {
             FormatError::Magic => write!(f, "not a .npy file (no \\x93NUMPY magic at the start)"),
             FormatError::ShortHeader => write!(f, "file ends inside the .npy header"),
             FormatError::Version(a, b) => {
-                write!(f, "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)")
+                write!(
+                    f,
+                    "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)"
+                )
             }
             FormatError::HeaderTooLong(n) => {
-                write!(f, "header length {n} is implausibly large (limit {})", header::MAX_HEADER_LEN)
+                write!(
+                    f,
+                    "header length {n} is implausibly large (limit {})",
+                    header::MAX_HEADER_LEN
+                )
             }
             FormatError::HeaderPastEnd {
                 header_len,
