@@ -1,26 +1,202 @@
-//! `npy repair FILE...`: make files left by interrupted writers loadable.
+//! `npy repair [--check] [--zero-fill] [--like REF.npy] FILE...`: make files
+//! left by interrupted writers loadable again, keeping every whole row on
+//! disk, from headers and sizes alone (a terabyte file repairs as fast as a
+//! kilobyte one unless its header must grow).
+//!
+//! The plan comes from `npy::repair`; here it is carried out under the lock
+//! `npy append` takes, re-planned after locking, in the order that keeps a
+//! crash repairable: file length first (truncate or zero-extend, synced),
+//! header last (rewritten in place, synced). A header that no longer fits is
+//! written with the data into a new file beside the old one and renamed
+//! over it.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
+
+use crate::npy::io::{copy_range, lock_existing, NewFile, Wait};
+use crate::npy::repair::{lock_shared_existing, plan, Plan, Reference, Verdict};
+use crate::progress::Progress;
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "Examples:
+#[command(
+    after_long_help = "What it repairs (reading headers and sizes only, never the data):
+  - a header behind its data (a writer died before updating it): the shape grows
+    to the whole rows present;
+  - a header ahead of its data (a copy cut short): the shape shrinks;
+  - a partial last row: dropped (the output says how many bytes), or with
+    --zero-fill completed with zeros so no byte is lost;
+  - a shape left as a run of `*` by a writer that fills it in when it finishes
+    (npyz writing an array of unknown length);
+  - with --like, a file whose header cannot be read at all.
+A file holding several arrays back to back is refused (use `npy convert-stacked`),
+as is a file of pickled objects. A \"row\" is one step along the growth axis: the
+first axis in C order, the last in Fortran order.
+
+Examples:
   npy repair data.npy
   npy repair --check *.npy || echo 'some files need repair'
-  npy repair --zero-fill cut.npy")]
+  npy repair --zero-fill cut.npy
+  npy repair --like chunk_000.npy chunk_001.npy"
+)]
 pub struct Args {
     /// Files to repair.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Change nothing; exit 1 if any file needs repair, saying what would be done.
+    /// Change nothing; say what would be done and exit 1 if any file needs repair.
     #[arg(long)]
     pub check: bool,
-    /// Pad a partial last row with zeros instead of dropping it.
+    /// Complete a partial last row with zero bytes instead of dropping it.
     #[arg(long)]
     pub zero_fill: bool,
+    /// For files whose header cannot be read: assume the dtype, order, trailing
+    /// dims and header length of this file (a sibling written the same way).
+    #[arg(long, value_name = "REF.npy")]
+    pub like: Option<PathBuf>,
 }
 
-pub fn run(_args: Args, _g: super::Global) -> anyhow::Result<Outcome> {
-    anyhow::bail!("repair: not implemented yet")
+pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
+    let like = match &args.like {
+        Some(p) => Some(Reference::open(p).map_err(anyhow::Error::new)?),
+        None => None,
+    };
+    let stdout = std::io::stdout();
+    let mut problems = false;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let res = if args.check {
+            check_one(path, &args, like.as_ref())
+        } else {
+            repair_one(path, &args, like.as_ref(), g)
+        };
+        match res {
+            Ok((line, needs)) => {
+                problems |= needs;
+                let mut out = stdout.lock();
+                writeln!(out, "{name}: {line}")?;
+                out.flush()?;
+            }
+            Err(e) => {
+                problems = true;
+                crate::report(&e.context(name));
+            }
+        }
+    }
+    Ok(if problems {
+        Outcome::Problems
+    } else {
+        Outcome::Done
+    })
+}
+
+/// What `--check` says about one file, and whether it needs repair.
+fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(String, bool)> {
+    let file = open_shared(path)?;
+    Ok(match plan(&file, args.zero_fill, like)? {
+        Verdict::Fine => ("ok, nothing to do".into(), false),
+        Verdict::Repair(p) => (
+            format!(
+                "needs repair: {}; run `npy repair{} {}`",
+                p.describe(false).join("; "),
+                if args.zero_fill { " --zero-fill" } else { "" },
+                path.display()
+            ),
+            true,
+        ),
+    })
+}
+
+fn open_shared(path: &Path) -> Result<File> {
+    // Checked before opening: opening a FIFO would wait for a writer.
+    let meta = std::fs::metadata(path).context("cannot open")?;
+    if meta.is_dir() {
+        anyhow::bail!("is a directory");
+    }
+    if !meta.is_file() {
+        anyhow::bail!("not a regular file; nothing changed");
+    }
+    lock_shared_existing(path).context("cannot open")
+}
+
+/// Repairs one file; the line to print (the bool is always false: a repaired
+/// file is a success).
+fn repair_one(
+    path: &Path,
+    args: &Args,
+    like: Option<&Reference>,
+    g: super::Global,
+) -> Result<(String, bool)> {
+    // A first look without write access, so a file that needs nothing is
+    // never opened for writing (read-only files, mtimes, no lock contention).
+    if let Verdict::Fine = plan(&open_shared(path)?, args.zero_fill, like)? {
+        return Ok(("ok, nothing to do".into(), false));
+    }
+    // The same exclusive lock `npy append` takes; then look again, since an
+    // append may have finished (or a rewrite replaced the file) meanwhile.
+    // (`lock_existing` names the file; `run` adds the name once.)
+    let locked = lock_existing(path, Wait::Block)
+        .map_err(|e| anyhow::anyhow!("cannot open for writing: {}", e.root_cause()))?;
+    let p = match plan(&locked.file, args.zero_fill, like)? {
+        Verdict::Fine => return Ok(("ok, nothing to do".into(), false)),
+        Verdict::Repair(p) => p,
+    };
+    apply(path, &locked.file, &p, g)?;
+    Ok((p.describe(true).join("; "), false))
+}
+
+/// Carries out a plan on the locked `file`.
+fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
+    let new_data = p.new_data_len();
+    let header = if p.header_changes() {
+        match p.header_in_place() {
+            Some(h) => Some(h),
+            None => return rewrite(path, file, p, g),
+        }
+    } else {
+        None
+    };
+    // Length first: a crash after it leaves a header behind or ahead of
+    // whole rows, which a second repair fixes.
+    let new_len = p.header_len + new_data;
+    if new_len != p.file_len {
+        file.set_len(new_len)
+            .context("cannot change the file's length")?;
+        file.sync_all().context("cannot sync")?;
+    }
+    if let Some(h) = header {
+        debug_assert_eq!(h.len() as u64, p.header_len);
+        file.write_all_at(&h, 0)
+            .context("cannot write the header")?;
+        file.sync_all().context("cannot sync")?;
+    }
+    Ok(())
+}
+
+/// Writes a fresh numpy header and the whole rows into a new file beside
+/// `path` and renames it over `path`, keeping the permissions.
+fn rewrite(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
+    // Replace what a symlink points to, not the symlink.
+    let target = std::fs::canonicalize(path).context("cannot resolve the path")?;
+    let mut nf = NewFile::beside(&target)?;
+    let header = p.layout.to_npy_header();
+    let hl = header.len() as u64;
+    nf.file()
+        .write_all_at(&header, 0)
+        .context("cannot write the new file")?;
+    let new_data = p.new_data_len();
+    let copy = new_data.min(p.data_len());
+    let mut bar = Progress::bytes(copy, g.quiet, "repair");
+    copy_range(file, p.header_len, nf.file(), hl, copy, &mut |n| bar.set(n))
+        .context("cannot copy the data")?;
+    bar.finish();
+    // Zero-fill: the missing bytes of the last row.
+    nf.file()
+        .set_len(hl + new_data)
+        .context("cannot size the new file")?;
+    nf.copy_permissions_from(file)?;
+    nf.commit(true)
 }

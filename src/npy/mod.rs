@@ -9,6 +9,8 @@
 //!   through a fresh file (the `append` write protocol);
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
+//! - [`repair`]: what a repair of a file would change, from headers and
+//!   sizes alone;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -21,6 +23,7 @@ pub mod header;
 pub mod io;
 pub mod join;
 pub mod pylit;
+pub mod repair;
 pub mod scan;
 
 pub use dtype::Dtype;

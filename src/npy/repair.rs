@@ -1,0 +1,464 @@
+//! Planning a repair from headers and sizes alone: what a file's header
+//! should say so numpy loads every whole row on disk, and what to do with a
+//! partial last row.
+//!
+//! Three ways to know the layout: the file's own header (behind or ahead of
+//! the data), a header whose shape is still the `*` placeholder a writer
+//! (npyz, writing an array of unknown length) fills in when it finishes, or,
+//! when the header is unreadable, the header of a sibling file named with
+//! `--like`. The plan is pure data; `cmd::repair` carries it out under the
+//! append lock.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use super::header::{parse_dict, parse_preamble, shape_repr, Header, Layout, Version};
+use super::scan::{scan_file, FileStatus};
+use super::FormatError;
+
+/// Where the layout of the repaired header comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Basis {
+    /// The file's own header, whose shape disagrees with the data.
+    Header {
+        declared_rows: u64,
+        old_shape: Vec<u64>,
+    },
+    /// The file's own header with a run of `*` where the growth-axis length
+    /// belongs.
+    Placeholder,
+    /// No readable header: layout, version and header length of a sibling.
+    Like { reference: PathBuf, why: String },
+}
+
+/// What a repair changes.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub basis: Basis,
+    /// The repaired layout (the new shape).
+    pub layout: Layout,
+    /// Version and length of the header now in the file (the data offset).
+    pub version: Version,
+    pub header_len: u64,
+    pub file_len: u64,
+    pub row_bytes: u64,
+    pub whole_rows: u64,
+    /// Bytes of a partial row after the whole ones.
+    pub partial: u64,
+    pub zero_fill: bool,
+}
+
+impl Plan {
+    /// Data bytes after the repair.
+    pub fn new_data_len(&self) -> u64 {
+        self.layout.data_bytes().expect("checked when planned")
+    }
+
+    /// Data bytes now present.
+    pub fn data_len(&self) -> u64 {
+        self.file_len - self.header_len
+    }
+
+    /// Whether the header bytes must change.
+    pub fn header_changes(&self) -> bool {
+        match &self.basis {
+            Basis::Header { old_shape, .. } => *old_shape != self.layout.shape,
+            _ => true,
+        }
+    }
+
+    /// The repaired header at the current header's length, when it fits
+    /// there; `None` means a rewrite into a new file.
+    pub fn header_in_place(&self) -> Option<Vec<u8>> {
+        self.layout.to_header_of_len(self.version, self.header_len)
+    }
+
+    /// The growth-axis length after the repair.
+    pub fn new_rows(&self) -> u64 {
+        let ax = self
+            .layout
+            .growth_axis()
+            .expect("planned arrays have a growth axis");
+        self.layout.shape[ax]
+    }
+
+    /// What the repair does, one clause each; `done` picks the tense.
+    pub fn describe(&self, done: bool) -> Vec<String> {
+        let mut parts = Vec::new();
+        let new_shape = shape_repr(&self.layout.shape);
+        let (change, set) = if done {
+            ("", "header now says")
+        } else {
+            ("would change ", "would write a header with")
+        };
+        let whole = plural(self.whole_rows, "whole row");
+        match &self.basis {
+            Basis::Header {
+                declared_rows,
+                old_shape,
+            } => {
+                let said = if done { "said" } else { "says" };
+                let mut s = format!(
+                    "header {said} {}, {whole} present",
+                    plural(*declared_rows, "row")
+                );
+                if *old_shape != self.layout.shape {
+                    s.push_str(&format!(": {change}shape {} -> {new_shape}", shape_repr(old_shape)));
+                }
+                parts.push(s);
+            }
+            Basis::Placeholder => parts.push(format!(
+                "shape left as a `*` placeholder by a writer that did not finish, {whole} present: {set} shape {new_shape}"
+            )),
+            Basis::Like { reference, why } => parts.push(format!(
+                "no readable header ({why}); {} the layout of {} (dtype {}, {} order, trailing dims, header {} bytes), {whole} present: {set} shape {new_shape}",
+                if done { "assumed" } else { "assuming" },
+                reference.display(),
+                self.layout.descr.repr(),
+                if self.layout.fortran_order { "Fortran" } else { "C" },
+                self.header_len,
+            )),
+        }
+        if self.partial > 0 {
+            if self.zero_fill {
+                parts.push(format!(
+                    "{} a partial row of {} with {} so no byte is lost",
+                    if done { "completed" } else { "would complete" },
+                    plural(self.partial, "byte"),
+                    plural(self.row_bytes - self.partial, "zero byte"),
+                ));
+            } else {
+                parts.push(format!(
+                    "{} {} of a partial row (rows are {} bytes{})",
+                    if done { "dropped" } else { "would drop" },
+                    plural(self.partial, "byte"),
+                    self.row_bytes,
+                    if done {
+                        ""
+                    } else {
+                        "; --zero-fill would keep them"
+                    }
+                ));
+            }
+        }
+        if self.header_changes() && self.header_in_place().is_none() {
+            parts.push(format!(
+                "{} into a new file with a larger header (the new shape does not fit the old one)",
+                if done { "rewrote" } else { "would rewrite" }
+            ));
+        }
+        parts
+    }
+}
+
+fn plural(n: u64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The outcome of looking at one file.
+#[derive(Debug)]
+pub enum Verdict {
+    /// The header agrees with the data: nothing to do.
+    Fine,
+    Repair(Box<Plan>),
+}
+
+/// A file `repair` must not touch, with the reason (already worded for
+/// `npy: FILE: ...`).
+#[derive(Debug)]
+pub struct Refusal(pub String);
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+/// A reference layout given with `--like`.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub path: PathBuf,
+    pub header: Header,
+}
+
+impl Reference {
+    /// Reads and checks a `--like` file: a readable, non-object array with a
+    /// growth axis.
+    pub fn open(path: &Path) -> Result<Reference, Refusal> {
+        let name = path.display();
+        let file = File::open(path).map_err(|e| Refusal(format!("{name}: cannot open: {e}")))?;
+        let len = file
+            .metadata()
+            .map_err(|e| Refusal(format!("{name}: {e}")))?
+            .len();
+        let header = super::read_header_at(&file, 0, len)
+            .map_err(|e| Refusal(format!("{name}: cannot serve as --like reference: {e}")))?;
+        if header.dtype.has_object() {
+            return Err(Refusal(format!(
+                "{name}: cannot serve as --like reference: holds pickled Python objects"
+            )));
+        }
+        if header.growth_axis().is_none() {
+            return Err(Refusal(format!(
+                "{name}: cannot serve as --like reference: a 0-d array has no rows"
+            )));
+        }
+        Ok(Reference {
+            path: path.to_path_buf(),
+            header,
+        })
+    }
+}
+
+/// Decides what `file` needs. Reads its header and size only.
+pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict, Refusal> {
+    let file_len = file.metadata().map_err(|e| Refusal(e.to_string()))?.len();
+    let scan = match scan_file(file) {
+        Ok(s) => s,
+        Err(FormatError::Io(e)) => return Err(Refusal(format!("cannot read: {e}"))),
+        Err(e) => {
+            if let Some(h) = placeholder_header(file, file_len) {
+                return plan_rows(Basis::Placeholder, &h, file_len, zero_fill)
+                    .map(|p| Verdict::Repair(Box::new(p)));
+            }
+            let Some(r) = like else {
+                return Err(Refusal(format!(
+                    "{e}; nothing changed (if a sibling file has the same dtype, order and trailing dims, \
+                     `npy repair --like SIBLING.npy` rebuilds the header from it)"
+                )));
+            };
+            if file_len < r.header.header_len {
+                return Err(Refusal(format!(
+                    "{e}; the file ({file_len} bytes) is shorter than the header of {} ({} bytes), \
+                     so it holds no data to keep; nothing changed",
+                    r.path.display(),
+                    r.header.header_len
+                )));
+            }
+            let basis = Basis::Like {
+                reference: r.path.clone(),
+                why: e.to_string(),
+            };
+            return plan_rows(basis, &r.header, file_len, zero_fill)
+                .map(|p| Verdict::Repair(Box::new(p)));
+        }
+    };
+    let h = &scan.header;
+    match scan.status {
+        FileStatus::Ok => Ok(Verdict::Fine),
+        FileStatus::Object => Err(Refusal(
+            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
+                .into(),
+        )),
+        FileStatus::Stacked => match scan.stack.as_ref().map(|s| s.arrays) {
+            Some(n) if n >= 2 => Err(Refusal(format!(
+                "holds {n} arrays stored back to back (np.save called repeatedly on one file), \
+                 which is not something to repair: use `npy convert-stacked` to join them; nothing changed"
+            ))),
+            _ => Err(Refusal(format!(
+                "the bytes after the data of shape {} that the header promises start with the .npy magic, as if another \
+                 array were saved after it, but no whole array follows: not repairing a guess \
+                 (`npy inspect` shows more; `npy convert-stacked` handles arrays back to back); nothing changed",
+                h.shape_repr()
+            ))),
+        },
+        FileStatus::Truncated | FileStatus::Trailing => {
+            let Some(ax) = h.growth_axis() else {
+                return Err(Refusal(format!(
+                    "a 0-d array (shape ()) holds exactly one element of {} bytes, but the file has {} data bytes: \
+                     it has no rows to grow or shrink; nothing changed",
+                    h.itemsize(),
+                    scan.data_bytes
+                )));
+            };
+            let basis = Basis::Header {
+                declared_rows: h.shape[ax],
+                old_shape: h.shape.clone(),
+            };
+            plan_rows(basis, h, file_len, zero_fill).map(|p| Verdict::Repair(Box::new(p)))
+        }
+    }
+}
+
+/// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
+/// version and header length) over the bytes of a `file_len`-byte file.
+fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Refusal> {
+    let ax = h
+        .growth_axis()
+        .ok_or_else(|| Refusal("a 0-d array has no rows".into()))?;
+    let row_bytes = h.row_bytes().map_err(|e| Refusal(e.to_string()))?;
+    let data = file_len - h.header_len;
+    if row_bytes == 0 {
+        return Err(Refusal(format!(
+            "a row of shape {} is 0 bytes, so the {data} data bytes cannot be counted in rows; nothing changed",
+            h.shape_repr()
+        )));
+    }
+    let (whole_rows, partial) = (data / row_bytes, data % row_bytes);
+    let rows = whole_rows + u64::from(zero_fill && partial > 0);
+    let mut shape = h.shape.clone();
+    shape[ax] = rows;
+    let layout = Layout::new(h.descr.clone(), h.fortran_order, shape)
+        .map_err(|e| Refusal(format!("cannot describe the repaired array: {e}")))?;
+    Ok(Plan {
+        basis,
+        layout,
+        version: h.version,
+        header_len: h.header_len,
+        file_len,
+        row_bytes,
+        whole_rows,
+        partial,
+        zero_fill,
+    })
+}
+
+/// Tries candidate `*` runs in a header this many at most: each costs a
+/// parse of the whole header text.
+const MAX_PLACEHOLDER_TRIES: usize = 16;
+
+/// Reads a header whose shape has a run of `*` in place of the growth-axis
+/// length, as npyz leaves it until the writer finishes
+/// (`'shape': (*******************,), }`). Returns the header with that
+/// length set to 0, or `None` when the header is not of that kind.
+pub fn placeholder_header(file: &File, file_len: u64) -> Option<Header> {
+    let mut first = [0u8; 12];
+    let n = file_len.min(12) as usize;
+    file.read_exact_at(&mut first[..n], 0).ok()?;
+    let pre = parse_preamble(&first[..n]).ok()?;
+    let prefix = pre.version.prefix_len() as u64;
+    if (n as u64) < prefix || pre.header_len() > file_len {
+        return None;
+    }
+    let mut text = vec![0u8; pre.dict_len as usize];
+    file.read_exact_at(&mut text, prefix).ok()?;
+    parse_placeholder(pre, &text)
+}
+
+fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header> {
+    let mut found = None;
+    let mut tries = 0;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] != b'*' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < text.len() && text[i] == b'*' {
+            i += 1;
+        }
+        // Only a run standing where a tuple element would: after `(` or `,`
+        // and before `,` or `)` (a `*` inside a field name is not one).
+        let before = text[..start]
+            .iter()
+            .rev()
+            .find(|b| !b.is_ascii_whitespace());
+        let after = text[i..].iter().find(|b| !b.is_ascii_whitespace());
+        if !matches!(before, Some(b'(' | b',')) || !matches!(after, Some(b',' | b')')) {
+            continue;
+        }
+        tries += 1;
+        if tries > MAX_PLACEHOLDER_TRIES {
+            return None;
+        }
+        let with = |digit: &[u8]| {
+            let mut t = Vec::with_capacity(text.len());
+            t.extend_from_slice(&text[..start]);
+            t.extend_from_slice(digit);
+            t.extend_from_slice(&text[i..]);
+            parse_dict(pre, &t).ok()
+        };
+        let (Some(h0), Some(h1)) = (with(b"0"), with(b"1")) else {
+            continue;
+        };
+        let differ: Vec<usize> = (0..h0.shape.len().min(h1.shape.len()))
+            .filter(|&k| h0.shape[k] != h1.shape[k])
+            .collect();
+        if h0.shape.len() != h1.shape.len()
+            || differ.len() != 1
+            || Some(differ[0]) != h0.growth_axis()
+        {
+            continue;
+        }
+        if found.is_some() {
+            // Two runs that could each be the placeholder: not a header we
+            // can read with confidence.
+            return None;
+        }
+        found = Some(h0);
+    }
+    found
+}
+
+/// Opens `path` read-only under a shared advisory lock (the lock `npy append`
+/// takes exclusively), so a check never looks at a file mid-append. Follows
+/// a rename of the path while waiting, as `io::lock_existing` does.
+pub fn lock_shared_existing(path: &Path) -> std::io::Result<File> {
+    loop {
+        let file = File::open(path)?;
+        file.lock_shared()?;
+        let held = file.metadata()?;
+        match std::fs::metadata(path) {
+            Ok(now) if now.dev() == held.dev() && now.ino() == held.ino() => return Ok(file),
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::npy::header::VERSIONS;
+
+    fn pre(text: &[u8]) -> super::super::header::Preamble {
+        super::super::header::Preamble {
+            version: VERSIONS[0],
+            dict_len: text.len() as u64,
+        }
+    }
+
+    #[test]
+    fn npyz_placeholder() {
+        let t =
+            b"{'descr': '<f8', 'fortran_order': False, 'shape': (*******************,), }    \n";
+        let h = parse_placeholder(pre(t), t).unwrap();
+        assert_eq!(h.shape, vec![0]);
+        let t = b"{'descr': '<i4', 'fortran_order': False, 'shape': (*****, 3), }\n";
+        assert_eq!(parse_placeholder(pre(t), t).unwrap().shape, vec![0, 3]);
+        let t = b"{'descr': '<i4', 'fortran_order': True, 'shape': (2, 3, ***), }\n";
+        assert_eq!(parse_placeholder(pre(t), t).unwrap().shape, vec![2, 3, 0]);
+    }
+
+    #[test]
+    fn placeholder_must_be_the_growth_axis() {
+        for t in [
+            &b"{'descr': '<i4', 'fortran_order': False, 'shape': (3, ***), }\n"[..],
+            b"{'descr': '<i4', 'fortran_order': True, 'shape': (***, 3), }\n",
+            b"{'descr': '<i4', 'fortran_order': False, 'shape': (***, ***), }\n",
+            b"{'descr': '<i4', 'fortran_order': False, 'shape': (3,), }\n",
+            b"{'descr': '<i4', 'fortran_order': False, 'shape': (3*,), }\n",
+            b"{'descr': [('*', '<i4')], 'fortran_order': False, 'shape': (3,), }\n",
+            b"{'descr': '<i4', 'fortran_order': *, 'shape': (3,), }\n",
+            b"{'descr': '<i4', 'fortran_order': False, 'shape': ***, }\n",
+        ] {
+            assert!(
+                parse_placeholder(pre(t), t).is_none(),
+                "{}",
+                String::from_utf8_lossy(t)
+            );
+        }
+        // A `*` in a field name does not confuse it.
+        let t = b"{'descr': [('a*', '<i4')], 'fortran_order': False, 'shape': (**,), }\n";
+        assert_eq!(parse_placeholder(pre(t), t).unwrap().shape, vec![0]);
+    }
+}
