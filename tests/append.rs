@@ -142,6 +142,7 @@ fn numpy_cases_rebuilt_chunk_by_chunk_are_np_save_byte_for_byte() {
         for ch in &chunks[1..] {
             run(&work, &["append", s(&onto), ch]).ok();
         }
+        assert_np_equal(py, &onto, &file);
         assert!(
             std::fs::read(&onto).unwrap() == want,
             "{name}: appended np.save file differs from np.save bytes"
@@ -450,6 +451,82 @@ fn stdin_streams_commit_each_whole_array() {
     }
 }
 
+/// Rows the header of `path` declares (0 while it does not exist).
+fn declared_rows(path: &Path) -> u64 {
+    match std::fs::read(path) {
+        Ok(b) if !b.is_empty() => parse(&b).0.shape[0],
+        _ => 0,
+    }
+}
+
+#[track_caller]
+fn wait_for_rows(path: &Path, rows: u64) {
+    let start = Instant::now();
+    while declared_rows(path) != rows {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} never reached {rows} rows",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn streamed_rows_are_committed_while_the_producer_pauses() {
+    let dir = tempdir();
+    let d = dir.path();
+    for raw in [false, true] {
+        let name = if raw { "raw.npy" } else { "npy.npy" };
+        let mut args = vec!["append", name];
+        if raw {
+            args.extend(["--raw", "--dtype", "<i8", "--shape", "2"]);
+        }
+        args.push("-");
+        let mut child = Command::new(bin())
+            .args(&args)
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        let piece = |base: i64, rows: u64| {
+            let data = i8_rows(base, rows, 2);
+            if raw {
+                data
+            } else {
+                npy_bytes("<i8", false, &[rows, 2], &data)
+            }
+        };
+        sin.write_all(&piece(0, 2)).unwrap();
+        sin.flush().unwrap();
+        wait_for_rows(&d.join(name), 2);
+        let mut next = piece(2, 3);
+        if raw {
+            // Half a row now: the whole ones are committed, it waits.
+            next.extend_from_slice(&[9u8; 8]);
+        }
+        sin.write_all(&next).unwrap();
+        sin.flush().unwrap();
+        wait_for_rows(&d.join(name), 5);
+        if raw {
+            sin.write_all(&[9u8; 8]).unwrap();
+        }
+        drop(sin);
+        assert!(child.wait().unwrap().success());
+        let mut all = i8_rows(0, 5, 2);
+        let mut rows = 5;
+        if raw {
+            all.extend_from_slice(&[9u8; 16]);
+            rows = 6;
+        }
+        assert_eq!(
+            std::fs::read(d.join(name)).unwrap(),
+            npy_bytes("<i8", false, &[rows, 2], &all)
+        );
+    }
+}
+
 #[test]
 fn raw_rows_from_stdin() {
     let dir = tempdir();
@@ -743,6 +820,8 @@ fn check_after_kill(c: &KillCase, got: &[u8], ctx: &str) -> &'static str {
 #[test]
 fn sigkill_at_random_moments_never_loses_a_row() {
     let seed = seed();
+    // Shown with the test's output when it fails, whatever the assertion.
+    eprintln!("sigkill seed {seed} (replay with NPY_KILL_SEED={seed})");
     let mut rng = Rng(seed);
     let dir = tempdir();
     let d = dir.path();
@@ -850,6 +929,113 @@ fn sigkill_at_random_moments_never_loses_a_row() {
         grow_trials >= trials / 5,
         "seed {seed}: only {grow_trials} trials grew the header"
     );
+}
+
+#[test]
+fn sigkill_during_a_stdin_stream_keeps_committed_arrays() {
+    let seed = seed();
+    eprintln!("stream sigkill seed {seed} (replay with NPY_KILL_SEED={seed})");
+    let mut rng = Rng(seed ^ 0x5eed);
+    let dir = tempdir();
+    let d = dir.path();
+    let width = 8u64;
+    let trials = 40;
+    let mut partial = 0;
+    let mut full = Duration::from_millis(5);
+    for t in 0..trials {
+        let tight = t % 2 == 1;
+        let old_rows = if tight {
+            90 + rng.below(9)
+        } else {
+            1000 + rng.below(3000)
+        };
+        let mut all = i8_rows(0, old_rows, width);
+        let mut stream = vec![];
+        let mut cum = vec![old_rows];
+        for _ in 0..1 + rng.below(4) {
+            let r = 1 + rng.below(1500);
+            let data = i8_rows(*cum.last().unwrap() as i64, r, width);
+            stream.extend(npy_bytes("<i8", false, &[r, width], &data));
+            all.extend_from_slice(&data);
+            cum.push(cum.last().unwrap() + r);
+        }
+        let l = layout("<i8", false, &[old_rows, width]);
+        let v1 = VERSIONS[0];
+        let mut old = if tight {
+            l.to_header_of_len(v1, (v1.prefix_len() + l.dict_text().len() + 1) as u64)
+                .unwrap()
+        } else {
+            l.to_npy_header()
+        };
+        let old_head = old.clone();
+        old.extend(i8_rows(0, old_rows, width));
+        std::fs::write(d.join("t.npy"), &old).unwrap();
+        let start = Instant::now();
+        let mut child = Command::new(bin())
+            .args(["append", "t.npy", "-"])
+            .current_dir(d)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut sin = child.stdin.take().unwrap();
+        let feed = stream.clone();
+        let feeder = std::thread::spawn(move || {
+            let _ = sin.write_all(&feed);
+        });
+        let kill = t % 5 != 0;
+        if kill {
+            std::thread::sleep(Duration::from_micros(rng.below(full.as_micros() as u64)));
+            let _ = child.kill();
+        }
+        let status = child.wait().unwrap();
+        feeder.join().unwrap();
+        let ctx = format!("seed {seed} stream trial {t} (tight {tight}, rows {cum:?})");
+        if !kill {
+            assert!(status.success(), "{ctx}");
+            full = start.elapsed();
+        }
+        let got = std::fs::read(d.join("t.npy")).unwrap();
+        let (h, data) = parse(&got);
+        let rows = h.shape[0];
+        // The header counts a whole number of arrays, and says so with
+        // either the old header's length or numpy's fresh header.
+        assert!(cum.contains(&rows), "{ctx}: header has {rows} rows");
+        let want_head = if h.header_len as usize == old_head.len() {
+            layout("<i8", false, &h.shape)
+                .to_header_of_len(v1, old_head.len() as u64)
+                .unwrap()
+        } else {
+            layout("<i8", false, &h.shape).to_npy_header()
+        };
+        assert_eq!(
+            got[..h.header_len as usize],
+            want_head[..],
+            "{ctx}: header bytes"
+        );
+        assert!(
+            data.len() as u64 >= rows * width * 8,
+            "{ctx}: committed rows missing"
+        );
+        assert!(data.len() <= all.len(), "{ctx}: more data than sent");
+        assert!(
+            data == all[..data.len()],
+            "{ctx}: data is not the rows in order"
+        );
+        if !kill {
+            assert_eq!(rows, *cum.last().unwrap(), "{ctx}");
+        }
+        if data.len() as u64 > rows * width * 8 {
+            partial += 1;
+        }
+        for e in std::fs::read_dir(d).unwrap() {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            if n.ends_with(".npy-tmp") {
+                std::fs::remove_file(d.join(&n)).unwrap();
+            }
+        }
+    }
+    eprintln!("stream sigkill seed {seed}: {partial} of {trials} left a partial array");
 }
 
 // ---------------------------------------------------------------- concurrency

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -39,7 +40,7 @@ pub struct Args {
     /// The file to grow; created when missing.
     pub target: PathBuf,
     /// Arrays to append, in order; `-` reads a stream of .npy arrays from
-    /// stdin (each whole array is committed as it arrives).
+    /// stdin (whole arrays are committed as they arrive).
     #[arg(required = true)]
     pub sources: Vec<PathBuf>,
     /// Sources hold raw row bytes in TARGET's memory order (no .npy header);
@@ -266,8 +267,8 @@ fn lock_target(target: &Path, args: &Args) -> Result<(Locked, Scan)> {
 }
 
 /// The stdin stream of `.npy` arrays.
-struct Stdin<R: Read> {
-    reader: R,
+struct Stdin {
+    reader: BufReader<io::StdinLock<'static>>,
     /// Arrays read so far.
     index: u64,
     /// Bytes consumed so far.
@@ -276,7 +277,7 @@ struct Stdin<R: Read> {
     pending: Option<Header>,
 }
 
-impl<R: Read> Stdin<R> {
+impl Stdin {
     fn label(&self) -> String {
         format!(
             "<stdin>: array {} at byte offset {}",
@@ -358,7 +359,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 };
                 check_appendable(&stdin.label(), &h)?;
                 stdin.pending = Some(h.clone());
-                (stdin.label(), h)
+                ("<stdin>".to_string(), h)
             }
         };
         let reference = Named::of(&rname, &rhead);
@@ -450,27 +451,101 @@ fn append_files(
     grower.commit(rows)
 }
 
-/// Appends each whole array of a `.npy` stream, committing each one.
-fn append_stdin<R: Read>(grower: &mut Grower, stdin: &mut Stdin<R>, tname: &str) -> Result<()> {
-    while let Some(h) = stdin.next_header()? {
-        let label = stdin.label();
-        check_appendable(&label, &h)?;
-        let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
-        let len = h.data_bytes()?;
-        grower.reserve(Some(rows), &mut |_| {})?;
-        let got = grower.append_stream(&mut stdin.reader, len, &mut |_| {})?;
-        if got < len {
-            grower.truncate_pending(0)?;
-            bail!(
-                "{label} is truncated: only {got} of its {len} data bytes arrived; it was not appended{}",
-                stdin.committed_note()
-            );
-        }
-        grower.commit(rows)?;
-        stdin.index += 1;
-        stdin.offset += h.header_len + len;
+/// When to commit during a stream: whenever the producer pauses (nothing
+/// more is waiting on stdin), and at least every second or 256 MiB while it
+/// keeps writing, so that a fast stream of small arrays does not pay two
+/// fsyncs per array, and a slow one's rows show up as they come.
+struct Pace {
+    last: Instant,
+}
+
+impl Pace {
+    const EVERY: Duration = Duration::from_secs(1);
+    const BYTES: u64 = 256 << 20;
+
+    fn due(&self, pending: u64, more_waiting: bool) -> bool {
+        !more_waiting || pending >= Self::BYTES || self.last.elapsed() >= Self::EVERY
     }
-    Ok(())
+}
+
+/// Whether stdin has bytes (or its end) ready to read right now.
+fn stdin_ready() -> bool {
+    let mut fds = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd on the stack, zero timeout.
+    let n = unsafe { libc::poll(&mut fds, 1, 0) };
+    n != 0
+}
+
+/// Appends each whole array of a `.npy` stream. Whole arrays are committed
+/// as the stream goes (see [`Pace`]), and all of them before any error.
+fn append_stdin(grower: &mut Grower, stdin: &mut Stdin, tname: &str) -> Result<()> {
+    let mut pending_rows = 0u64;
+    let mut pace = Pace {
+        last: Instant::now(),
+    };
+    loop {
+        match stdin_step(grower, stdin, tname, &mut pending_rows, &mut pace) {
+            Ok(true) => {}
+            Ok(false) => return grower.commit(pending_rows),
+            Err(e) => {
+                // Keep the whole arrays that arrived; drop the broken one.
+                let whole = pending_rows * grower.row_bytes();
+                let _ = grower
+                    .truncate_pending(whole)
+                    .and_then(|()| grower.commit(pending_rows));
+                return Err(e);
+            }
+        }
+    }
+}
+
+/// Reads and writes one array; `Ok(false)` at the end of the stream.
+fn stdin_step(
+    grower: &mut Grower,
+    stdin: &mut Stdin,
+    tname: &str,
+    pending_rows: &mut u64,
+    pace: &mut Pace,
+) -> Result<bool> {
+    let Some(h) = stdin.next_header()? else {
+        return Ok(false);
+    };
+    let label = stdin.label();
+    check_appendable(&label, &h)?;
+    let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
+    let len = h.data_bytes()?;
+    let overflow = || anyhow!("{tname}: the row count would overflow");
+    if *pending_rows > 0
+        && !grower.fits_in_place(pending_rows.checked_add(rows).ok_or_else(overflow)?)
+    {
+        grower.commit(*pending_rows)?;
+        *pending_rows = 0;
+    }
+    grower.reserve(
+        Some(pending_rows.checked_add(rows).ok_or_else(overflow)?),
+        &mut |_| {},
+    )?;
+    let got = grower.append_stream(&mut stdin.reader, len, &mut |_| {})?;
+    if got < len {
+        bail!(
+            "{label} is truncated: only {got} of its {len} data bytes arrived; it was not appended{}",
+            stdin.committed_note()
+        );
+    }
+    *pending_rows += rows;
+    stdin.index += 1;
+    stdin.offset += h.header_len + len;
+    let more = !stdin.reader.buffer().is_empty() || stdin_ready();
+    if pace.due(grower.pending(), more) {
+        grower.commit(*pending_rows)?;
+        *pending_rows = 0;
+        pace.last = Instant::now();
+    }
+    Ok(true)
 }
 
 /// `--dtype`: a type string as is (`<f8`), or a Python literal for records.
@@ -582,7 +657,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
     for src in files {
         match src {
             Some((name, mut f, len)) => {
-                let got = copy_raw(&mut grower, &mut f).with_context(|| name.clone())?;
+                let got = copy_raw(&mut grower, &mut f, false).with_context(|| name.clone())?;
                 if got != len {
                     grower.truncate_pending(0)?;
                     bail!("{name}: changed size while being read; nothing appended from it");
@@ -591,14 +666,20 @@ fn run_raw(args: &Args) -> Result<Outcome> {
             }
             None => {
                 let mut r = io::stdin().lock();
-                let got = copy_raw(&mut grower, &mut r).context("<stdin>")?;
+                let got = copy_raw(&mut grower, &mut r, true).context("<stdin>")?;
                 let (whole, part) = (got / row, got % row);
-                grower.truncate_pending(whole * row)?;
-                grower.commit(whole)?;
+                let left = grower.pending() / row;
+                grower.truncate_pending(left * row)?;
+                grower.commit(left)?;
                 if part != 0 {
                     bail!(
                         "<stdin>: ended inside a row: the last {part} bytes (a row is {row} bytes) were not appended; \
-                         the {whole} whole rows before them were"
+                         {}",
+                        match whole {
+                            0 => "no whole row came before them".to_string(),
+                            1 => "the whole row before them was appended".to_string(),
+                            n => format!("the {n} whole rows before them were appended"),
+                        }
                     );
                 }
             }
@@ -608,9 +689,14 @@ fn run_raw(args: &Args) -> Result<Outcome> {
 }
 
 /// Copies a raw stream to the end of the target; returns the bytes copied.
-fn copy_raw(grower: &mut Grower, r: &mut dyn Read) -> Result<u64> {
+/// With `paced` (stdin), whole rows are committed as they come (see
+/// [`Pace`]); bytes of a row still arriving stay pending.
+fn copy_raw(grower: &mut Grower, r: &mut dyn Read, paced: bool) -> Result<u64> {
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
+    let mut pace = Pace {
+        last: Instant::now(),
+    };
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => return Ok(total),
@@ -620,6 +706,13 @@ fn copy_raw(grower: &mut Grower, r: &mut dyn Read) -> Result<u64> {
         };
         grower.append_bytes(&buf[..n])?;
         total += n as u64;
+        if paced && pace.due(grower.pending(), stdin_ready()) {
+            let whole = grower.pending() / grower.row_bytes();
+            if whole > 0 {
+                grower.commit(whole)?;
+            }
+            pace.last = Instant::now();
+        }
     }
 }
 

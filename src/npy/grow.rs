@@ -141,19 +141,31 @@ impl Grower {
         l
     }
 
+    /// Whether `add` more rows than committed can be committed without
+    /// first moving to a fresh file.
+    pub fn fits_in_place(&self, add: u64) -> bool {
+        if matches!(self.dst, Dst::Fresh { .. }) {
+            return true;
+        }
+        let Some(rows) = self.rows().checked_add(add) else {
+            return false;
+        };
+        self.atomic_header
+            && self
+                .layout_with_rows(rows)
+                .to_header_of_len(self.header.version, self.header.header_len)
+                .is_some()
+    }
+
     /// Makes sure `add` more rows (or, for `None`, any number) can be
     /// committed, switching to a fresh file when the header cannot take the
-    /// new shape in place. Call with nothing pending, before writing data.
+    /// new shape in place. Call before writing the data; `add` counts every
+    /// row not yet committed, pending ones included. Moving to a fresh file
+    /// needs nothing pending: commit first (see [`Grower::fits_in_place`]).
     /// `progress` sees the old data copied, if a fresh file is needed.
     pub fn reserve(&mut self, add: Option<u64>, progress: &mut dyn FnMut(u64)) -> Result<()> {
         if add == Some(0) {
             return Ok(());
-        }
-        if self.written_end != self.committed_end {
-            return Err(anyhow!(
-                "{}: internal error: reserve with bytes pending",
-                self.path.display()
-            ));
         }
         let rows = match add {
             Some(n) => self
@@ -176,6 +188,12 @@ impl Grower {
             .is_some();
         if fits && self.atomic_header {
             return Ok(());
+        }
+        if self.written_end != self.committed_end {
+            return Err(anyhow!(
+                "{}: internal error: a header rewrite with bytes pending",
+                self.path.display()
+            ));
         }
         self.go_fresh(progress)
     }
@@ -272,15 +290,15 @@ impl Grower {
         Ok(())
     }
 
-    /// Commits `add` rows, which must be exactly the bytes pending: data
-    /// synced, then the header rewritten (in place) or the new file renamed
-    /// over the target (fresh).
+    /// Commits the first `add` rows pending: data synced, then the header
+    /// rewritten (in place) or the new file renamed over the target (fresh).
+    /// Bytes pending beyond them (part of a row still arriving) stay pending.
     pub fn commit(&mut self, add: u64) -> Result<()> {
         let p = self.path.display().to_string();
         let want = add
             .checked_mul(self.row_bytes)
             .ok_or_else(|| anyhow!("{p}: internal error: pending size overflows"))?;
-        if want != self.pending() {
+        if want > self.pending() {
             return Err(anyhow!(
                 "{p}: internal error: committing {add} rows ({want} bytes) with {} bytes pending",
                 self.pending()
@@ -333,7 +351,7 @@ impl Grower {
         }
         self.head_bytes = head;
         self.header.shape = layout.shape;
-        self.committed_end = self.written_end;
+        self.committed_end += want;
         Ok(())
     }
 }
@@ -488,6 +506,46 @@ mod tests {
             g.append_bytes(&[0u8; 7]).unwrap();
         }
         assert_eq!(std::fs::read(&p).unwrap(), before);
+    }
+
+    #[test]
+    fn header_patch_across_a_page_goes_through_a_fresh_file() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let layout_k = |k: usize, rows: u64| {
+            let descr = Py::List(vec![Py::Tuple(vec![
+                Py::Str("x".repeat(k)),
+                Py::Str("<i2".into()),
+            ])]);
+            Layout::new(descr, false, vec![rows]).unwrap()
+        };
+        // numpy's header whose growth number starts just before byte 4096,
+        // so a longer number crosses into the next page; and one far from it.
+        let v1 = crate::npy::header::VERSIONS[0];
+        let straddles = |k: usize| {
+            let l = layout_k(k, 5);
+            let digit = v1.prefix_len() + l.dict_text().find("(5,").unwrap() + 1;
+            (4080..4096).contains(&digit) && l.to_npy_header().len() > 4096
+        };
+        let k = (3900..4200).find(|&k| straddles(k)).unwrap();
+        for (k, fresh) in [(k, true), (k + 150, false)] {
+            let p = dir.path().join(format!("k{k}.npy"));
+            let head = layout_k(k, 5).to_npy_header();
+            assert!(head.len() > 4096, "k {k}: {}", head.len());
+            file_with(&p, &head, &[1u8; 10]);
+            let ino = std::fs::metadata(&p).unwrap().ino();
+            let mut g = grower(&p);
+            assert_eq!(!g.atomic_header, fresh, "k {k}");
+            g.reserve(Some(123_456), &mut |_| {}).unwrap();
+            g.append_bytes(&vec![2u8; 246_912]).unwrap();
+            g.commit(123_456).unwrap();
+            drop(g);
+            let mut want = layout_k(k, 123_461).to_npy_header();
+            want.extend_from_slice(&[1u8; 10]);
+            want.extend_from_slice(&vec![2u8; 246_912]);
+            assert!(std::fs::read(&p).unwrap() == want, "k {k}");
+            assert_eq!(std::fs::metadata(&p).unwrap().ino() != ino, fresh, "k {k}");
+        }
     }
 
     #[test]
