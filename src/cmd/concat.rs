@@ -63,6 +63,7 @@ pub enum SortOrder {
 struct Input {
     data_offset: u64,
     axis_len: u64,
+    fortran: bool,
     id: (u64, u64),
     len: u64,
 }
@@ -93,6 +94,7 @@ impl Parts for Inputs {
                 name: path,
                 data_offset: inp.data_offset,
                 axis_len: inp.axis_len,
+                fortran: inp.fortran,
             })?;
         }
         Ok(())
@@ -160,24 +162,19 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         let h = &scan.header;
         let p = match &mut planner {
             Some(p) => p,
-            None => planner.insert(
-                Planner::new(Mode::Concatenate(args.axis), h)
-                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?,
-            ),
+            None => {
+                let mut p = Planner::new(Mode::Concatenate(args.axis), h)
+                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+                p.name_first(name.to_string());
+                planner.insert(p)
+            }
         };
-        p.add(h, i as u64).map_err(|m| {
-            anyhow::anyhow!(
-                "{name}: {m}{}",
-                if i > 0 {
-                    format!(" ({})", paths[0].display())
-                } else {
-                    String::new()
-                }
-            )
-        })?;
+        p.add(h, i as u64)
+            .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
         inputs.info.push(Input {
             data_offset: h.header_len,
             axis_len: p.axis_len(&h.shape),
+            fortran: h.fortran_order,
             id: file_id(&file)?,
             len: meta.len(),
         });

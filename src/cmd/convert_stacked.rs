@@ -15,14 +15,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, NewFile, Wait};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
+use crate::npy::scan::{BufWalker, WalkError, WalkErrorKind};
 use crate::npy::FormatError;
 use crate::progress::Progress;
 use crate::Outcome;
 
 /// Runs of same-sized arrays kept for the copy; a file with more distinct
 /// runs than this is walked again instead (its headers re-read).
-const MAX_RUNS: usize = 1 << 16;
+const MAX_RUNS: usize = 4096;
 
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = "Examples:
@@ -69,6 +69,7 @@ struct Run {
     header_len: u64,
     data_bytes: u64,
     axis_len: u64,
+    fortran: bool,
     count: u64,
 }
 
@@ -94,12 +95,13 @@ impl Parts for Stacked<'_> {
                             name: self.path,
                             data_offset: r.offset + k * step + r.header_len,
                             axis_len: r.axis_len,
+                            fortran: r.fortran,
                         })?;
                     }
                 }
             }
             None => {
-                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
+                for e in BufWalker::new(self.file, self.file_len).take(self.count as usize) {
                     let e = e.map_err(|e| {
                         anyhow!(
                             "{}: changed while being converted: {e}",
@@ -111,6 +113,7 @@ impl Parts for Stacked<'_> {
                         name: self.path,
                         data_offset: e.data_offset(),
                         axis_len: self.planner.axis_len(&e.header.shape),
+                        fortran: e.header.fortran_order,
                     })?;
                 }
             }
@@ -134,6 +137,14 @@ fn incomplete(file: &File, file_len: u64, e: &WalkError) -> bool {
             read_header_at(file, e.offset, file_len),
             Err(FormatError::ShortHeader | FormatError::HeaderPastEnd { .. })
         ),
+    }
+}
+
+fn complete(n: u64) -> String {
+    if n == 1 {
+        "1 complete array".into()
+    } else {
+        format!("{n} complete arrays")
     }
 }
 
@@ -185,11 +196,31 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         bail!("{name}: {}", FormatError::Empty);
     }
 
-    // Pass 1: headers only.
+    let mut new = NewFile::beside(&target)?;
+    if args.in_place {
+        new.copy_permissions_from(file)?;
+    } else if let Some(perm) = existing_out {
+        new.file()
+            .set_permissions(perm)
+            .with_context(|| format!("{out_name}: cannot set permissions"))?;
+    }
+    let out_file = new
+        .file()
+        .try_clone()
+        .context("cannot duplicate a file handle")?;
+    let mut progress = Progress::bytes(file_len, g.quiet, &format!("joining arrays of {name}"));
+
+    // Pass 1 reads the headers and plans. When the result is a C-order join
+    // along axis 0 (np.vstack of C arrays, the usual case), the data is
+    // copied during this pass already, behind a header of the length it will
+    // have; any array that breaks that assumption falls back to pass 2.
     let mut planner: Option<Planner> = None;
     let mut runs: Option<Vec<Run>> = Some(Vec::new());
     let mut dropped: Option<WalkError> = None;
-    for item in Walker::new(file, file_len) {
+    let mut early: Option<(join::Out, usize)> = None;
+    let mut early_possible = true;
+    let mut walker = BufWalker::new(file, file_len);
+    while let Some(item) = walker.next() {
         let e = match item {
             Ok(e) => e,
             Err(we) => {
@@ -200,8 +231,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 }
                 let hint = if cut && we.index > 0 {
                     format!(
-                        "; give --drop-incomplete to convert the {} complete arrays before it",
-                        we.index
+                        "; give --drop-incomplete to convert the {} before it",
+                        complete(we.index)
                     )
                 } else {
                     String::new()
@@ -222,6 +253,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 r.header_len == e.header.header_len
                     && r.data_bytes == data_bytes
                     && r.axis_len == axis_len
+                    && r.fortran == e.header.fortran_order
                     && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
             });
             if joins {
@@ -236,8 +268,39 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                     header_len: e.header.header_len,
                     data_bytes,
                     axis_len,
+                    fortran: e.header.fortran_order,
                     count: 1,
                 });
+            }
+        }
+        if early_possible {
+            let c_bytes = !e.header.fortran_order
+                || join::both_contiguous(&e.header.shape)
+                || data_bytes == 0;
+            if early.is_none() && e.index == 0 {
+                if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
+                    early = Some((
+                        join::Out::new(Sink::File(&out_file), &out_name, hl as u64, &mut progress),
+                        hl,
+                    ));
+                }
+            }
+            match &mut early {
+                Some((out, _)) if c_bytes => {
+                    let off = e.data_offset();
+                    if data_bytes >= 1 << 20 {
+                        out.copy(file, input, off, data_bytes)?;
+                    } else {
+                        let bytes = walker
+                            .read_at(off, data_bytes as usize)
+                            .with_context(|| format!("{name}: cannot read"))?;
+                        out.push(bytes)?;
+                    }
+                }
+                _ => {
+                    early = None;
+                    early_possible = false;
+                }
             }
         }
     }
@@ -247,35 +310,46 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         None => anyhow!("{name}: {m}"),
     })?;
     let header = geo.layout.to_npy_header();
-    let total = header.len() as u64 + geo.data_bytes;
     let count = planner.count();
-    let mut parts = Stacked {
-        file,
-        path: input,
-        file_len,
-        runs,
-        count,
-        planner: &planner,
+    let done_early = match early {
+        Some((out, hl)) if geo.order == join::Order::C && geo.outer == 1 && header.len() == hl => {
+            let end = out.finish()?;
+            if end != hl as u64 + geo.data_bytes {
+                bail!("{name}: changed while being converted");
+            }
+            use std::os::unix::fs::FileExt;
+            out_file
+                .write_all_at(&header, 0)
+                .with_context(|| format!("{out_name}: cannot write"))?;
+            true
+        }
+        _ => false,
     };
 
-    // Pass 2: one streaming copy into a new file beside the target.
-    let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
-    let mut new = NewFile::beside(&target)?;
-    if args.in_place {
-        new.copy_permissions_from(file)?;
-    } else if let Some(perm) = existing_out {
-        new.file()
-            .set_permissions(perm)
-            .with_context(|| format!("{out_name}: cannot set permissions"))?;
+    // Pass 2: one streaming copy, when pass 1 could not do it.
+    if !done_early {
+        out_file
+            .set_len(0)
+            .with_context(|| format!("{out_name}: cannot truncate"))?;
+        let mut parts = Stacked {
+            file,
+            path: input,
+            file_len,
+            runs,
+            count,
+            planner: &planner,
+        };
+        let total = header.len() as u64 + geo.data_bytes;
+        let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
+        join::execute(
+            &header,
+            &geo,
+            &mut parts,
+            Sink::File(&out_file),
+            &out_name,
+            &mut progress,
+        )?;
     }
-    join::execute(
-        &header,
-        &geo,
-        &mut parts,
-        Sink::File(new.file()),
-        &out_name,
-        &mut progress,
-    )?;
     progress.finish();
     if args.output.is_some() && !args.force {
         if new.commit_new(true)?.is_err() {
@@ -288,8 +362,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     }
     if let Some(we) = dropped {
         eprintln!(
-            "npy: {name}: left out the last {} bytes: {we}; converted the {count} complete arrays before it",
-            file_len - we.offset
+            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it",
+            file_len - we.offset,
+            complete(count)
         );
     }
     Ok(Outcome::Done)

@@ -36,6 +36,11 @@ const BUF: usize = 4 << 20;
 const BIG: u64 = 1 << 20;
 /// Read-ahead over one input holding many small arrays back to back.
 const WINDOW: usize = 4 << 20;
+/// Arrays stored in the other memory order than numpy's result are
+/// transposed in memory, up to this size each (larger ones are refused).
+pub const TRANSPOSE_MAX: u64 = 8 << 20;
+/// Writeback of the new file is started every this many bytes.
+const WRITEBACK_STEP: u64 = 8 << 20;
 /// Per-input read buffer when interleaving.
 const SCRATCH: usize = 1 << 20;
 
@@ -211,6 +216,11 @@ pub struct Planner {
     /// with the caller's tag for it.
     not_c: Option<(u64, u64)>,
     not_f: Option<(u64, u64)>,
+    /// The same, for inputs too large to transpose.
+    big_not_c: Option<(u64, u64, u64)>,
+    big_not_f: Option<(u64, u64, u64)>,
+    /// How messages name the first input.
+    first_name: String,
 }
 
 /// The planned result.
@@ -219,6 +229,9 @@ pub struct Geometry {
     pub layout: Layout,
     /// Memory order of the result's data (Fortran iff its header says so).
     pub order: Order,
+    /// The first input's shape as joined, and the join axis in it.
+    pub joined: Vec<u64>,
+    pub axis: usize,
     /// Outer indices: blocks each input contributes.
     pub outer: u64,
     /// Bytes per step of the join axis within one block.
@@ -275,9 +288,17 @@ impl Planner {
             last: None,
             not_c: None,
             not_f: None,
+            big_not_c: None,
+            big_not_f: None,
+            first_name: "array 0".into(),
         };
         p.ref_shape = p.joined_shape(&first.shape);
         Ok(p)
+    }
+
+    /// Names the first input in messages ("array 0" unless told).
+    pub fn name_first(&mut self, name: String) {
+        self.first_name = name;
     }
 
     /// The shape an input takes in the join (`np.atleast_2d`, new axis).
@@ -317,8 +338,9 @@ impl Planner {
         }
         if h.descr != self.descr {
             return Err(format!(
-                "dtype {} differs from the first array's {} (byte order included; npy never converts)",
+                "dtype {} differs from {}'s {} (byte order included; npy never converts)",
                 h.descr.repr(),
+                self.first_name,
                 self.descr.repr()
             ));
         }
@@ -334,15 +356,18 @@ impl Planner {
             let js = self.joined_shape(&h.shape);
             let st = self.joined_strides(&h.shape, h.fortran_order);
             self.votes.add(&js, &st);
-            let empty = h.data_bytes().map(|n| n == 0).unwrap_or(true);
-            if !empty && !both_contiguous(&h.shape) {
-                let slot = if h.fortran_order {
-                    &mut self.not_c
+            let bytes = h.data_bytes().unwrap_or(0);
+            if bytes > 0 && !both_contiguous(&h.shape) {
+                let (slot, big) = if h.fortran_order {
+                    (&mut self.not_c, &mut self.big_not_c)
                 } else {
-                    &mut self.not_f
+                    (&mut self.not_f, &mut self.big_not_f)
                 };
                 if slot.is_none() {
                     *slot = Some((self.count, tag));
+                }
+                if bytes > TRANSPOSE_MAX && big.is_none() {
+                    *big = Some((self.count, tag, bytes));
                 }
             }
             self.last = Some((h.shape.clone(), h.fortran_order));
@@ -366,15 +391,17 @@ impl Planner {
         if js.len() != r.len() {
             return Err(match self.mode {
                 Mode::Concatenate(_) => format!(
-                    "has {} dimensions (shape {}), the first array has {} (shape {})",
+                    "has {} dimensions (shape {}), {} has {} (shape {})",
                     js.len(),
                     shape_repr(shape),
+                    self.first_name,
                     r.len(),
                     shape_repr(&self.first_layout.shape)
                 ),
                 _ => format!(
-                    "shape {} does not join with the first array's {}: {what}",
+                    "shape {} does not join with {}'s {}: {what}",
                     shape_repr(shape),
+                    self.first_name,
                     shape_repr(&self.first_layout.shape)
                 ),
             });
@@ -383,14 +410,16 @@ impl Planner {
             if i != self.axis && a != b {
                 return Err(match self.mode {
                     Mode::Concatenate(_) => format!(
-                        "shape {} does not match the first array's {} outside axis {}",
+                        "shape {} does not match {}'s {} outside axis {}",
                         shape_repr(shape),
+                        self.first_name,
                         shape_repr(&self.first_layout.shape),
                         self.axis
                     ),
                     _ => format!(
-                        "shape {} does not join with the first array's {}: {what}",
+                        "shape {} does not join with {}'s {}: {what}",
                         shape_repr(shape),
+                        self.first_name,
                         shape_repr(&self.first_layout.shape)
                     ),
                 });
@@ -400,8 +429,8 @@ impl Planner {
     }
 
     /// The result, or why npy cannot write it: `Err((Some((index, tag)),
-    /// message))` names the input whose bytes are in the other memory order
-    /// (numpy would transpose it; npy only moves blocks of bytes).
+    /// message))` names an input whose bytes are in the other memory order
+    /// than numpy's result and too large to transpose in memory.
     #[allow(clippy::type_complexity)]
     pub fn finish(&self) -> Result<Geometry, (Option<(u64, u64)>, String)> {
         if self.count == 0 {
@@ -412,10 +441,10 @@ impl Planner {
         let itemsize = self.first_layout.itemsize();
         let order = saved_order(&shape, &self.votes.perm(), itemsize);
         let offender = match order {
-            Order::C => self.not_c,
-            Order::F => self.not_f,
+            Order::C => self.big_not_c,
+            Order::F => self.big_not_f,
         };
-        if let Some((index, tag)) = offender {
+        if let Some((index, tag, bytes)) = offender {
             let theirs = if order == Order::C {
                 Order::F
             } else {
@@ -424,10 +453,12 @@ impl Planner {
             return Err((
                 Some((index, tag)),
                 format!(
-                    "stored in {} but numpy's result is in {}; joining them would transpose \
-                     its data, which npy does not do (it copies whole blocks of bytes)",
+                    "stored in {} but numpy's result is in {}: its {bytes} data bytes would \
+                     have to be transposed, which npy does only for arrays of up to {} MiB \
+                     (it never holds more in memory)",
                     theirs.name(),
-                    order.name()
+                    order.name(),
+                    TRANSPOSE_MAX >> 20
                 ),
             ));
         }
@@ -449,6 +480,8 @@ impl Planner {
         Ok(Geometry {
             layout,
             order,
+            joined: self.ref_shape.clone(),
+            axis: self.axis,
             outer,
             unit,
             row,
@@ -460,6 +493,18 @@ impl Planner {
     pub fn count(&self) -> u64 {
         self.count
     }
+
+    /// The length of the result's header if it comes out in C order and
+    /// joined along axis 0 (the common case, which can be copied while the
+    /// headers are still being read): numpy's spare growth-axis digits make
+    /// it independent of the final length.
+    pub fn c_header_len_along_0(&self) -> Option<usize> {
+        if self.axis != 0 {
+            return None;
+        }
+        let l = Layout::new(self.descr.clone(), false, self.ref_shape.clone()).ok()?;
+        Some(l.to_npy_header().len())
+    }
 }
 
 /// One input's data, as [`Parts::visit`] hands it out.
@@ -470,6 +515,8 @@ pub struct Part<'a> {
     pub data_offset: u64,
     /// Steps along the join axis.
     pub axis_len: u64,
+    /// Whether its bytes are in Fortran order (its header's `fortran_order`).
+    pub fortran: bool,
 }
 
 /// The inputs, in order; visited once per batch of outer indices.
@@ -489,16 +536,43 @@ pub enum Sink<'a> {
     Writer(&'a mut dyn Write),
 }
 
-struct Out<'a> {
+/// Appends bytes and file ranges to a [`Sink`] through one buffer; ranges
+/// of a MiB or more go straight from file to file in the kernel.
+pub struct Out<'a> {
     sink: Sink<'a>,
     name: &'a str,
     buf: Vec<u8>,
     /// Output offset of `buf[0]`.
     buf_start: u64,
+    /// Output offset up to which writeback has been started.
+    kicked: u64,
     progress: &'a mut Progress,
 }
 
-impl Out<'_> {
+impl<'a> Out<'a> {
+    /// Writes from output offset `start`.
+    pub fn new(sink: Sink<'a>, name: &'a str, start: u64, progress: &'a mut Progress) -> Out<'a> {
+        Out {
+            sink,
+            name,
+            buf: Vec::with_capacity(BUF),
+            buf_start: start,
+            kicked: start,
+            progress,
+        }
+    }
+
+    /// Appends `len` bytes of `file` (named `name` in messages) from `off`.
+    pub fn copy(&mut self, file: &File, name: &Path, off: u64, len: u64) -> Result<()> {
+        self.segment(file, name, off, len, None)
+    }
+
+    /// Writes what is buffered; returns the output offset reached.
+    pub fn finish(mut self) -> Result<u64> {
+        self.flush()?;
+        Ok(self.buf_start)
+    }
+
     fn flush(&mut self) -> Result<()> {
         if self.buf.is_empty() {
             return Ok(());
@@ -511,14 +585,42 @@ impl Out<'_> {
         self.buf_start += self.buf.len() as u64;
         self.buf.clear();
         self.progress.set(self.buf_start);
+        self.start_writeback();
         Ok(())
     }
 
-    fn push(&mut self, bytes: &[u8]) -> Result<()> {
+    /// Starts writing the new file's pages to disk while the copy goes on,
+    /// so the final fsync has little left to wait for.
+    fn start_writeback(&mut self) {
+        use std::os::fd::AsRawFd;
+        let Sink::File(f) = &self.sink else { return };
+        let len = self.buf_start.saturating_sub(self.kicked);
+        if len < WRITEBACK_STEP {
+            return;
+        }
+        // SAFETY: a plain syscall on a descriptor we borrow for its duration;
+        // it only starts asynchronous writeback and its failure is harmless
+        // (the fsync before the rename is what makes the data durable).
+        unsafe {
+            libc::sync_file_range(
+                f.as_raw_fd(),
+                self.kicked as libc::off64_t,
+                len as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.kicked = self.buf_start;
+    }
+
+    /// Appends bytes.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
         if self.buf.len() + bytes.len() > BUF {
             self.flush()?;
         }
         self.buf.extend_from_slice(bytes);
+        if self.buf.len() >= BUF {
+            self.flush()?;
+        }
         Ok(())
     }
 
@@ -553,6 +655,7 @@ impl Out<'_> {
                             }
                         })?;
                     self.buf_start += len;
+                    self.start_writeback();
                 }
                 Sink::Writer(_) => {
                     let mut done = 0;
@@ -592,12 +695,15 @@ impl Out<'_> {
 struct Window {
     buf: Vec<u8>,
     start: u64,
+    fd: i32,
 }
 
 impl Window {
     fn get(&mut self, file: &File, off: u64, n: usize) -> io::Result<&[u8]> {
+        use std::os::fd::AsRawFd;
         let end = self.start + self.buf.len() as u64;
-        if off < self.start || off + n as u64 > end {
+        if off < self.start || off + n as u64 > end || file.as_raw_fd() != self.fd {
+            self.fd = file.as_raw_fd();
             self.buf.resize(WINDOW.max(n), 0);
             let mut got = 0;
             while got < self.buf.len() {
@@ -632,13 +738,14 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let mut out = Out {
-        sink,
-        name: out_name,
-        buf: Vec::with_capacity(BUF),
-        buf_start: 0,
-        progress,
+    let staging = stage(geo, parts)?;
+    let mut staged = Staged {
+        parts,
+        staging,
+        geo,
     };
+    let parts: &mut dyn Parts = &mut staged;
+    let mut out = Out::new(sink, out_name, 0, progress);
     out.push(header)?;
     let unit = geo.unit;
     if geo.data_bytes == 0 {
@@ -648,6 +755,7 @@ pub fn execute<'a>(
         let mut win = parts.sequential().then(|| Window {
             buf: Vec::new(),
             start: 0,
+            fd: -1,
         });
         for o in 0..geo.outer {
             parts.visit(&mut |p| {
@@ -709,6 +817,137 @@ pub fn execute<'a>(
     Ok(written)
 }
 
+impl Geometry {
+    /// Whether `p`'s bytes are in the other memory order than the result's
+    /// and must be transposed to join.
+    fn needs_transpose(&self, p: &Part<'_>) -> bool {
+        let mut shape = self.joined.clone();
+        shape[self.axis] = p.axis_len;
+        p.fortran != (self.order == Order::F) && !both_contiguous(&shape) && self.part_bytes(p) > 0
+    }
+
+    fn part_bytes(&self, p: &Part<'_>) -> u64 {
+        self.outer * p.axis_len * self.unit
+    }
+}
+
+/// Copies every input that must be transposed, transposed, into one unnamed
+/// temporary file, in visiting order; `None` when there is none.
+fn stage(geo: &Geometry, parts: &mut dyn Parts) -> Result<Option<File>> {
+    let mut staging: Option<(File, u64)> = None;
+    let isz = geo.layout.itemsize();
+    parts.visit(&mut |p| {
+        if !geo.needs_transpose(&p) {
+            return Ok(());
+        }
+        let n = geo.part_bytes(&p);
+        if n > TRANSPOSE_MAX {
+            bail!("{}: too large to transpose ({n} bytes)", p.name.display());
+        }
+        let mut src = vec![0u8; n as usize];
+        p.file
+            .read_exact_at(&mut src, p.data_offset)
+            .with_context(|| format!("{}: cannot read", p.name.display()))?;
+        let mut shape = geo.joined.clone();
+        shape[geo.axis] = p.axis_len;
+        // C-order bytes of a shape are the Fortran-order bytes of its
+        // reverse, so one transpose serves both ways.
+        if !p.fortran {
+            shape.reverse();
+        }
+        let dst = transpose(&src, &shape, isz);
+        let (file, at) = match &mut staging {
+            Some(s) => s,
+            None => staging.insert((
+                tempfile::tempfile().context("cannot create a temporary file to transpose into")?,
+                0,
+            )),
+        };
+        file.write_all_at(&dst, *at)
+            .context("cannot write the temporary file to transpose into")?;
+        *at += n;
+        Ok(())
+    })?;
+    Ok(staging.map(|(f, _)| f))
+}
+
+/// The C-order bytes of `shape` (items of `isz` bytes) given its Fortran-order
+/// bytes: a transpose.
+pub fn transpose(src: &[u8], shape: &[u64], isz: u64) -> Vec<u8> {
+    let isz = isz as usize;
+    let mut dst = Vec::with_capacity(src.len());
+    if src.is_empty() || isz == 0 {
+        return src.to_vec();
+    }
+    let nd = shape.len();
+    let mut fstride = vec![isz; nd];
+    for k in 1..nd {
+        fstride[k] = fstride[k - 1] * shape[k - 1] as usize;
+    }
+    let mut idx = vec![0usize; nd];
+    let last = nd - 1;
+    let (n_last, s_last) = (shape[last] as usize, fstride[last]);
+    loop {
+        let base: usize = (0..last).map(|k| idx[k] * fstride[k]).sum();
+        for j in 0..n_last {
+            let o = base + j * s_last;
+            dst.extend_from_slice(&src[o..o + isz]);
+        }
+        // Next index over all axes but the last, last-but-one fastest.
+        let mut k = last;
+        loop {
+            if k == 0 {
+                return dst;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < shape[k] as usize {
+                break;
+            }
+            idx[k] = 0;
+        }
+    }
+}
+
+/// The inputs with each that needed transposing replaced by its transposed
+/// copy in the staging file.
+struct Staged<'p, 'g> {
+    parts: &'p mut dyn Parts,
+    staging: Option<File>,
+    geo: &'g Geometry,
+}
+
+impl Parts for Staged<'_, '_> {
+    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
+        let Some(staging) = &self.staging else {
+            return self.parts.visit(f);
+        };
+        let geo = self.geo;
+        let mut at = 0u64;
+        let fortran = geo.order == Order::F;
+        self.parts.visit(&mut |p| {
+            if geo.needs_transpose(&p) {
+                let n = geo.part_bytes(&p);
+                let q = Part {
+                    file: staging,
+                    name: p.name,
+                    data_offset: at,
+                    axis_len: p.axis_len,
+                    fortran,
+                };
+                at += n;
+                f(q)
+            } else {
+                f(p)
+            }
+        })
+    }
+
+    fn sequential(&self) -> bool {
+        self.parts.sequential()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -738,6 +977,20 @@ mod tests {
         assert_eq!(saved_order(&[0, 4], &[1, 0], 8), Order::C);
         // np.stack of Fortran arrays: neither contiguous, saved as C.
         assert_eq!(saved_order(&[2, 3, 4], &[0, 2, 1], 8), Order::C);
+    }
+
+    #[test]
+    fn transposes() {
+        // np.arange(6).reshape(2, 3) in Fortran order: 0 3 1 4 2 5.
+        let f: Vec<u8> = [0u8, 3, 1, 4, 2, 5].to_vec();
+        assert_eq!(transpose(&f, &[2, 3], 1), vec![0, 1, 2, 3, 4, 5]);
+        // And back: C bytes of (2, 3) are the Fortran bytes of (3, 2).
+        assert_eq!(transpose(&[0, 1, 2, 3, 4, 5], &[3, 2], 1), f);
+        let f3: Vec<u8> = (0..24u8).collect();
+        let c3 = transpose(&f3, &[2, 3, 4], 1);
+        // Element (i, j, k) is at F offset i + 2j + 6k.
+        assert_eq!(c3[1 * 12 + 2 * 4 + 3], 1 + 2 * 2 + 6 * 3);
+        assert_eq!(transpose(&[1, 2, 3, 4], &[1, 2], 2), vec![1, 2, 3, 4]);
     }
 
     #[test]

@@ -294,6 +294,153 @@ pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
     }
 }
 
+/// Read-ahead used by [`BufWalker`] after small arrays.
+const WALK_READAHEAD: usize = 1 << 20;
+
+/// The same walk as [`Walker`] (same entries, same errors), reading ahead
+/// through one buffer: a file of many small arrays costs one read per MiB
+/// instead of two per array, and a header whose bytes equal the previous
+/// one's is not parsed again. After a large array only a few KiB are read
+/// ahead, so big arrays' data is never read.
+pub struct BufWalker<'a> {
+    file: &'a File,
+    file_len: u64,
+    offset: u64,
+    index: u64,
+    done: bool,
+    buf: Vec<u8>,
+    buf_start: u64,
+    /// Raw bytes and parse of the last header.
+    last: Option<(Vec<u8>, Header)>,
+    /// Bytes the last array took (header + data), to size the read-ahead.
+    last_span: u64,
+}
+
+impl<'a> BufWalker<'a> {
+    pub fn new(file: &'a File, file_len: u64) -> Self {
+        BufWalker {
+            file,
+            file_len,
+            offset: 0,
+            index: 0,
+            done: false,
+            buf: Vec::new(),
+            buf_start: 0,
+            last: None,
+            last_span: 0,
+        }
+    }
+
+    /// `len` bytes at `off`, through the read-ahead buffer (so the data of
+    /// a small array just walked costs no further read). The caller keeps
+    /// `off + len` within the file.
+    pub fn read_at(&mut self, off: u64, len: usize) -> std::io::Result<&[u8]> {
+        use std::os::unix::fs::FileExt;
+        let end = self.buf_start + self.buf.len() as u64;
+        if off < self.buf_start || off + len as u64 > end {
+            let ahead = if self.last_span < 64 << 10 {
+                WALK_READAHEAD
+            } else {
+                4 << 10
+            };
+            let want = (len.max(ahead) as u64).min(self.file_len - off) as usize;
+            self.buf.resize(want, 0);
+            self.buf_start = off;
+            if let Err(e) = self.file.read_exact_at(&mut self.buf, off) {
+                self.buf.clear();
+                return Err(e);
+            }
+        }
+        let i = (off - self.buf_start) as usize;
+        Ok(&self.buf[i..i + len])
+    }
+
+    /// [`read_header_at`] through the buffer, with the same errors.
+    fn header_at(&mut self, offset: u64) -> Result<Header, FormatError> {
+        use super::header::{parse_dict, parse_preamble};
+        let avail = self.file_len.saturating_sub(offset);
+        let n = avail.min(12) as usize;
+        let pre = parse_preamble(self.read_at(offset, n)?)?;
+        if (n as u64) < pre.version.prefix_len() as u64 {
+            return Err(FormatError::ShortHeader);
+        }
+        if pre.header_len() > avail {
+            return Err(FormatError::HeaderPastEnd {
+                header_len: pre.header_len(),
+                available: avail,
+            });
+        }
+        if pre.header_len() > (64 << 20) {
+            return read_header_at(self.file, offset, self.file_len);
+        }
+        let hl = pre.header_len() as usize;
+        let last = self.last.take();
+        let raw = self.read_at(offset, hl)?;
+        if let Some((bytes, h)) = &last {
+            if bytes.as_slice() == raw {
+                let h = h.clone();
+                self.last = last;
+                return Ok(h);
+            }
+        }
+        let raw = raw.to_vec();
+        let mut h = parse_dict(pre, &raw[pre.version.prefix_len()..])?;
+        h.header_len = pre.header_len();
+        self.last = Some((raw, h.clone()));
+        Ok(h)
+    }
+}
+
+impl Iterator for BufWalker<'_> {
+    type Item = Result<Entry, WalkError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done || self.offset >= self.file_len {
+            return None;
+        }
+        let (index, offset) = (self.index, self.offset);
+        let fail = |kind| {
+            Some(Err(WalkError {
+                index,
+                offset,
+                kind,
+            }))
+        };
+        self.done = true;
+        let header = match self.header_at(offset) {
+            Ok(h) => h,
+            Err(FormatError::Magic) if index > 0 => {
+                return fail(WalkErrorKind::Junk {
+                    len: self.file_len - offset,
+                })
+            }
+            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+        };
+        let present = self.file_len - offset - header.header_len;
+        let expected = match header.data_bytes() {
+            Ok(n) => n,
+            Err(e) => return fail(WalkErrorKind::BadHeader(e.to_string())),
+        };
+        if header.dtype.has_object() {
+            return fail(WalkErrorKind::BadHeader(
+                "holds Python objects (pickled data)".into(),
+            ));
+        }
+        if present < expected {
+            return fail(WalkErrorKind::TruncatedData { expected, present });
+        }
+        self.done = false;
+        self.last_span = header.header_len + expected;
+        self.offset = offset + header.header_len + expected;
+        self.index += 1;
+        Some(Ok(Entry {
+            index,
+            offset,
+            header,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +495,63 @@ mod tests {
         assert_eq!(p.index, 2);
         assert!(matches!(p.kind, WalkErrorKind::TruncatedData { expected: 4, present: 3 }));
         assert!(sum.mismatch.unwrap().contains("array 1"));
+    }
+}
+
+#[cfg(test)]
+mod buf_walker_tests {
+    use super::*;
+    use crate::npy::header::Layout;
+    use crate::npy::pylit::Py;
+    use std::io::Write;
+
+    fn array(descr: &str, shape: &[u64], fill: u8) -> Vec<u8> {
+        let l = Layout::new(Py::Str(descr.into()), false, shape.to_vec()).unwrap();
+        let mut v = l.to_npy_header();
+        v.extend(std::iter::repeat_n(fill, l.data_bytes().unwrap() as usize));
+        v
+    }
+
+    fn both(b: &[u8]) -> (Vec<String>, Vec<String>) {
+        let mut f = tempfile::tempfile().unwrap();
+        f.write_all(b).unwrap();
+        let show = |r: Result<Entry, WalkError>| match r {
+            Ok(e) => format!("{} {} {:?}", e.index, e.offset, e.header),
+            Err(e) => format!("{e:?}"),
+        };
+        let n = b.len() as u64;
+        (
+            Walker::new(&f, n).map(show).collect(),
+            BufWalker::new(&f, n).map(show).collect(),
+        )
+    }
+
+    #[test]
+    fn same_walk_as_walker() {
+        let mut many = Vec::new();
+        for i in 0..3000u64 {
+            many.extend(array("<i2", &[1 + i % 3, 2], i as u8));
+        }
+        many.extend(array("<f8", &[70_000], 1));
+        many.extend(array("<f8", &[2], 1));
+        let mut cases = vec![many.clone()];
+        let mut t = many.clone();
+        t.truncate(t.len() - 3);
+        cases.push(t);
+        let mut j = many.clone();
+        j.extend_from_slice(b"junk");
+        cases.push(j);
+        let mut h = many.clone();
+        h.extend_from_slice(&array("<f8", &[2], 1)[..20]);
+        cases.push(h);
+        let mut o = array("<f8", &[2], 1);
+        o.extend(array("|O", &[2], 0));
+        cases.push(o);
+        cases.push(b"\x93NUMPY\x01".to_vec());
+        cases.push(b"nope".to_vec());
+        for c in cases {
+            let (a, b) = both(&c);
+            assert_eq!(a, b);
+        }
     }
 }
