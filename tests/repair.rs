@@ -279,6 +279,59 @@ fn numpy_cases_cut_in_the_middle_of_the_last_row() {
     numpy_check(py, d.path(), &jobs);
 }
 
+/// npy-append-array with `rewrite_header_on_append=False` updates the header
+/// only on close: a writer killed before that leaves the header behind.
+/// (Skipped where the package is not installed: CI installs numpy only.)
+#[test]
+fn npy_append_array_killed_before_close() {
+    let Some(py) = python() else { return };
+    const SCRIPT: &str = r#"
+import os, sys
+import numpy as np
+from npy_append_array import NpyAppendArray
+d = sys.argv[1]
+keep = []  # a collected NpyAppendArray closes itself, writing its header
+for name, order in (("c", "C"), ("f", "F")):
+    parts = [np.asarray(np.arange(k, k + 6 * n, dtype="<i4").reshape(n, 6).T, order=order) if order == "F"
+             else np.arange(k, k + 3 * n, dtype="<i4").reshape(n, 3) for k, n in ((0, 4), (100, 2), (200, 5))]
+    axis = -1 if order == "F" else 0
+    np.save(os.path.join(d, name + "_expected.npy"), np.concatenate(parts, axis=axis))
+    a = NpyAppendArray(os.path.join(d, name + ".npy"), rewrite_header_on_append=False)
+    for p in parts:
+        a.append(p)
+    a.fp.flush()
+    keep.append(a)
+os._exit(0)  # killed: no close(), no header update
+"#;
+    let have = Command::new(py)
+        .args(["-c", "import npy_append_array"])
+        .output();
+    if !have.is_ok_and(|o| o.status.success()) {
+        eprintln!("note: npy_append_array not installed; skipping");
+        return;
+    }
+    let d = tempdir();
+    let out = Command::new(py)
+        .args(["-c", SCRIPT])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    run(d.path(), &["repair", "--check", "c.npy", "f.npy"]).expect_code(1);
+    run(d.path(), &["repair", "c.npy", "f.npy"])
+        .ok()
+        .stdout_has("c.npy: header said 4 rows, 11 whole rows present: shape (4, 3) -> (11, 3)\n")
+        .stdout_has("f.npy: header said 4 rows, 11 whole rows present: shape (6, 4) -> (6, 11)\n");
+    for n in ["c", "f"] {
+        let got = d.path().join(format!("{n}.npy"));
+        assert_np_equal(py, &got, &d.path().join(format!("{n}_expected.npy")));
+    }
+}
+
 /// Fortran order grows along the last axis: a "row" is one step along it.
 #[test]
 fn fortran_rows_are_steps_along_the_last_axis() {
@@ -340,6 +393,37 @@ fn header_behind_grows_and_ahead_shrinks() {
     run(d.path(), &["repair", "zero.npy"])
         .ok()
         .stdout_has("shape (0, 2) -> (2, 2)");
+}
+
+/// A repair in place changes the length first and the header second. A crash
+/// between the two leaves a file that a second repair brings to the same
+/// result as an uninterrupted one.
+#[test]
+fn a_repair_cut_between_its_two_writes_is_repairable() {
+    let d = tempdir();
+    let dir = d.path();
+    // 5 rows declared, 3 whole rows and 10 bytes on disk.
+    let full = f8_file(dir, "full.npy", &[5, 3], 0, 0);
+    let b = fs::read(&full).unwrap();
+    let cut = &b[..128 + 3 * 24 + 10];
+    for (zero, mid_len) in [(false, 128 + 3 * 24), (true, 128 + 4 * 24)] {
+        fs::write(dir.join("direct.npy"), cut).unwrap();
+        let mut args = vec!["repair"];
+        if zero {
+            args.push("--zero-fill");
+        }
+        args.push("direct.npy");
+        run(dir, &args).ok();
+        // The state after the first write: new length, old header.
+        let mut mid = cut.to_vec();
+        mid.resize(mid_len, 0);
+        fs::write(dir.join("mid.npy"), &mid).unwrap();
+        run(dir, &["repair", "mid.npy"]).ok();
+        assert!(
+            fs::read(dir.join("mid.npy")).unwrap() == fs::read(dir.join("direct.npy")).unwrap(),
+            "zero-fill {zero}"
+        );
+    }
 }
 
 #[test]
@@ -626,7 +710,17 @@ fn refusals_leave_files_byte_for_byte_unchanged() {
     fs::create_dir(dir.join("sub")).unwrap();
     run(dir, &["repair", "sub"])
         .fails()
-        .stderr_has("npy: sub: ");
+        .stderr_has("npy: sub: is a directory");
+    // A stream, and a FIFO (opening it would wait for a writer).
+    run(dir, &["repair", "-"])
+        .fails()
+        .stderr_has("npy: -: a stream cannot be repaired");
+    let fifo = Command::new("mkfifo").arg(dir.join("fifo.npy")).status();
+    if fifo.is_ok_and(|s| s.success()) {
+        run(dir, &["repair", "fifo.npy"])
+            .fails()
+            .stderr_has("npy: fifo.npy: not a regular file");
+    }
 }
 
 #[test]

@@ -111,6 +111,9 @@ fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(Stri
 }
 
 fn open_shared(path: &Path) -> Result<File> {
+    if path == Path::new("-") {
+        anyhow::bail!("a stream cannot be repaired in place: give the file's path");
+    }
     // Checked before opening: opening a FIFO would wait for a writer.
     let meta = std::fs::metadata(path).context("cannot open")?;
     if meta.is_dir() {

@@ -74,15 +74,6 @@ impl Plan {
         self.layout.to_header_of_len(self.version, self.header_len)
     }
 
-    /// The growth-axis length after the repair.
-    pub fn new_rows(&self) -> u64 {
-        let ax = self
-            .layout
-            .growth_axis()
-            .expect("planned arrays have a growth axis");
-        self.layout.shape[ax]
-    }
-
     /// What the repair does, one clause each; `done` picks the tense.
     pub fn describe(&self, done: bool) -> Vec<String> {
         let mut parts = Vec::new();
@@ -424,6 +415,42 @@ mod tests {
         super::super::header::Preamble {
             version: VERSIONS[0],
             dict_len: text.len() as u64,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn placeholder_parse_never_panics(text in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = parse_placeholder(pre(&text), &text);
+        }
+
+        #[test]
+        fn placeholder_only_on_the_growth_axis(
+            shape in proptest::collection::vec(0u64..100_000, 1..5),
+            fortran: bool,
+            stars in 1usize..25,
+            at in 0usize..5,
+        ) {
+            let at = at % shape.len();
+            let dims: Vec<String> = shape
+                .iter()
+                .enumerate()
+                .map(|(i, d)| if i == at { "*".repeat(stars) } else { d.to_string() })
+                .collect();
+            let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
+            let t = format!(
+                "{{'descr': '<u2', 'fortran_order': {}, 'shape': {tuple}, }}   \n",
+                if fortran { "True" } else { "False" }
+            );
+            let got = parse_placeholder(pre(t.as_bytes()), t.as_bytes());
+            let growth = if fortran { shape.len() - 1 } else { 0 };
+            if at == growth {
+                let mut want = shape.clone();
+                want[at] = 0;
+                proptest::prop_assert_eq!(got.map(|h| h.shape), Some(want));
+            } else {
+                proptest::prop_assert!(got.is_none());
+            }
         }
     }
 
