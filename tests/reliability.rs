@@ -560,8 +560,10 @@ fn crash_append(name: &str, tight: bool, n: u32) {
     let mut expected_names = vec!["t.npy"];
     expected_names.extend(names.iter().map(|s| s.as_str()));
 
-    let mut tally = Tally::default();
-    tally.full_run = timed(d, &args, name, || fs::write(&target, &base).unwrap());
+    let mut tally = Tally {
+        full_run: timed(d, &args, name, || fs::write(&target, &base).unwrap()),
+        ..Tally::default()
+    };
     assert_consecutive(&rows.read(&target).unwrap(), name);
     assert_eq!(rows.read(&target).unwrap().len() as u64, total);
 
