@@ -12,7 +12,8 @@
 //!   returns) and RLIMIT_FSIZE: exit 1, a clear message, the target byte for
 //!   byte as it was, no temporary file left.
 //! - Concurrency: 8 writers on one file, repair racing appends, numpy
-//!   `mmap_mode='r'` readers during appends.
+//!   readers (`mmap_mode='r'` during in-place appends, plain `np.load`
+//!   during header rewrites) that must always see a whole array.
 //! - Whole-file fuzzing (proptest): truncations, bit flips, shape edits and
 //!   junk, through every command: never a panic, exit 0 or 1, and on exit 1
 //!   every input byte for byte unchanged.
