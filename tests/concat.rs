@@ -703,3 +703,71 @@ fn sigkill_leaves_output_absent_or_complete() {
         );
     }
 }
+
+/// Random small shapes, C and Fortran order mixed, unit and empty pieces:
+/// `concat` and `convert-stacked --axis` against numpy, whose choice of
+/// memory order (and the transposes it implies) this exercises.
+#[test]
+fn random_mixed_orders_match_numpy() {
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let d = dir.path();
+    let seed0 = 77u64;
+    for trial in 0..40u64 {
+        let seed = seed0 + trial;
+        let mut rng = Rng::new(seed);
+        let mut pick = |n: u64| rng.next() % n;
+        let nd = 1 + pick(4) as usize;
+        let base: Vec<u64> = (0..nd).map(|_| [1, 1, 2, 3, 4][pick(5) as usize]).collect();
+        let axis = pick(nd as u64) as usize;
+        let k = 1 + pick(4);
+        let (descr, isz) = [("'<f8'", 8u64), ("'>i4'", 4), ("'|u1'", 1)][pick(3) as usize];
+        let mut names = Vec::new();
+        let mut stacked = Vec::new();
+        for i in 0..k {
+            let mut shape = base.clone();
+            shape[axis] = [0, 1, 1, 2, 3][pick(5) as usize];
+            let n: u64 = shape.iter().product::<u64>() * isz;
+            let data: Vec<u8> = (0..n).map(|b| (b * 7 + i * 31) as u8).collect();
+            let fortran = pick(2) == 1 && shape.iter().filter(|&&x| x != 1).count() > 1 && n > 0;
+            let name = format!("t{trial}_{i}.npy");
+            write_npy(&d.join(&name), descr, fortran, &shape, &data);
+            stacked.extend(std::fs::read(d.join(&name)).unwrap());
+            names.push(name);
+        }
+        let ax = if pick(2) == 1 {
+            axis as i64
+        } else {
+            axis as i64 - nd as i64
+        };
+        let theirs = format!("t{trial}_numpy.npy");
+        let mut oargs = vec![
+            "concat".to_string(),
+            s(&d.join(&theirs)).to_string(),
+            axis.to_string(),
+        ];
+        oargs.extend(names.iter().map(|n| s(&d.join(n)).to_string()));
+        let oargs: Vec<&str> = oargs.iter().map(|a| a.as_str()).collect();
+        oracle(py, &oargs);
+        let expect = std::fs::read(d.join(&theirs)).unwrap();
+        let ours = format!("t{trial}_ours.npy");
+        let axs = ax.to_string();
+        let mut args = vec!["concat", "-o", &ours, "--axis", &axs];
+        args.extend(names.iter().map(|n| n.as_str()));
+        let r = run(d, &args);
+        assert_eq!(r.code(), 0, "seed {seed}: {}", r.stderr());
+        assert!(
+            std::fs::read(d.join(&ours)).unwrap() == expect,
+            "seed {seed}: concat differs from numpy"
+        );
+        let st = format!("t{trial}_stacked.npy");
+        std::fs::write(d.join(&st), &stacked).unwrap();
+        let conv = format!("t{trial}_conv.npy");
+        let r = run(d, &["convert-stacked", &st, "-o", &conv, "--axis", &axs]);
+        assert_eq!(r.code(), 0, "seed {seed}: {}", r.stderr());
+        assert!(
+            std::fs::read(d.join(&conv)).unwrap() == expect,
+            "seed {seed}: convert-stacked differs from numpy"
+        );
+    }
+}

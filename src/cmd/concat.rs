@@ -12,11 +12,12 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{IsTerminal, Read};
 use std::os::unix::ffi::OsStringExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::npy::io::{file_id, NewFile};
+use crate::npy::io::NewFile;
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
 use crate::npy::scan::{scan_file, FileStatus};
 use crate::progress::Progress;
@@ -39,7 +40,12 @@ pub struct Args {
     /// Files to join, in order.
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
-    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub axis: i64,
     /// Read input paths from FILE, one per line (`-` for stdin); they follow
     /// any INPUT given on the command line.
@@ -83,7 +89,8 @@ impl Parts for Inputs {
                 None => {
                     reopened = File::open(path)
                         .with_context(|| format!("{}: cannot open", path.display()))?;
-                    if file_id(&reopened)? != inp.id || reopened.metadata()?.len() != inp.len {
+                    let m = reopened.metadata()?;
+                    if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
                         bail!("{}: changed while being joined", path.display());
                     }
                     &reopened
@@ -175,7 +182,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             data_offset: h.header_len,
             axis_len: p.axis_len(&h.shape),
             fortran: h.fortran_order,
-            id: file_id(&file)?,
+            id: (meta.dev(), meta.ino()),
             len: meta.len(),
         });
         if keep_open {

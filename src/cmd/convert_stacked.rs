@@ -48,7 +48,12 @@ pub struct Args {
     #[arg(long)]
     pub in_place: bool,
     /// Join like np.concatenate(..., axis=N) instead of np.vstack.
-    #[arg(long, allow_negative_numbers = true, conflicts_with = "stack")]
+    #[arg(
+        long,
+        value_name = "N",
+        allow_negative_numbers = true,
+        conflicts_with = "stack"
+    )]
     pub axis: Option<i64>,
     /// Join like np.stack: a new leading axis (all shapes equal).
     #[arg(long)]

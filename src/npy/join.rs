@@ -232,6 +232,9 @@ pub struct Geometry {
     /// The first input's shape as joined, and the join axis in it.
     pub joined: Vec<u64>,
     pub axis: usize,
+    /// Whether some input is stored in the other memory order (and must be
+    /// transposed).
+    pub transposes: bool,
     /// Outer indices: blocks each input contributes.
     pub outer: u64,
     /// Bytes per step of the join axis within one block.
@@ -325,7 +328,8 @@ impl Planner {
         match self.mode {
             Mode::Stack => 1,
             Mode::Vstack if shape.len() < 2 => 1,
-            _ => shape[self.axis],
+            // (`get`: a file that changed between two walks must not panic.)
+            _ => shape.get(self.axis).copied().unwrap_or(0),
         }
     }
 
@@ -482,6 +486,10 @@ impl Planner {
             order,
             joined: self.ref_shape.clone(),
             axis: self.axis,
+            transposes: match order {
+                Order::C => self.not_c.is_some(),
+                Order::F => self.not_f.is_some(),
+            },
             outer,
             unit,
             row,
@@ -738,7 +746,11 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let staging = stage(geo, parts)?;
+    let staging = if geo.data_bytes > 0 && geo.transposes {
+        stage(geo, parts)?
+    } else {
+        None
+    };
     let mut staged = Staged {
         parts,
         staging,
@@ -823,11 +835,17 @@ impl Geometry {
     fn needs_transpose(&self, p: &Part<'_>) -> bool {
         let mut shape = self.joined.clone();
         shape[self.axis] = p.axis_len;
-        p.fortran != (self.order == Order::F) && !both_contiguous(&shape) && self.part_bytes(p) > 0
+        self.data_bytes > 0
+            && p.fortran != (self.order == Order::F)
+            && !both_contiguous(&shape)
+            && self.part_bytes(p) > 0
     }
 
     fn part_bytes(&self, p: &Part<'_>) -> u64 {
-        self.outer * p.axis_len * self.unit
+        // Within the result's size whenever that is not 0.
+        self.outer
+            .saturating_mul(p.axis_len)
+            .saturating_mul(self.unit)
     }
 }
 
