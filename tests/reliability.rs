@@ -1437,6 +1437,112 @@ fn repair_races_appends() {
     );
 }
 
+/// `npy concat` in a loop while other processes append to its inputs: every
+/// output it writes is whole and consistent — each input appears as the
+/// rows it held at some moment (its first 1,000 rows plus whole appended
+/// blocks of 200, never part of one), in input order — and a refusal
+/// (exit 1) leaves the previous output whole.
+#[test]
+fn concat_races_appends_to_inputs() {
+    let name = "concat_races_appends_to_inputs";
+    let rows = Rows { k: 16 };
+    let dir = tempdir();
+    let d = dir.path().to_path_buf();
+    let chunks = 4u64;
+    let rounds = trials(15) as u64;
+    let (first, per) = (1_000u64, 200u64);
+    for c in 0..chunks {
+        let s = c * 1_000_000;
+        fs::write(d.join(format!("c{c}.npy")), rows.file(s..s + first)).unwrap();
+        for r in 0..rounds {
+            let a = s + first + r * per;
+            fs::write(d.join(format!("s{c}_{r}.npy")), rows.file(a..a + per)).unwrap();
+        }
+    }
+    let check = move |ids: &[u64], ctx: &str| {
+        let mut p = 0;
+        for c in 0..chunks {
+            let s = c * 1_000_000;
+            let n = ids[p..]
+                .iter()
+                .take_while(|&&id| id / 1_000_000 == c)
+                .count() as u64;
+            assert!(
+                n >= first && (n - first) % per == 0,
+                "{ctx}: input {c} contributed {n} rows, not 1000 + whole blocks of {per}"
+            );
+            assert_ids(&ids[p..p + n as usize], s..s + n, ctx);
+            p += n as usize;
+        }
+        assert_eq!(p, ids.len(), "{ctx}: rows after the last input");
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let joiner = {
+        let (d, stop) = (d.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut args = vec!["concat", "--force", "-o", "out.npy"];
+            let names: Vec<String> = (0..chunks).map(|c| format!("c{c}.npy")).collect();
+            args.extend(names.iter().map(|s| s.as_str()));
+            let (mut ok, mut refused, mut i) = (0u64, 0u64, 0u64);
+            while !stop.load(Ordering::Relaxed) {
+                let ctx = format!("{name}: concat {i}");
+                let o = exec(&d, &args);
+                if o.assert_sane(&ctx) == 0 {
+                    ok += 1;
+                } else {
+                    if refused == 0 {
+                        eprintln!("{name}: first refusal: {}", o.stderr.trim());
+                    }
+                    refused += 1;
+                }
+                if d.join("out.npy").exists() {
+                    let ids = rows
+                        .read(&d.join("out.npy"))
+                        .unwrap_or_else(|e| panic!("{ctx}: output not whole: {e}"));
+                    check(&ids, &ctx);
+                }
+                i += 1;
+            }
+            (ok, refused)
+        })
+    };
+    let appenders: Vec<_> = (0..chunks)
+        .map(|c| {
+            let d = d.clone();
+            std::thread::spawn(move || {
+                for r in 0..rounds {
+                    let (t, s) = (format!("c{c}.npy"), format!("s{c}_{r}.npy"));
+                    exec(&d, &["append", &t, &s]).assert_ok(&format!("{name}: append {c}/{r}"));
+                }
+            })
+        })
+        .collect();
+    let mut failed = None;
+    for h in appenders {
+        if let Err(e) = h.join() {
+            failed = Some(e);
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let joined = joiner.join();
+    if let Some(e) = failed {
+        std::panic::resume_unwind(e);
+    }
+    let (ok, refused) = joined.unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let mut args = vec!["concat", "--force", "-o", "out.npy"];
+    let names: Vec<String> = (0..chunks).map(|c| format!("c{c}.npy")).collect();
+    args.extend(names.iter().map(|s| s.as_str()));
+    exec(&d, &args).assert_ok(name);
+    let ids = rows.read(&d.join("out.npy")).unwrap();
+    check(&ids, name);
+    assert_eq!(ids.len() as u64, chunks * (first + rounds * per));
+    println!(
+        "FIGURES {name}: {chunks} inputs x {rounds} appends raced by {} concats \
+         ({ok} written, {refused} refused), every output whole",
+        ok + refused
+    );
+}
+
 /// A numpy reader looping over `np.load(PATH[, mmap_mode='r'])` until a stop
 /// file appears, checking every load: dtype `<u8`, `k` columns, row `i`
 /// holding `i*k + j + 1`, and (mmap mode) never fewer rows than before. Prints
