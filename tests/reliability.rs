@@ -1872,14 +1872,14 @@ static FUZZ_CASES: AtomicU64 = AtomicU64::new(0);
 
 /// Runs every command over a damaged file `m` (with `good`, a valid base,
 /// and `src`, a source that fits the base): exit 0 or 1 only, never a
-/// panic, a signal or a hang, at most 1 GiB of address space; on exit 1
+/// panic, a signal or a hang, at most 256 MiB of address space; on exit 1
 /// every input is byte for byte unchanged and no output or temporary file
 /// appears; on exit 0 a written file loads (`inspect --check`).
 fn run_all_commands(m: &[u8], good: &[u8], src: &[u8]) -> Result<(), TestCaseError> {
     let dir = tempdir();
     let d = dir.path();
     let lim = Limits {
-        address_space: Some(1 << 30),
+        address_space: Some(256 << 20),
         ..Limits::default()
     };
     let run = |args: &[&str]| exec_with(d, args, lim, Duration::from_secs(30));
