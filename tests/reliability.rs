@@ -1483,7 +1483,7 @@ fn concat_races_appends_to_inputs() {
                 .take_while(|&&id| id / 1_000_000 == c)
                 .count() as u64;
             assert!(
-                n >= first && (n - first) % per == 0,
+                n >= first && (n - first).is_multiple_of(per),
                 "{ctx}: input {c} contributed {n} rows, not 1000 + whole blocks of {per}"
             );
             assert_ids(&ids[p..p + n as usize], s..s + n, ctx);
