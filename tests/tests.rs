@@ -9,4 +9,5 @@ mod concat;
 mod convert_stacked;
 mod format;
 mod inspect;
+mod reliability;
 mod repair;
