@@ -796,3 +796,53 @@ fn no_sync_writes_the_same_bytes() {
     write_npy(&d.join("expect.npy"), "'<f8'", false, &[3, 3], &data);
     assert_eq!(synced, std::fs::read(d.join("expect.npy")).unwrap());
 }
+
+/// An input caught between an append's data and its header (bytes past its
+/// header's data, file locked by the appender) is waited for, not refused
+/// as damaged.
+#[test]
+fn waits_for_an_append_in_flight_on_an_input() {
+    let dir = prepared();
+    let d = dir.path();
+    // Simulate `npy append b.npy` mid-way: locked, a row written past the
+    // data, header not yet updated.
+    let b = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(d.join("b.npy"))
+        .unwrap();
+    b.lock().unwrap();
+    let end = b.metadata().unwrap().len();
+    std::os::unix::fs::FileExt::write_all_at(&b, &f8_bytes(9..12), end).unwrap();
+    let child = std::process::Command::new(bin())
+        .args(["concat", "-o", "out.npy", "a.npy", "b.npy"])
+        .current_dir(d)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert!(
+        !d.join("out.npy").exists(),
+        "concat did not wait for the lock"
+    );
+    // The append commits: header now says 2 rows.
+    let mut whole = f8_bytes(6..9);
+    whole.extend(f8_bytes(9..12));
+    write_npy(&d.join("b2.npy"), "'<f8'", false, &[2, 3], &whole);
+    let header = std::fs::read(d.join("b2.npy")).unwrap()[..128].to_vec();
+    std::os::unix::fs::FileExt::write_all_at(&b, &header, 0).unwrap();
+    b.unlock().unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut data = f8_bytes(0..6);
+    data.extend(whole);
+    write_npy(&d.join("expect.npy"), "'<f8'", false, &[4, 3], &data);
+    assert_eq!(
+        std::fs::read(d.join("out.npy")).unwrap(),
+        std::fs::read(d.join("expect.npy")).unwrap()
+    );
+}

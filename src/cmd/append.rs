@@ -17,7 +17,7 @@ use crate::npy::grow::{create_empty, Grower};
 use crate::npy::header::{growth_axis, read_header, shape_repr, Header, Layout};
 use crate::npy::io::{file_id, lock_existing, Locked, Wait};
 use crate::npy::pylit::{self, Py};
-use crate::npy::scan::{scan_file, FileStatus, Scan};
+use crate::npy::scan::{scan_file, scan_settled, FileStatus, Scan};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -195,7 +195,7 @@ fn check_appendable(name: &str, h: &Header) -> Result<()> {
 fn open_source(path: &Path) -> Result<SrcFile> {
     let name = path.display().to_string();
     let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-    let scan = scan_file(&file).with_context(|| name.clone())?;
+    let scan = scan_settled(&file).with_context(|| name.clone())?;
     match scan.status {
         FileStatus::Ok => {}
         FileStatus::Truncated => bail!(

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::npy::io::NewFile;
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{scan_file, FileStatus};
+use crate::npy::scan::{scan_settled, FileStatus};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -164,7 +164,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         if meta.is_dir() {
             bail!("{name}: is a directory");
         }
-        let scan = scan_file(&file).with_context(|| name.to_string())?;
+        let scan = scan_settled(&file).with_context(|| name.to_string())?;
         if scan.status != FileStatus::Ok {
             let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
                 .unwrap_or_else(|| scan.status.as_str().to_string());

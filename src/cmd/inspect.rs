@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 
-use crate::npy::scan::{scan_file, FileStatus, Scan, WalkErrorKind};
+use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -88,7 +88,7 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     if file.metadata()?.is_dir() {
         anyhow::bail!("{name}: is a directory");
     }
-    scan_file(&file).or_else(|e| {
+    scan_settled(&file).or_else(|e| {
         // npyz leaves `*` where the shape belongs until its writer finishes.
         let len = file.metadata()?.len();
         if crate::npy::repair::placeholder_header(&file, len).is_some() {

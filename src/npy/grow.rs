@@ -359,10 +359,15 @@ impl Grower {
 impl Drop for Grower {
     fn drop(&mut self) {
         // A failed or refused append leaves the file as it was: bytes past
-        // the committed end are removed. (A fresh file is removed by its own
-        // drop.)
-        if matches!(self.dst, Dst::InPlace) && self.written_end > self.committed_end {
-            let _ = self.lock.file.set_len(self.committed_end);
+        // the committed end are removed, including those of a copy that
+        // failed midway (a full disk, a file-size limit), which never reached
+        // `written_end`; so the file's real length is what is checked. (A
+        // fresh file is removed by its own drop.)
+        if matches!(self.dst, Dst::InPlace) {
+            let len = self.lock.file.metadata().map(|m| m.len());
+            if len.map_or(true, |n| n > self.committed_end) {
+                let _ = self.lock.file.set_len(self.committed_end);
+            }
         }
     }
 }

@@ -173,6 +173,23 @@ pub fn scan_file(file: &File) -> Result<Scan, FormatError> {
     })
 }
 
+/// Like [`scan_file`], for a file another `npy` may be appending to: one
+/// that shows bytes past its header's data (what an append in flight looks
+/// like between writing rows and updating the header) is looked at again
+/// under a shared lock, which waits until any `npy append` or `npy repair`
+/// holding the file's exclusive lock is done. A file still not whole then is
+/// really damaged.
+pub fn scan_settled(file: &File) -> Result<Scan, FormatError> {
+    let s = scan_file(file)?;
+    if !matches!(s.status, FileStatus::Trailing | FileStatus::Truncated) {
+        return Ok(s);
+    }
+    file.lock_shared()?;
+    let again = scan_file(file);
+    let _ = file.unlock();
+    again
+}
+
 fn starts_with_magic(file: &File, offset: u64, file_len: u64) -> std::io::Result<bool> {
     use std::os::unix::fs::FileExt;
     if file_len.saturating_sub(offset) < MAGIC.len() as u64 {
