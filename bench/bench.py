@@ -67,6 +67,10 @@ def side_by_side(name, ours, theirs, reps=REPS, setup=None):
             for label, make in group.items():
                 if setup:
                     setup(label)
+                # Start each run with no dirty pages left by the previous
+                # one, so background writeback does not land on whoever
+                # runs next (not timed).
+                subprocess.run(["sync"], check=True)
                 cmd = make()
                 dt, peak = run(cmd)
                 samples[label].append(dt)
