@@ -1110,3 +1110,48 @@ fn eight_writers_while_the_header_must_grow() {
     b.extend(i8_rows(-5, 1, 4));
     concurrent_appends(Some(b), &["--no-sync"]);
 }
+
+/// A stream that fails before its first whole array leaves TARGET exactly as
+/// it was, even when its header has no room and would need a rewrite; and a
+/// TARGET the command created for it is removed again.
+/// See: code review of 2026-11-30 (rewrite committed with 0 rows).
+#[test]
+fn failed_stream_changes_nothing_even_with_a_tight_header() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempdir();
+    let d = dir.path();
+    // Not a byte of room: any new shape needs a rewrite into a fresh file.
+    let l = layout("<i2", false, &[9]);
+    let v1 = VERSIONS[0];
+    let exact = v1.prefix_len() as u64 + l.dict_text().len() as u64 + 1;
+    let mut t = l.to_header_of_len(v1, exact).unwrap();
+    t.extend_from_slice(&[7u8; 18]);
+    std::fs::write(d.join("t.npy"), &t).unwrap();
+    let ino = std::fs::metadata(d.join("t.npy")).unwrap().ino();
+    // A stream whose first array is cut inside its data.
+    let mut cut = npy_bytes("<i2", false, &[3], &[1, 0, 2, 0, 3, 0]);
+    cut.truncate(cut.len() - 4);
+    run_stdin(d, &["append", "t.npy", "-"], &cut).fails();
+    assert_eq!(std::fs::read(d.join("t.npy")).unwrap(), t);
+    assert_eq!(std::fs::metadata(d.join("t.npy")).unwrap().ino(), ino);
+    // Raw bytes that are not a whole row.
+    run_stdin(d, &["append", "--raw", "t.npy", "-"], b"x").fails();
+    assert_eq!(std::fs::read(d.join("t.npy")).unwrap(), t);
+    assert_eq!(std::fs::metadata(d.join("t.npy")).unwrap().ino(), ino);
+    // A missing TARGET is not left behind, empty, by a failed stream.
+    run_stdin(d, &["append", "new.npy", "-"], &cut).fails();
+    assert!(!d.join("new.npy").exists());
+    run_stdin(
+        d,
+        &["append", "--raw", "--dtype", "<i2", "raw.npy", "-"],
+        b"x",
+    )
+    .fails();
+    assert!(!d.join("raw.npy").exists());
+    assert_eq!(
+        dir_listing(d).len(),
+        1,
+        "stray files: {:?}",
+        dir_listing(d).iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+}

@@ -777,3 +777,40 @@ fn no_sync_writes_the_same_bytes() {
     write_npy(&d.join("expect.npy"), "'<f8'", false, &[2, 3], &data);
     assert_eq!(synced, std::fs::read(d.join("expect.npy")).unwrap());
 }
+
+/// Replacing a file through a symlink replaces what it points to; the link
+/// stays a link (as `np.save` through the link would write).
+/// See: code review of 2026-11-30.
+#[test]
+fn in_place_and_force_follow_symlinks() {
+    let dir = tempdir();
+    let d = dir.path();
+    write_npy(&d.join("a.npy"), "'<f8'", false, &[2], &f8_bytes(0..2));
+    let one = std::fs::read(d.join("a.npy")).unwrap();
+    std::fs::write(d.join("real.npy"), [one.clone(), one.clone()].concat()).unwrap();
+    std::os::unix::fs::symlink("real.npy", d.join("link.npy")).unwrap();
+    run(d, &["convert-stacked", "--in-place", "link.npy"]).ok();
+    assert!(std::fs::symlink_metadata(d.join("link.npy"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let mut data = f8_bytes(0..2);
+    data.extend(f8_bytes(0..2));
+    write_npy(&d.join("expect.npy"), "'<f8'", false, &[2, 2], &data);
+    let expect = std::fs::read(d.join("expect.npy")).unwrap();
+    assert_eq!(std::fs::read(d.join("real.npy")).unwrap(), expect);
+    // concat --force through a link, too.
+    std::os::unix::fs::symlink("real.npy", d.join("link2.npy")).unwrap();
+    run(d, &["concat", "-f", "-o", "link2.npy", "a.npy", "a.npy"]).ok();
+    assert!(std::fs::symlink_metadata(d.join("link2.npy"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let mut joined = f8_bytes(0..2);
+    joined.extend(f8_bytes(0..2));
+    write_npy(&d.join("expect2.npy"), "'<f8'", false, &[4], &joined);
+    assert_eq!(
+        std::fs::read(d.join("real.npy")).unwrap(),
+        std::fs::read(d.join("expect2.npy")).unwrap()
+    );
+}

@@ -948,3 +948,51 @@ fn random_damage_is_repaired_or_refused() {
         numpy_check(py, dir, &fixed);
     }
 }
+
+/// A header over a page long whose changed shape digits straddle a page
+/// boundary is not patched in place (a kill could leave half of each page):
+/// the file is rewritten and renamed instead, and loads with every row.
+/// See: code review of 2026-11-30 (whole-header pwrite in repair).
+#[test]
+fn shape_straddling_a_page_boundary_is_rewritten_not_patched() {
+    use std::os::unix::fs::MetadataExt;
+    let d = tempdir();
+    let dir = d.path();
+    // Pad the descr with a long field name so the growth-axis digits of
+    // shape (95, 1) start at byte 4095 of the file.
+    let make = |name_len: usize, rows: u64| {
+        let descr = format!("[('{}', '<f8')]", "n".repeat(name_len));
+        Layout::new(pylit::parse(&descr).unwrap(), false, vec![rows, 1]).unwrap()
+    };
+    let probe = make(4000, 95).to_npy_header();
+    let at = probe.windows(4).position(|w| w == b"(95,").unwrap() + 1;
+    let name_len = 4000 + 4095 - at;
+    let l = make(name_len, 95);
+    let header = l.to_npy_header();
+    assert_eq!(
+        header.windows(4).position(|w| w == b"(95,").unwrap() + 1,
+        4095
+    );
+    // Header says 95 rows; 105 whole rows follow (a killed appender).
+    let mut bytes = header.clone();
+    bytes.extend(f8_bytes(0..105));
+    let f = dir.join("wide.npy");
+    fs::write(&f, &bytes).unwrap();
+    let ino = fs::metadata(&f).unwrap().ino();
+    run(dir, &["repair", "wide.npy"])
+        .ok()
+        .stdout_has("shape (95, 1) -> (105, 1)");
+    assert_ne!(
+        fs::metadata(&f).unwrap().ino(),
+        ino,
+        "patched in place across a page"
+    );
+    let h = header_of(&fs::read(&f).unwrap());
+    assert_eq!(h.shape, vec![105, 1]);
+    assert_eq!(status(&f), FileStatus::Ok);
+    let mut l2 = l.clone();
+    l2.shape = vec![105, 1];
+    let mut expect = l2.to_npy_header();
+    expect.extend(f8_bytes(0..105));
+    assert_eq!(fs::read(&f).unwrap(), expect);
+}

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::npy::grow::{create_empty, Grower};
 use crate::npy::header::{growth_axis, read_header, shape_repr, Header, Layout};
-use crate::npy::io::{file_id, lock_existing, Locked, Wait};
+use crate::npy::io::{file_id, lock_existing, resolve_link, Locked, Wait};
 use crate::npy::pylit::{self, Py};
 use crate::npy::scan::{scan_file, scan_settled, FileStatus, Scan};
 use crate::progress::Progress;
@@ -308,19 +308,8 @@ impl Stdin {
     }
 }
 
-/// The file to write: a symlinked TARGET is followed, so that a rewrite
-/// replaces the file it points to rather than the link.
-fn resolve_target(p: &Path) -> PathBuf {
-    match std::fs::symlink_metadata(p) {
-        Ok(m) if m.file_type().is_symlink() => {
-            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
-        }
-        _ => p.to_path_buf(),
-    }
-}
-
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
-    let target = resolve_target(&args.target);
+    let target = resolve_link(&args.target);
     let tname = args.target.display().to_string();
     if is_stdin(&target) {
         bail!("-: TARGET must be a file (stdin can only be a SOURCE)");
@@ -350,6 +339,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         pending: None,
     };
 
+    let mut created = false;
     if !target_exists(&target)? {
         let (rname, rhead) = match &files[0] {
             Some(f) => (f.name.clone(), f.scan.header.clone()),
@@ -366,7 +356,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         for f in files.iter().flatten() {
             check_fits(&Named::of(&f.name, &f.scan.header), &reference)?;
         }
-        create_empty(&target, &rhead.layout(), sync)?;
+        created = create_empty(&target, &rhead.layout(), sync)?;
     }
 
     let (lock, scan) = lock_target(&target, &args)?;
@@ -386,21 +376,40 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     };
     let mut grower = Grower::new(lock, scan.header, sync)?;
 
-    let mut i = 0;
-    while i < files.len() {
-        if files[i].is_none() {
-            append_stdin(&mut grower, &mut stdin, &tname)?;
-            i += 1;
-            continue;
+    let mut appended = || -> Result<()> {
+        let mut i = 0;
+        while i < files.len() {
+            if files[i].is_none() {
+                append_stdin(&mut grower, &mut stdin, &tname)?;
+                i += 1;
+                continue;
+            }
+            let j = (i..files.len())
+                .find(|&k| files[k].is_none())
+                .unwrap_or(files.len());
+            let batch: Vec<&SrcFile> = files[i..j].iter().flatten().collect();
+            append_files(&mut grower, &batch, &snapshot, &tname, g.quiet)?;
+            i = j;
         }
-        let j = (i..files.len())
-            .find(|&k| files[k].is_none())
-            .unwrap_or(files.len());
-        let batch: Vec<&SrcFile> = files[i..j].iter().flatten().collect();
-        append_files(&mut grower, &batch, &snapshot, &tname, g.quiet)?;
-        i = j;
+        Ok(())
+    };
+    let result = appended();
+    take_back_if_empty(result, created, &grower, &target)
+}
+
+/// A command that created TARGET and then failed before committing a row
+/// removes it again (under the lock it still holds), so a refused append
+/// leaves no trace.
+fn take_back_if_empty(
+    result: Result<()>,
+    created: bool,
+    grower: &Grower,
+    target: &Path,
+) -> Result<Outcome> {
+    if result.is_err() && created && grower.rows() == 0 {
+        let _ = std::fs::remove_file(target);
     }
-    Ok(Outcome::Done)
+    result.map(|()| Outcome::Done)
 }
 
 /// TARGET as it was when locked, for appending it to itself.
@@ -575,7 +584,7 @@ fn parse_dims(s: &str) -> Result<Vec<u64>> {
 
 /// `--raw`: sources are rows of bytes in TARGET's memory order.
 fn run_raw(args: &Args) -> Result<Outcome> {
-    let target = &resolve_target(&args.target);
+    let target = &resolve_link(&args.target);
     let tname = args.target.display().to_string();
     let sync = !args.no_sync;
     let descr = args.dtype.as_deref().map(parse_descr).transpose()?;
@@ -597,6 +606,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
         });
     }
 
+    let mut created = false;
     if !target_exists(target)? {
         let Some(d) = &descr else {
             bail!("{tname}: does not exist; --raw needs --dtype (and --shape for rows of more than one value) to create it");
@@ -607,7 +617,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
         if layout.dtype.has_object() {
             bail!("--dtype {}: Python objects cannot be appended", d.repr());
         }
-        create_empty(target, &layout, sync)?;
+        created = create_empty(target, &layout, sync)?;
     }
 
     let (lock, scan) = lock_target(target, args)?;
@@ -653,11 +663,21 @@ fn run_raw(args: &Args) -> Result<Outcome> {
     }
 
     let mut grower = Grower::new(lock, h, sync)?;
+    let result = append_raw(&mut grower, files, row);
+    take_back_if_empty(result, created, &grower, target)
+}
+
+/// Appends raw rows from files and stdin, committing whole rows.
+fn append_raw(
+    grower: &mut Grower,
+    files: Vec<Option<(String, File, u64)>>,
+    row: u64,
+) -> Result<()> {
     grower.reserve(None, &mut |_| {})?;
     for src in files {
         match src {
             Some((name, mut f, len)) => {
-                let got = copy_raw(&mut grower, &mut f, false).with_context(|| name.clone())?;
+                let got = copy_raw(grower, &mut f, false).with_context(|| name.clone())?;
                 if got != len {
                     grower.truncate_pending(0)?;
                     bail!("{name}: changed size while being read; nothing appended from it");
@@ -666,7 +686,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
             }
             None => {
                 let mut r = io::stdin().lock();
-                let got = copy_raw(&mut grower, &mut r, true).context("<stdin>")?;
+                let got = copy_raw(grower, &mut r, true).context("<stdin>")?;
                 let (whole, part) = (got / row, got % row);
                 let left = grower.pending() / row;
                 grower.truncate_pending(left * row)?;
@@ -685,7 +705,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
             }
         }
     }
-    Ok(Outcome::Done)
+    Ok(())
 }
 
 /// Copies a raw stream to the end of the target; returns the bytes copied.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::npy::io::{copy_range, lock_existing, lock_shared, NewFile, Wait};
+use crate::npy::io::{copy_range, header_patch, lock_existing, lock_shared, NewFile, Wait};
 use crate::npy::repair::{plan, Plan, Reference, Verdict};
 use crate::progress::Progress;
 use crate::Outcome;
@@ -155,8 +155,16 @@ fn repair_one(
 fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
     let new_data = p.new_data_len();
     let header = if p.header_changes() {
-        match p.header_in_place() {
-            Some(h) => Some(h),
+        let Some(h) = p.header_in_place() else {
+            return rewrite(path, file, p, g);
+        };
+        let mut old = vec![0u8; h.len()];
+        file.read_exact_at(&mut old, 0)
+            .context("cannot read the header")?;
+        // Only the bytes that change, and only within one page, so a kill
+        // leaves the old header or the new one, never a mix.
+        match header_patch(&old, &h) {
+            Some((off, bytes)) => Some((off, bytes.to_vec())),
             None => return rewrite(path, file, p, g),
         }
     } else {
@@ -170,9 +178,8 @@ fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
             .context("cannot change the file's length")?;
         file.sync_all().context("cannot sync")?;
     }
-    if let Some(h) = header {
-        debug_assert_eq!(h.len() as u64, p.header_len);
-        file.write_all_at(&h, 0)
+    if let Some((off, bytes)) = header {
+        file.write_all_at(&bytes, off)
             .context("cannot write the header")?;
         file.sync_all().context("cannot sync")?;
     }
@@ -182,9 +189,8 @@ fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
 /// Writes a fresh numpy header and the whole rows into a new file beside
 /// `path` and renames it over `path`, keeping the permissions.
 fn rewrite(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
-    // Replace what a symlink points to, not the symlink.
-    let target = std::fs::canonicalize(path).context("cannot resolve the path")?;
-    let mut nf = NewFile::beside(&target)?;
+    // `beside` follows a symlink: what it points to is replaced.
+    let mut nf = NewFile::beside(path)?;
     let header = p.layout.to_npy_header();
     let hl = header.len() as u64;
     nf.file()

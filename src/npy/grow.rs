@@ -28,12 +28,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 
 use super::header::{Header, Layout, Version};
-use super::io::{copy_range, copy_stream, Locked, NewFile};
-
-/// Bytes a single `pwrite` is known to land all-or-nothing even when the
-/// process is killed: the kernel copies a write page by page and only stops
-/// between pages.
-const PAGE: u64 = 4096;
+use super::io::{copy_range, copy_stream, diff_span, Locked, NewFile, PAGE};
 
 /// Creates `path` holding an empty array (the growth axis 0) with numpy's
 /// header. Returns `false`, creating nothing, when a file appeared there
@@ -294,6 +289,11 @@ impl Grower {
     /// rewritten (in place) or the new file renamed over the target (fresh).
     /// Bytes pending beyond them (part of a row still arriving) stay pending.
     pub fn commit(&mut self, add: u64) -> Result<()> {
+        // Nothing to add: the target stays exactly as it is. (A fresh file
+        // prepared by `reserve` is not renamed over it; its drop removes it.)
+        if add == 0 {
+            return Ok(());
+        }
         let p = self.path.display().to_string();
         let want = add
             .checked_mul(self.row_bytes)
@@ -314,9 +314,6 @@ impl Grower {
             .ok_or_else(|| anyhow!("{p}: internal error: the new shape does not fit the header"))?;
         match std::mem::replace(&mut self.dst, Dst::InPlace) {
             Dst::InPlace => {
-                if add == 0 {
-                    return Ok(());
-                }
                 let f = &self.lock.file;
                 if self.sync {
                     f.sync_data().with_context(|| format!("{p}: cannot sync"))?;
@@ -370,14 +367,6 @@ impl Drop for Grower {
             }
         }
     }
-}
-
-/// First and one-past-last differing byte of two equal-length headers.
-fn diff_span(a: &[u8], b: &[u8]) -> (usize, usize) {
-    let n = a.len().min(b.len());
-    let lo = (0..n).find(|&i| a[i] != b[i]).unwrap_or(n);
-    let hi = (lo..n).rev().find(|&i| a[i] != b[i]).map_or(lo, |i| i + 1);
-    (lo, hi)
 }
 
 /// Whether rewriting `header` (whose bytes in the file are `bytes`) for any

@@ -106,8 +106,11 @@ pub struct NewFile {
 }
 
 impl NewFile {
-    /// Creates a temporary file in the directory of `target`.
+    /// Creates a temporary file in the directory of `target`. A `target`
+    /// that is a symlink is followed: the new file replaces what it points
+    /// to, and the link stays a link (as writing through it would).
     pub fn beside(target: &Path) -> Result<NewFile> {
+        let target = &resolve_link(target);
         let dir = parent_dir(target);
         let name = target
             .file_name()
@@ -215,6 +218,17 @@ fn current_umask() -> u32 {
         let old = libc::umask(0o022);
         libc::umask(old);
         old as u32
+    }
+}
+
+/// `p`, or what it points to when it is a symlink: the file a command that
+/// replaces `p` by a rename must replace.
+pub fn resolve_link(p: &Path) -> PathBuf {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
+        }
+        _ => p.to_path_buf(),
     }
 }
 
@@ -352,6 +366,31 @@ pub fn copy_to_writer(
         left -= n as u64;
     }
     Ok(())
+}
+
+/// Bytes a single `pwrite` is known to land all-or-nothing even when the
+/// process is killed: the kernel copies a write page by page and only stops
+/// between pages.
+pub const PAGE: u64 = 4096;
+
+/// First and one-past-last differing byte of two equal-length headers.
+pub fn diff_span(a: &[u8], b: &[u8]) -> (usize, usize) {
+    let n = a.len().min(b.len());
+    let lo = (0..n).find(|&i| a[i] != b[i]).unwrap_or(n);
+    let hi = (lo..n).rev().find(|&i| a[i] != b[i]).map_or(lo, |i| i + 1);
+    (lo, hi)
+}
+
+/// The write that turns header bytes `old` into `new` (same length) in
+/// place: only the bytes that differ, as (offset, bytes). `None` when those
+/// span two pages, so that a kill could leave half of each: then the file
+/// must be rewritten and renamed instead.
+pub fn header_patch<'a>(old: &[u8], new: &'a [u8]) -> Option<(u64, &'a [u8])> {
+    let (lo, hi) = diff_span(old, new);
+    if lo >= hi {
+        return Some((lo as u64, &new[lo..lo]));
+    }
+    (lo as u64 / PAGE == (hi - 1) as u64 / PAGE).then(|| (lo as u64, &new[lo..hi]))
 }
 
 /// Identity of a file (device, inode), to tell when two paths are one file.
