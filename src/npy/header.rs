@@ -282,6 +282,18 @@ pub fn read_header_at(
     offset: u64,
     file_len: u64,
 ) -> Result<Header, FormatError> {
+    let (pre, text) = read_dict_at(file, offset, file_len)?;
+    parse_dict(pre, &text)
+}
+
+/// The preamble and the raw dict bytes of the header at `offset`, checked
+/// against the file's length before the dict is allocated; for readers that
+/// parse the dict their own way (`repair`'s placeholder reader).
+pub fn read_dict_at(
+    file: &std::fs::File,
+    offset: u64,
+    file_len: u64,
+) -> Result<(Preamble, Vec<u8>), FormatError> {
     use std::os::unix::fs::FileExt;
     let avail = file_len.saturating_sub(offset);
     let mut first = [0u8; 12];
@@ -299,9 +311,7 @@ pub fn read_header_at(
     }
     let mut text = vec![0u8; pre.dict_len as usize];
     file.read_exact_at(&mut text, offset + pre.version.prefix_len() as u64)?;
-    let mut h = parse_dict(pre, &text)?;
-    h.header_len = pre.header_len();
-    Ok(h)
+    Ok((pre, text))
 }
 
 impl Layout {

@@ -10,10 +10,9 @@
 //! append lock.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::header::{parse_dict, parse_preamble, shape_repr, Header, Layout, Version};
+use super::header::{parse_dict, read_dict_at, shape_repr, Header, Layout, Version};
 use super::scan::{scan_file, FileStatus};
 use super::FormatError;
 
@@ -320,16 +319,7 @@ const MAX_PLACEHOLDER_TRIES: usize = 16;
 /// (`'shape': (*******************,), }`). Returns the header with that
 /// length set to 0, or `None` when the header is not of that kind.
 pub fn placeholder_header(file: &File, file_len: u64) -> Option<Header> {
-    let mut first = [0u8; 12];
-    let n = file_len.min(12) as usize;
-    file.read_exact_at(&mut first[..n], 0).ok()?;
-    let pre = parse_preamble(&first[..n]).ok()?;
-    let prefix = pre.version.prefix_len() as u64;
-    if (n as u64) < prefix || pre.header_len() > file_len {
-        return None;
-    }
-    let mut text = vec![0u8; pre.dict_len as usize];
-    file.read_exact_at(&mut text, prefix).ok()?;
+    let (pre, text) = read_dict_at(file, 0, file_len).ok()?;
     parse_placeholder(pre, &text)
 }
 
