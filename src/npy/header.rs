@@ -274,6 +274,22 @@ fn read_up_to<R: Read>(r: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// Parses the preamble from the first bytes (up to 12) of an array that has
+/// `avail` bytes left in its file, and checks the whole header is there.
+pub fn preamble_within(first: &[u8], avail: u64) -> Result<Preamble, FormatError> {
+    let pre = parse_preamble(first)?;
+    if (first.len() as u64) < pre.version.prefix_len() as u64 {
+        return Err(FormatError::ShortHeader);
+    }
+    if pre.header_len() > avail {
+        return Err(FormatError::HeaderPastEnd {
+            header_len: pre.header_len(),
+            available: avail,
+        });
+    }
+    Ok(pre)
+}
+
 /// Reads the header of the array starting at `offset` in a file of `file_len`
 /// bytes, using positioned reads (no shared seek state). The header is read
 /// only as far as the file goes.
@@ -299,16 +315,7 @@ pub fn read_dict_at(
     let mut first = [0u8; 12];
     let n = (avail.min(12)) as usize;
     file.read_exact_at(&mut first[..n], offset)?;
-    let pre = parse_preamble(&first[..n])?;
-    if (n as u64) < pre.version.prefix_len() as u64 {
-        return Err(FormatError::ShortHeader);
-    }
-    if pre.header_len() > avail {
-        return Err(FormatError::HeaderPastEnd {
-            header_len: pre.header_len(),
-            available: avail,
-        });
-    }
+    let pre = preamble_within(&first[..n], avail)?;
     let mut text = vec![0u8; pre.dict_len as usize];
     file.read_exact_at(&mut text, offset + pre.version.prefix_len() as u64)?;
     Ok((pre, text))

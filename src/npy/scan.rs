@@ -320,19 +320,10 @@ impl<'a> Walker<'a> {
 
     /// [`read_header_at`] through the buffer, with the same errors.
     fn header_at(&mut self, offset: u64) -> Result<Header, FormatError> {
-        use super::header::{parse_dict, parse_preamble};
+        use super::header::{parse_dict, preamble_within};
         let avail = self.file_len.saturating_sub(offset);
         let n = avail.min(12) as usize;
-        let pre = parse_preamble(self.read_at(offset, n)?)?;
-        if (n as u64) < pre.version.prefix_len() as u64 {
-            return Err(FormatError::ShortHeader);
-        }
-        if pre.header_len() > avail {
-            return Err(FormatError::HeaderPastEnd {
-                header_len: pre.header_len(),
-                available: avail,
-            });
-        }
+        let pre = preamble_within(self.read_at(offset, n)?, avail)?;
         if pre.header_len() > (64 << 20) {
             return read_header_at(self.file, offset, self.file_len);
         }
