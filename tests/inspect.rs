@@ -264,3 +264,46 @@ fn unfinished_npyz_file_points_to_repair() {
         .stderr_has("npyz_unfinished.npy: the shape is a `*` placeholder")
         .stderr_has("npy repair npyz_unfinished.npy");
 }
+
+/// `convertible` is decided by the same planner `convert-stacked` runs: a
+/// stacked file that it refuses (here: a Fortran array over 8 MiB that
+/// numpy's C-ordered vstack result would need transposed) is not called
+/// convertible, and says why.
+#[test]
+fn stacked_convertible_agrees_with_convert_stacked() {
+    let d = tempdir();
+    let p = d.path();
+    let n = 350_000u64; // 3 x 350,000 f8 = 8.4 MB, over the 8 MiB limit
+    write_npy(
+        &p.join("c.npy"),
+        "'<f8'",
+        false,
+        &[3, n],
+        &vec![0u8; (3 * n * 8) as usize],
+    );
+    write_npy(
+        &p.join("f.npy"),
+        "'<f8'",
+        true,
+        &[3, n],
+        &vec![1u8; (3 * n * 8) as usize],
+    );
+    let mut st = std::fs::read(p.join("c.npy")).unwrap();
+    st.extend(std::fs::read(p.join("f.npy")).unwrap());
+    std::fs::write(p.join("st.npy"), &st).unwrap();
+    let j = &run(p, &["inspect", "--json", "st.npy"]).json_lines()[0];
+    assert_eq!(j["status"], "stacked");
+    assert_eq!(j["convertible"], false);
+    let msg = j["message"].as_str().unwrap();
+    assert!(msg.contains("array 1 at byte offset"), "{msg}");
+    run(p, &["convert-stacked", "st.npy", "-o", "out.npy"])
+        .fails()
+        .stderr_has("array 1 at byte offset");
+    // Two C-order arrays of the same shape do convert.
+    let mut ok = std::fs::read(p.join("c.npy")).unwrap();
+    ok.extend(std::fs::read(p.join("c.npy")).unwrap());
+    std::fs::write(p.join("ok.npy"), &ok).unwrap();
+    let j = &run(p, &["inspect", "--json", "ok.npy"]).json_lines()[0];
+    assert_eq!(j["convertible"], true);
+    run(p, &["convert-stacked", "ok.npy", "-o", "out.npy"]).ok();
+}

@@ -129,7 +129,7 @@ pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
                     WalkErrorKind::Junk { .. } => m.push_str(&format!("; then {p}")),
                 }
             } else if let Some(mm) = &st.mismatch {
-                m.push_str(&format!("; they do not join with np.vstack: {mm}"));
+                m.push_str(&format!("; `npy convert-stacked` cannot join them: {mm}"));
             } else {
                 m.push_str(&format!(": run `npy convert-stacked {path} -o OUTPUT`"));
             }

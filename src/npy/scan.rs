@@ -210,43 +210,47 @@ pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
 }
 
 /// Walks every array, counting them and checking that they join with
-/// `np.vstack` (same dtype, same dims after the first).
+/// `np.vstack` — by the same planner `npy convert-stacked` uses, so
+/// `inspect` calls a file convertible exactly when the conversion would go.
 pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
+    use super::join::{Mode, Planner};
     let mut arrays = 0;
     let mut problem = None;
     let mut mismatch = None;
-    let mut first: Option<(Header, Vec<u64>)> = None;
+    let mut planner: Option<Planner> = None;
+    let at =
+        |index: u64, offset: u64, m: &str| format!("array {index} at byte offset {offset}: {m}");
     for item in Walker::new(file, file_len) {
-        match item {
-            Ok(e) => {
-                arrays += 1;
-                if mismatch.is_none() {
-                    let vs = vstack_shape(&e.header.shape);
-                    match &first {
-                        None => first = Some((e.header, vs)),
-                        Some((h0, vs0)) => {
-                            if h0.descr != e.header.descr {
-                                mismatch = Some(format!(
-                                    "array {} at byte offset {} has dtype {}, array 0 has {}",
-                                    e.index,
-                                    e.offset,
-                                    e.header.descr.repr(),
-                                    h0.descr.repr()
-                                ));
-                            } else if vs0[1..] != vs[1..] {
-                                mismatch = Some(format!(
-                                    "array {} at byte offset {} has shape {}, which does not stack with array 0's {}",
-                                    e.index,
-                                    e.offset,
-                                    e.header.shape_repr(),
-                                    h0.shape_repr()
-                                ));
-                            }
-                        }
-                    }
+        let e = match item {
+            Ok(e) => e,
+            Err(err) => {
+                problem = Some(err);
+                continue;
+            }
+        };
+        arrays += 1;
+        if mismatch.is_some() {
+            continue;
+        }
+        if planner.is_none() {
+            match Planner::new(Mode::Vstack, &e.header) {
+                Ok(p) => planner = Some(p),
+                Err(m) => {
+                    mismatch = Some(at(e.index, e.offset, &m));
+                    continue;
                 }
             }
-            Err(e) => problem = Some(e),
+        }
+        if let Some(Err(m)) = planner.as_mut().map(|p| p.add(&e.header, e.offset)) {
+            mismatch = Some(at(e.index, e.offset, &m));
+        }
+    }
+    if let (None, Some(p)) = (&mismatch, &planner) {
+        if let Err((who, m)) = p.finish() {
+            mismatch = Some(match who {
+                Some((index, offset)) => at(index, offset, &m),
+                None => m,
+            });
         }
     }
     StackSummary {
