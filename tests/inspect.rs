@@ -307,3 +307,24 @@ fn stacked_convertible_agrees_with_convert_stacked() {
     assert_eq!(j["convertible"], true);
     run(p, &["convert-stacked", "ok.npy", "-o", "out.npy"]).ok();
 }
+
+/// A named pipe (`npy inspect <(curl ...)`) is read like stdin.
+#[test]
+fn reads_process_substitution() {
+    let d = tempdir();
+    clean(d.path(), "a.npy", 3);
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("'{}' inspect --json <(cat a.npy)", bin().display()))
+        .current_dir(d.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["status"], "ok");
+    assert_eq!(j["shape"], serde_json::json!([3, 3]));
+}

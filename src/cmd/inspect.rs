@@ -75,19 +75,27 @@ fn display_path(p: &Path) -> String {
 
 fn inspect_one(path: &Path) -> Result<Scan> {
     let name = display_path(path);
-    let file = if path == Path::new("-") {
-        // A pipe cannot be sized or read at offsets: spool it to an unnamed
-        // temporary file first (memory stays flat).
-        let mut tmp = tempfile::tempfile().context("cannot create a temporary file for stdin")?;
-        std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
-            .with_context(|| format!("{name}: cannot read"))?;
-        tmp
-    } else {
-        File::open(path).with_context(|| format!("{name}: cannot open"))?
+    // A pipe (stdin, or `<(curl ...)`) cannot be sized or read at offsets:
+    // spool it to an unnamed temporary file first (memory stays flat).
+    let spool = |r: &mut dyn std::io::Read| -> Result<File> {
+        let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+        std::io::copy(r, &mut tmp).with_context(|| format!("{name}: cannot read"))?;
+        Ok(tmp)
     };
-    if file.metadata()?.is_dir() {
-        anyhow::bail!("{name}: is a directory");
-    }
+    let file = if path == Path::new("-") {
+        spool(&mut std::io::stdin().lock())?
+    } else {
+        let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        let kind = f.metadata()?.file_type();
+        if kind.is_dir() {
+            anyhow::bail!("{name}: is a directory");
+        }
+        if kind.is_file() {
+            f
+        } else {
+            spool(&mut f)?
+        }
+    };
     scan_settled(&file).or_else(|e| {
         // npyz leaves `*` where the shape belongs until its writer finishes.
         let len = file.metadata()?.len();
