@@ -404,6 +404,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn diff_span_and_page_patches() {
+        assert_eq!(diff_span(b"abcdef", b"abXdYf"), (2, 5));
+        assert_eq!(diff_span(b"abc", b"abc"), (3, 3));
+        let old = vec![b' '; 8192];
+        let mut new = old.clone();
+        new[100] = b'1';
+        new[102] = b'2';
+        assert_eq!(header_patch(&old, &new), Some((100, &new[100..103])));
+        new[4096] = b'3';
+        assert_eq!(header_patch(&old, &new), None);
+    }
+
+    #[test]
     fn copy_range_copies_exact_bytes() {
         let mut src = tempfile::tempfile().unwrap();
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
