@@ -91,8 +91,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;convert-stacked' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the joined array')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the joined array')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout)')
             [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Join like np.concatenate(..., axis=N) instead of np.vstack')
             [CompletionResult]::new('--in-place', '--in-place', [CompletionResultType]::ParameterName, 'Replace INPUT with the joined array (temporary file + rename)')
             [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'Join like np.stack: a new leading axis (all shapes equal)')

@@ -83,8 +83,8 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand --version 'Print version'
         }
         &'npy;convert-stacked'= {
-            cand -o 'Where to write the joined array'
-            cand --output 'Where to write the joined array'
+            cand -o 'Where to write the joined array (`-` for stdout)'
+            cand --output 'Where to write the joined array (`-` for stdout)'
             cand --axis 'Join like np.concatenate(..., axis=N) instead of np.vstack'
             cand --in-place 'Replace INPUT with the joined array (temporary file + rename)'
             cand --stack 'Join like np.stack: a new leading axis (all shapes equal)'

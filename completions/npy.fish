@@ -62,7 +62,7 @@ complete -c npy -n "__fish_npy_using_subcommand repair" -l zero-fill -d 'Complet
 complete -c npy -n "__fish_npy_using_subcommand repair" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand repair" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand repair" -s V -l version -d 'Print version'
-complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s o -l output -d 'Where to write the joined array' -r -F
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s o -l output -d 'Where to write the joined array (`-` for stdout)' -r -F
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l axis -d 'Join like np.concatenate(..., axis=N) instead of np.vstack' -r
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l in-place -d 'Replace INPUT with the joined array (temporary file + rename)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l stack -d 'Join like np.stack: a new leading axis (all shapes equal)'

@@ -4,10 +4,12 @@
 //! [`main_entry`] parses the arguments, runs the command and turns the
 //! outcome into an exit code: 0 success, 1 failure or a `--check` that found
 //! something, 2 usage error. Errors are printed once, here, as
-//! `npy: <file>: <what is wrong>`.
+//! `npy: <file>: <what is wrong>`, through [`console`], the one path to
+//! stdout and stderr.
 
 pub mod cli;
 pub mod cmd;
+pub mod console;
 pub mod npy;
 pub mod progress;
 
@@ -26,6 +28,7 @@ pub enum Outcome {
 }
 
 pub fn main_entry() -> ExitCode {
+    console::init();
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
@@ -38,9 +41,10 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-/// Prints an error the one way every command does.
+/// Prints an error the one way every command does (IO errors in words,
+/// without Rust's "(os error N)"; never a panic when stderr is closed).
 pub fn report(e: &anyhow::Error) {
-    eprintln!("npy: {e:#}");
+    console::eprint(&format!("npy: {}\n", console::error_line(e)));
 }
 
 /// A closed pipe on stdout (`npy inspect *.npy | head`) is not an error.

@@ -415,8 +415,11 @@ fn stdin_streams_commit_each_whole_array() {
         .stderr_has("<stdin>: array 1 at byte offset")
         .stderr_has("dtype '<i4' differs from m.npy's '<i8'");
     assert_eq!(std::fs::read(d.join("m.npy")).unwrap(), arr(0, 2));
-    // Empty stdin onto an existing TARGET: nothing to do.
-    run_stdin(d, &["append", "m.npy", "-"], b"").ok();
+    // Empty stdin onto an existing TARGET: no array arrived, which is said
+    // (exit 1, as np.load of an empty stream raises), TARGET unchanged.
+    run_stdin(d, &["append", "m.npy", "-"], b"")
+        .fails()
+        .stderr_has("<stdin>: no array arrived on stdin; m.npy unchanged");
     assert_eq!(std::fs::read(d.join("m.npy")).unwrap(), arr(0, 2));
     run_stdin(d, &["append", "none.npy", "-"], b"")
         .fails()

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::npy::grow::{create_empty, Grower};
+use crate::npy::grow::{create_empty, discard_created, Grower};
 use crate::npy::header::{growth_axis, read_header, shape_repr, Header, Layout};
-use crate::npy::io::{file_id, lock_existing, resolve_link, Locked, Wait};
+use crate::npy::io::{file_id, lock_existing, open_input, resolve_link, Locked, Wait};
 use crate::npy::pylit::{self, Py};
 use crate::npy::scan::{scan_file, scan_settled, FileStatus, Scan};
 use crate::progress::Progress;
@@ -194,7 +194,8 @@ fn check_appendable(name: &str, h: &Header) -> Result<()> {
 
 fn open_source(path: &Path) -> Result<SrcFile> {
     let name = path.display().to_string();
-    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    // A FIFO or `<(...)` is spooled to a temporary file (see io).
+    let file = open_input(path)?;
     let scan = scan_settled(&file).with_context(|| name.clone())?;
     match scan.status {
         FileStatus::Ok => {}
@@ -345,7 +346,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             Some(f) => (f.name.clone(), f.scan.header.clone()),
             None => {
                 let Some(h) = stdin.next_header()? else {
-                    bail!("<stdin>: no array to append; {tname} was not created");
+                    bail!("<stdin>: no array arrived on stdin; {tname} was not created");
                 };
                 check_appendable(&stdin.label(), &h)?;
                 stdin.pending = Some(h.clone());
@@ -358,8 +359,26 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         }
         created = create_empty(&target, &rhead.layout(), sync)?;
     }
+    let result = append_all(&target, &args, &files, &mut stdin, g);
+    if result.is_err() && created {
+        // A TARGET that did not exist before a failed append does not
+        // exist after it.
+        discard_created(&target);
+    }
+    result
+}
 
-    let (lock, scan) = lock_target(&target, &args)?;
+/// Locks TARGET, checks every source against it again, and appends them in
+/// order.
+fn append_all(
+    target: &Path,
+    args: &Args,
+    files: &[Option<SrcFile>],
+    stdin: &mut Stdin,
+    g: super::Global,
+) -> Result<Outcome> {
+    let tname = args.target.display().to_string();
+    let (lock, scan) = lock_target(target, args)?;
     for f in files.iter().flatten() {
         check_fits(
             &Named::of(&f.name, &f.scan.header),
@@ -374,42 +393,31 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         rows: scan.rows_declared().unwrap_or(0),
         bytes: scan.expected_bytes,
     };
-    let mut grower = Grower::new(lock, scan.header, sync)?;
-
-    let mut appended = || -> Result<()> {
-        let mut i = 0;
-        while i < files.len() {
-            if files[i].is_none() {
-                append_stdin(&mut grower, &mut stdin, &tname)?;
-                i += 1;
-                continue;
+    let mut grower = Grower::new(lock, scan.header, !args.no_sync)?;
+    let before = grower.rows();
+    let mut i = 0;
+    while i < files.len() {
+        if files[i].is_none() {
+            let arrays = append_stdin(&mut grower, stdin, &tname)?;
+            if arrays == 0 {
+                let unchanged = if grower.rows() == before {
+                    format!("{tname} unchanged")
+                } else {
+                    "the other sources were appended".to_string()
+                };
+                bail!("<stdin>: no array arrived on stdin; {unchanged}");
             }
-            let j = (i..files.len())
-                .find(|&k| files[k].is_none())
-                .unwrap_or(files.len());
-            let batch: Vec<&SrcFile> = files[i..j].iter().flatten().collect();
-            append_files(&mut grower, &batch, &snapshot, &tname, g.quiet)?;
-            i = j;
+            i += 1;
+            continue;
         }
-        Ok(())
-    };
-    let result = appended();
-    take_back_if_empty(result, created, &grower, &target)
-}
-
-/// A command that created TARGET and then failed before committing a row
-/// removes it again (under the lock it still holds), so a refused append
-/// leaves no trace.
-fn take_back_if_empty(
-    result: Result<()>,
-    created: bool,
-    grower: &Grower,
-    target: &Path,
-) -> Result<Outcome> {
-    if result.is_err() && created && grower.rows() == 0 {
-        let _ = std::fs::remove_file(target);
+        let j = (i..files.len())
+            .find(|&k| files[k].is_none())
+            .unwrap_or(files.len());
+        let batch: Vec<&SrcFile> = files[i..j].iter().flatten().collect();
+        append_files(&mut grower, &batch, &snapshot, &tname, g.quiet)?;
+        i = j;
     }
-    result.map(|()| Outcome::Done)
+    Ok(Outcome::Done)
 }
 
 /// TARGET as it was when locked, for appending it to itself.
@@ -491,7 +499,8 @@ fn stdin_ready() -> bool {
 
 /// Appends each whole array of a `.npy` stream. Whole arrays are committed
 /// as the stream goes (see [`Pace`]), and all of them before any error.
-fn append_stdin(grower: &mut Grower, stdin: &mut Stdin, tname: &str) -> Result<()> {
+/// Returns how many arrays the stream held.
+fn append_stdin(grower: &mut Grower, stdin: &mut Stdin, tname: &str) -> Result<u64> {
     let mut pending_rows = 0u64;
     let mut pace = Pace {
         last: Instant::now(),
@@ -499,7 +508,7 @@ fn append_stdin(grower: &mut Grower, stdin: &mut Stdin, tname: &str) -> Result<(
     loop {
         match stdin_step(grower, stdin, tname, &mut pending_rows, &mut pace) {
             Ok(true) => {}
-            Ok(false) => return grower.commit(pending_rows),
+            Ok(false) => return grower.commit(pending_rows).map(|()| stdin.index),
             Err(e) => {
                 // Keep the whole arrays that arrived; drop the broken one.
                 let whole = pending_rows * grower.row_bytes();
@@ -591,13 +600,14 @@ fn run_raw(args: &Args) -> Result<Outcome> {
     let dims = args.shape.as_deref().map(parse_dims).transpose()?;
 
     // Raw files are sized up front: whole rows only, checked before writing.
+    // A FIFO or `<(...)` is spooled to a temporary file first (see io).
     let mut files: Vec<Option<(String, File, u64)>> = Vec::new();
     for p in &args.sources {
         files.push(if is_stdin(p) {
             None
         } else {
             let name = p.display().to_string();
-            let f = File::open(p).with_context(|| format!("{name}: cannot open"))?;
+            let f = open_input(p)?;
             let len = f
                 .metadata()
                 .with_context(|| format!("{name}: cannot stat"))?
@@ -617,12 +627,43 @@ fn run_raw(args: &Args) -> Result<Outcome> {
         if layout.dtype.has_object() {
             bail!("--dtype {}: Python objects cannot be appended", d.repr());
         }
+        // Everything that can refuse the rows is checked before TARGET is
+        // created.
+        let shown = args.shape.as_deref().unwrap_or("");
+        crate::npy::limits::check_result(&layout)
+            .map_err(|e| anyhow!("--shape {shown}: {e}; {tname} was not created"))?;
+        match layout.row_bytes() {
+            Ok(0) => bail!(
+                "--shape {shown}: rows of that shape hold 0 bytes, so raw bytes cannot say how \
+                 many to append; {tname} was not created"
+            ),
+            Ok(_) => {}
+            Err(e) => bail!("--shape {shown}: {e}; {tname} was not created"),
+        }
         created = create_empty(target, &layout, sync)?;
     }
+    let result = append_raw_all(target, args, &descr, &dims, files);
+    if result.is_err() && created {
+        // A TARGET that did not exist before a failed append does not
+        // exist after it.
+        discard_created(target);
+    }
+    result
+}
 
+/// `--raw` once TARGET exists: lock it, check the rows' layout against it,
+/// append.
+fn append_raw_all(
+    target: &Path,
+    args: &Args,
+    descr: &Option<Py>,
+    dims: &Option<Vec<u64>>,
+    files: Vec<Option<(String, File, u64)>>,
+) -> Result<Outcome> {
+    let tname = args.target.display().to_string();
     let (lock, scan) = lock_target(target, args)?;
     let h = scan.header.clone();
-    if let Some(d) = &descr {
+    if let Some(d) = descr {
         if *d != h.descr {
             bail!(
                 "--dtype {}: differs from {tname}'s {}",
@@ -639,7 +680,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
         .filter(|&(i, _)| i != ax)
         .map(|(_, &d)| d)
         .collect();
-    if let Some(d) = &dims {
+    if let Some(d) = dims {
         if *d != row_shape {
             bail!(
                 "--shape {}: {tname}'s rows have shape {}",
@@ -648,7 +689,7 @@ fn run_raw(args: &Args) -> Result<Outcome> {
             );
         }
     }
-    let row = h.row_bytes()?;
+    let row = h.row_bytes().with_context(|| tname.clone())?;
     if row == 0 {
         bail!("{tname}: its rows hold 0 bytes, so raw bytes cannot say how many to append");
     }
@@ -662,9 +703,8 @@ fn run_raw(args: &Args) -> Result<Outcome> {
         }
     }
 
-    let mut grower = Grower::new(lock, h, sync)?;
-    let result = append_raw(&mut grower, files, row);
-    take_back_if_empty(result, created, &grower, target)
+    let mut grower = Grower::new(lock, h, !args.no_sync)?;
+    append_raw(&mut grower, files, row).map(|()| Outcome::Done)
 }
 
 /// Appends raw rows from files and stdin, committing whole rows.

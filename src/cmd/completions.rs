@@ -21,8 +21,7 @@ pub struct Args {
 pub fn run(args: Args, _g: super::Global) -> anyhow::Result<Outcome> {
     let mut out = Vec::new();
     generate(args.shell, &mut out);
-    use std::io::Write;
-    std::io::stdout().write_all(&out)?;
+    crate::console::print(&String::from_utf8_lossy(&out))?;
     Ok(Outcome::Done)
 }
 

@@ -10,14 +10,14 @@
 use std::cmp::Ordering;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{IsTerminal, Read};
+use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::npy::io::NewFile;
+use crate::npy::io::{open_input, Dest, NewFile};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
 use crate::npy::scan::{scan_settled, FileStatus};
 use crate::progress::Progress;
@@ -123,26 +123,16 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     if paths.is_empty() {
         bail!("no input files: name them, or give --files-from FILE");
     }
-    let to_stdout = args.output == Path::new("-");
-    let out_name = if to_stdout {
-        "<stdout>".to_string()
-    } else {
-        args.output.display().to_string()
-    };
-    let existing = if to_stdout {
-        None
-    } else {
-        match std::fs::metadata(&args.output) {
-            Ok(m) if m.is_dir() => bail!("{out_name}: is a directory"),
-            Ok(m) if !args.force => {
-                let _ = m;
-                bail!("{out_name}: already exists (give --force to replace it)")
-            }
-            Ok(m) => Some(m.permissions()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e).with_context(|| format!("{out_name}: cannot stat")),
+    // Before any input is read: a file to replace is locked here (the lock
+    // `npy append` takes) and stays locked until it has been replaced.
+    let dest = Dest::open(&args.output, args.force)?;
+    let out_name = dest.name(&args.output);
+    if matches!(dest, Dest::Stdout) {
+        crate::console::stdout_usable()?;
+        if crate::console::stdout_is_terminal() {
+            bail!("<stdout>: refusing to write binary .npy data to a terminal (redirect it, or give -o FILE)");
         }
-    };
+    }
 
     // Check every input before anything is written.
     let keep_open = paths.len() <= KEEP_OPEN;
@@ -157,13 +147,11 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         if path == Path::new("-") {
             bail!("-: reading an input from stdin is not supported (name a file)");
         }
-        let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+        // A FIFO or `<(...)` is spooled to a temporary file (see io).
+        let file = open_input(path)?;
         let meta = file
             .metadata()
             .with_context(|| format!("{name}: cannot stat"))?;
-        if meta.is_dir() {
-            bail!("{name}: is a directory");
-        }
         let scan = scan_settled(&file).with_context(|| name.to_string())?;
         if scan.status != FileStatus::Ok {
             let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
@@ -198,52 +186,51 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         Some((index, _)) => anyhow::anyhow!("{}: {m}", paths[index as usize].display()),
         None => anyhow::anyhow!("{out_name}: {m}"),
     })?;
+    crate::npy::limits::check_result(&geo.layout)
+        .map_err(|e| anyhow::anyhow!("{out_name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();
     let total = header.len() as u64 + geo.data_bytes;
     let n = paths.len();
     inputs.paths = paths;
     let mut progress = Progress::bytes(total, g.quiet, &format!("joining {n} files"));
 
-    if to_stdout {
-        let stdout = std::io::stdout();
-        if stdout.is_terminal() {
-            bail!("<stdout>: refusing to write binary .npy data to a terminal (redirect it, or give -o FILE)");
+    match &dest {
+        Dest::Stdout | Dest::Stream(_) => {
+            let mut stream: Box<dyn std::io::Write> = match &dest {
+                Dest::Stream(p) => Box::new(Dest::open_stream(p)?),
+                _ => Box::new(crate::console::Stdout),
+            };
+            join::execute(
+                &header,
+                &geo,
+                &mut inputs,
+                Sink::Writer(&mut *stream),
+                &out_name,
+                &mut progress,
+            )?;
+            stream
+                .flush()
+                .with_context(|| format!("{out_name}: cannot write"))?;
         }
-        let mut lock = stdout.lock();
-        join::execute(
-            &header,
-            &geo,
-            &mut inputs,
-            Sink::Writer(&mut lock),
-            &out_name,
-            &mut progress,
-        )?;
-        std::io::Write::flush(&mut lock).with_context(|| format!("{out_name}: cannot write"))?;
-        return Ok(Outcome::Done);
-    }
-
-    let new = NewFile::beside(&args.output)?;
-    if let Some(perm) = existing {
-        new.file()
-            .set_permissions(perm)
-            .with_context(|| format!("{out_name}: cannot set permissions"))?;
-    }
-    join::execute(
-        &header,
-        &geo,
-        &mut inputs,
-        Sink::File {
-            file: new.file(),
-            durable: !args.no_sync,
-        },
-        &out_name,
-        &mut progress,
-    )?;
-    progress.finish();
-    if args.force {
-        new.commit(!args.no_sync)?;
-    } else if new.commit_new(!args.no_sync)?.is_err() {
-        bail!("{out_name}: appeared while the inputs were being joined; not replaced (give --force to replace it)");
+        Dest::Replace(_) | Dest::Create(_) => {
+            let mut new = NewFile::beside(&args.output)?;
+            if let Dest::Replace(held) = &dest {
+                new.copy_permissions_from(&held.file)?;
+            }
+            join::execute(
+                &header,
+                &geo,
+                &mut inputs,
+                Sink::File {
+                    file: new.file(),
+                    durable: !args.no_sync,
+                },
+                &out_name,
+                &mut progress,
+            )?;
+            progress.finish();
+            dest.commit(new, !args.no_sync)?;
+        }
     }
     Ok(Outcome::Done)
 }

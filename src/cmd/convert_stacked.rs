@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 
 use crate::npy::header::read_header_at;
-use crate::npy::io::{lock_existing, NewFile, Wait};
+use crate::npy::io::{lock_existing, open_input, Dest, NewFile, Wait};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
 use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
 use crate::npy::FormatError;
@@ -36,7 +36,7 @@ scripts need not tell the two apart.")]
 pub struct Args {
     /// The file holding several arrays back to back.
     pub input: PathBuf,
-    /// Where to write the joined array.
+    /// Where to write the joined array (`-` for stdout).
     #[arg(
         short,
         long,
@@ -165,57 +165,57 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         (false, Some(a)) => Mode::Concatenate(a),
         (false, None) => Mode::Vstack,
     };
-    let (target, existing_out) = match &args.output {
-        Some(out) => {
-            let exists = match std::fs::metadata(out) {
-                Ok(m) if m.is_dir() => bail!("{}: is a directory", out.display()),
-                Ok(_) if !args.force => bail!(
-                    "{}: already exists (give --force to replace it)",
-                    out.display()
-                ),
-                Ok(m) => Some(m.permissions()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(e).with_context(|| format!("{}: cannot stat", out.display())),
-            };
-            (out.clone(), exists)
-        }
-        None => (input.clone(), None),
+    // Before anything is read, the file to be replaced (INPUT in place, or
+    // an existing OUTPUT with --force) is locked with the lock `npy append`
+    // takes, and stays locked until it has been replaced.
+    let (dest, target) = match &args.output {
+        Some(out) => (Dest::open(out, args.force)?, out.clone()),
+        None => (
+            Dest::Replace(lock_existing(input, Wait::Block)?),
+            input.clone(),
+        ),
     };
-    let out_name = target.display().to_string();
+    let out_name = dest.name(&target);
+    let stream = matches!(dest, Dest::Stdout | Dest::Stream(_));
+    if matches!(dest, Dest::Stdout) {
+        crate::console::stdout_usable()?;
+        if crate::console::stdout_is_terminal() {
+            bail!("<stdout>: refusing to write binary .npy data to a terminal (redirect it, or give -o FILE)");
+        }
+    }
 
-    // In place, hold the lock that `npy append` takes, so no append lands in
-    // the file that is about to be replaced.
-    let locked;
     let opened;
-    let file: &File = if args.in_place {
-        locked = lock_existing(input, Wait::Block)?;
-        &locked.file
-    } else {
-        opened = File::open(input).with_context(|| format!("{name}: cannot open"))?;
-        &opened
+    let file: &File = match &dest {
+        Dest::Replace(locked) if args.in_place => &locked.file,
+        _ => {
+            // A FIFO or `<(...)` is spooled to a temporary file (see io).
+            opened = open_input(input)?;
+            &opened
+        }
     };
     let meta = file
         .metadata()
         .with_context(|| format!("{name}: cannot stat"))?;
-    if meta.is_dir() {
-        bail!("{name}: is a directory");
-    }
     let file_len = meta.len();
     if file_len == 0 {
         bail!("{name}: {}", FormatError::Empty);
     }
 
-    let mut new = NewFile::beside(&target)?;
-    if args.in_place {
-        new.copy_permissions_from(file)?;
-    } else if let Some(perm) = existing_out {
-        new.file()
-            .set_permissions(perm)
-            .with_context(|| format!("{out_name}: cannot set permissions"))?;
-    }
+    // A file result is written beside its final path and renamed into
+    // place; a stream (stdout, a FIFO) is written in order, in pass 2.
+    let new = match &dest {
+        Dest::Replace(held) => {
+            let mut nf = NewFile::beside(&target)?;
+            nf.copy_permissions_from(&held.file)?;
+            Some(nf)
+        }
+        Dest::Create(_) => Some(NewFile::beside(&target)?),
+        Dest::Stdout | Dest::Stream(_) => None,
+    };
     let out_file = new
-        .file()
-        .try_clone()
+        .as_ref()
+        .map(|n| n.file().try_clone())
+        .transpose()
         .context("cannot duplicate a file handle")?;
     let mut progress = Progress::bytes(file_len, g.quiet, &format!("joining arrays of {name}"));
 
@@ -227,7 +227,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let mut runs: Option<Vec<Run>> = Some(Vec::new());
     let mut dropped: Option<WalkError> = None;
     let mut early: Option<(join::Out, usize)> = None;
-    let mut early_possible = true;
+    let mut early_possible = !stream;
     let mut walker = Walker::new(file, file_len);
     while let Some(item) = walker.next() {
         let e = match item {
@@ -291,7 +291,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                     early = Some((
                         join::Out::new(
                             Sink::File {
-                                file: &out_file,
+                                file: out_file.as_ref().expect("a file result"),
                                 durable: !args.no_sync,
                             },
                             &out_name,
@@ -326,6 +326,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
         None => anyhow!("{name}: {m}"),
     })?;
+    crate::npy::limits::check_result(&geo.layout)
+        .map_err(|e| anyhow!("{name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();
     let count = planner.count();
     let done_early = match early {
@@ -336,6 +338,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             }
             use std::os::unix::fs::FileExt;
             out_file
+                .as_ref()
+                .expect("a file result")
                 .write_all_at(&header, 0)
                 .with_context(|| format!("{out_name}: cannot write"))?;
             true
@@ -345,9 +349,6 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 
     // Pass 2: one streaming copy, when pass 1 could not do it.
     if !done_early {
-        out_file
-            .set_len(0)
-            .with_context(|| format!("{out_name}: cannot truncate"))?;
         let mut parts = Stacked {
             file,
             path: input,
@@ -358,34 +359,39 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         };
         let total = header.len() as u64 + geo.data_bytes;
         let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
-        join::execute(
-            &header,
-            &geo,
-            &mut parts,
-            Sink::File {
-                file: &out_file,
-                durable: !args.no_sync,
-            },
-            &out_name,
-            &mut progress,
-        )?;
+        let mut stream_out: Option<Box<dyn std::io::Write>> = match &dest {
+            Dest::Stdout => Some(Box::new(crate::console::Stdout)),
+            Dest::Stream(p) => Some(Box::new(Dest::open_stream(p)?)),
+            Dest::Replace(_) | Dest::Create(_) => None,
+        };
+        let sink = match (&mut stream_out, &out_file) {
+            (Some(w), _) => Sink::Writer(&mut **w),
+            (None, Some(f)) => {
+                f.set_len(0)
+                    .with_context(|| format!("{out_name}: cannot truncate"))?;
+                Sink::File {
+                    file: f,
+                    durable: !args.no_sync,
+                }
+            }
+            (None, None) => bail!("internal error: no output"),
+        };
+        join::execute(&header, &geo, &mut parts, sink, &out_name, &mut progress)?;
+        if let Some(w) = &mut stream_out {
+            w.flush()
+                .with_context(|| format!("{out_name}: cannot write"))?;
+        }
     }
     progress.finish();
-    if args.output.is_some() && !args.force {
-        if new.commit_new(!args.no_sync)?.is_err() {
-            bail!(
-                "{out_name}: appeared while converting; not replaced (give --force to replace it)"
-            );
-        }
-    } else {
-        new.commit(!args.no_sync)?;
+    if let Some(nf) = new {
+        dest.commit(nf, !args.no_sync)?;
     }
     if let Some(we) = dropped {
-        eprintln!(
-            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it",
+        crate::console::eprint(&format!(
+            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it\n",
             file_len - we.offset,
             complete(count)
-        );
+        ));
     }
     Ok(Outcome::Done)
 }

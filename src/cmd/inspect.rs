@@ -2,11 +2,9 @@
 //! numpy can load it, from its headers and size alone (O(1) in the data size;
 //! a stacked file costs one small read per array).
 
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Map, Value};
 
 use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
@@ -31,8 +29,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     let mut failed = false;
     let mut not_ok = false;
     for path in &args.files {
@@ -42,12 +38,14 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                     not_ok = true;
                 }
                 let shown = display_path(path);
-                if args.json {
-                    writeln!(out, "{}", serde_json::to_string(&to_json(&shown, &scan))?)?;
+                let text = if args.json {
+                    format!("{}\n", serde_json::to_string(&to_json(&shown, &scan))?)
                 } else {
-                    write!(out, "{}", human(&shown, &scan))?;
-                }
-                out.flush()?;
+                    human(&shown, &scan)
+                };
+                // A reader that went away drops the text; the other files
+                // are still looked at, so `--check`'s exit code counts them.
+                crate::console::print(&text)?;
             }
             Err(e) => {
                 if crate::is_broken_pipe(&e) {
@@ -76,25 +74,11 @@ fn display_path(p: &Path) -> String {
 fn inspect_one(path: &Path) -> Result<Scan> {
     let name = display_path(path);
     // A pipe (stdin, or `<(curl ...)`) cannot be sized or read at offsets:
-    // spool it to an unnamed temporary file first (memory stays flat).
-    let spool = |r: &mut dyn std::io::Read| -> Result<File> {
-        let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
-        std::io::copy(r, &mut tmp).with_context(|| format!("{name}: cannot read"))?;
-        Ok(tmp)
-    };
+    // it is spooled to an unnamed temporary file first (memory stays flat).
     let file = if path == Path::new("-") {
-        spool(&mut std::io::stdin().lock())?
+        crate::npy::io::spool(&mut std::io::stdin().lock(), &name)?
     } else {
-        let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-        let kind = f.metadata()?.file_type();
-        if kind.is_dir() {
-            anyhow::bail!("{name}: is a directory");
-        }
-        if kind.is_file() {
-            f
-        } else {
-            spool(&mut f)?
-        }
+        crate::npy::io::open_input(path)?
     };
     scan_settled(&file).or_else(|e| {
         // npyz leaves `*` where the shape belongs until its writer finishes.

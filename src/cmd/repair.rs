@@ -11,7 +11,6 @@
 //! over it.
 
 use std::fs::File;
-use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -64,8 +63,11 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         Some(p) => Some(Reference::open(p).map_err(anyhow::Error::new)?),
         None => None,
     };
-    let stdout = std::io::stdout();
     let mut problems = false;
+    // A report that cannot be printed does not stop the repairs (a reader
+    // that went away is not even an error, see `console`); any other
+    // failure to print is reported once every file has been handled.
+    let mut unprinted: Option<anyhow::Error> = None;
     for path in &args.files {
         let name = path.display().to_string();
         let res = if args.check {
@@ -76,15 +78,21 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         match res {
             Ok((line, needs)) => {
                 problems |= needs;
-                let mut out = stdout.lock();
-                writeln!(out, "{name}: {line}")?;
-                out.flush()?;
+                if unprinted.is_none() {
+                    unprinted = crate::console::print(&format!("{name}: {line}\n")).err();
+                }
             }
             Err(e) => {
                 problems = true;
                 crate::report(&e.context(name));
             }
         }
+    }
+    if let Some(e) = unprinted {
+        anyhow::bail!(
+            "{}; every file was handled, but what was done is not printed",
+            crate::console::error_line(&e)
+        );
     }
     Ok(if problems {
         Outcome::Problems

@@ -46,6 +46,24 @@ pub fn create_empty(path: &Path, layout: &Layout, sync: bool) -> Result<bool> {
     Ok(nf.commit_new(sync)?.is_ok())
 }
 
+/// Removes `path` when it is still the empty array [`create_empty`] made
+/// there: what a command that created its TARGET and then failed does, so a
+/// refused append leaves no trace. Leaves it when another process holds it
+/// or has committed a byte of data to it meanwhile.
+pub fn discard_created(path: &Path) {
+    let Ok(l) = super::io::lock_existing(path, super::io::Wait::NoWait) else {
+        return;
+    };
+    let untouched = super::scan::scan_file(&l.file).is_ok_and(|s| {
+        s.status == super::scan::FileStatus::Ok && s.data_bytes == 0 && s.expected_bytes == 0
+    });
+    if untouched {
+        // Removed while still locked: a writer waiting for the lock finds
+        // the path gone when it wakes.
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 enum Dst {
     /// Writing past the end of the locked file.
     InPlace,
@@ -82,8 +100,10 @@ impl Grower {
         let axis = header
             .growth_axis()
             .ok_or_else(|| anyhow!("{}: a 0-d array has no axis to grow along", path.display()))?;
-        let row_bytes = header.row_bytes()?;
-        let end = header.end()?;
+        let row_bytes = header
+            .row_bytes()
+            .with_context(|| path.display().to_string())?;
+        let end = header.end().with_context(|| path.display().to_string())?;
         let mut old = vec![0u8; header.header_len as usize];
         lock.file
             .read_exact_at(&mut old, 0)

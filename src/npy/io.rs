@@ -37,38 +37,82 @@ pub enum Wait {
 ///
 /// A writer that rewrites a file renames a new inode over the path while we
 /// wait; after locking we therefore check that the path still names the
-/// inode we hold and, if not, start again with the new file.
+/// inode we hold and, if not, start again with the new file. Only a regular
+/// file is locked: a FIFO or a device is refused, never grown or replaced.
 pub fn lock_existing(path: &Path, wait: Wait) -> Result<Locked> {
+    lock_path(path, wait, true)
+}
+
+/// Takes the exclusive lock `npy append` takes on the regular file `path`,
+/// opened read-only: what a command that replaces `path` by a rename holds
+/// from before it reads anything until after the rename, so that no append
+/// commits rows into the file it is about to replace (they wait for it, and
+/// then follow the rename to the new file).
+pub fn lock_for_replace(path: &Path, wait: Wait) -> Result<Locked> {
+    lock_path(path, wait, false)
+}
+
+fn lock_path(path: &Path, wait: Wait, write: bool) -> Result<Locked> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.display();
     loop {
+        // O_NONBLOCK: opening a FIFO must not wait for a peer; it is refused
+        // just below, once fstat says what it is.
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(write)
+            .custom_flags(libc::O_NONBLOCK)
             .open(path)
-            .with_context(|| format!("{}: cannot open", path.display()))?;
+            .with_context(|| format!("{name}: cannot open"))?;
+        let kind = file
+            .metadata()
+            .with_context(|| format!("{name}: cannot stat"))?
+            .file_type();
+        if !kind.is_file() {
+            bail!("{name}: {}; nothing changed", not_regular(kind));
+        }
         match wait {
             Wait::Block => file
                 .lock()
-                .with_context(|| format!("{}: cannot lock", path.display()))?,
+                .with_context(|| format!("{name}: cannot lock"))?,
             Wait::NoWait => match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
                     bail!(
-                        "{}: locked by another npy process (--no-wait given)",
-                        path.display()
+                        "{name}: locked by another process (an npy command writing it, \
+                         or any program holding a flock on it); --no-wait given, nothing changed"
                     )
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("{}: cannot lock", path.display()))
+                    return Err(e).with_context(|| format!("{name}: cannot lock"))
                 }
             },
         }
-        if still_names(path, &file).with_context(|| format!("{}: cannot stat", path.display()))? {
+        if still_names(path, &file).with_context(|| format!("{name}: cannot stat"))? {
             return Ok(Locked {
                 file,
                 path: path.to_path_buf(),
             });
         }
         // Replaced (or removed) while we waited: lock whatever is there now.
+    }
+}
+
+/// What a file that is not a regular file is, in words for a refusal.
+pub fn not_regular(kind: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_dir() {
+        "is a directory"
+    } else if kind.is_fifo() {
+        "is a named pipe (FIFO), not a regular file"
+    } else if kind.is_char_device() {
+        "is a character device, not a regular file"
+    } else if kind.is_block_device() {
+        "is a block device, not a regular file"
+    } else if kind.is_socket() {
+        "is a socket, not a regular file"
+    } else {
+        "is not a regular file"
     }
 }
 
@@ -178,6 +222,23 @@ impl NewFile {
         Ok(())
     }
 
+    /// Like [`NewFile::commit`], for a target that `held` locks (see
+    /// [`lock_for_replace`]): refuses, replacing nothing, when the path no
+    /// longer names the locked file (a program that ignores the lock put
+    /// another file there meanwhile).
+    pub fn commit_over(self, held: &Locked, sync: bool) -> Result<()> {
+        if !still_names(&self.target, &held.file)
+            .with_context(|| format!("{}: cannot stat", self.target.display()))?
+        {
+            bail!(
+                "{}: was replaced or removed by another program while npy worked on it; \
+                 not replacing that file (run the command again)",
+                self.target.display()
+            );
+        }
+        self.commit(sync)
+    }
+
     /// Like [`NewFile::commit`], but fails with `AlreadyExists` instead of
     /// replacing a file that appeared at the target meanwhile.
     pub fn commit_new(self, sync: bool) -> Result<Result<(), io::Error>> {
@@ -218,6 +279,136 @@ fn current_umask() -> u32 {
         let old = libc::umask(0o022);
         libc::umask(old);
         old as u32
+    }
+}
+
+/// Opens an input to be read at offsets. A pipe (a FIFO, `<(curl ...)`,
+/// `/dev/stdin`) can be neither sized nor read at offsets: its bytes are
+/// first spooled to an unnamed temporary file (memory stays flat), which is
+/// returned instead. A directory is refused.
+pub fn open_input(path: &Path) -> Result<File> {
+    let name = path.display();
+    let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    let kind = f
+        .metadata()
+        .with_context(|| format!("{name}: cannot stat"))?
+        .file_type();
+    if kind.is_dir() {
+        bail!("{name}: is a directory");
+    }
+    // A block device reads at offsets like a file.
+    if kind.is_file() || std::os::unix::fs::FileTypeExt::is_block_device(&kind) {
+        return Ok(f);
+    }
+    spool(&mut f, &name.to_string())
+}
+
+/// Copies a stream to an unnamed temporary file and returns it.
+pub fn spool(r: &mut dyn Read, name: &str) -> Result<File> {
+    let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
+    io::copy(r, &mut tmp).with_context(|| format!("{name}: cannot read"))?;
+    Ok(tmp)
+}
+
+/// Where a command's result goes (`-o OUTPUT`).
+pub enum Dest {
+    /// `-o -`: standard output.
+    Stdout,
+    /// An existing FIFO, character device or socket (`/dev/null`,
+    /// `>(gzip > x)`): written through, as `cp` and a shell's `>` do; never
+    /// replaced, and nothing to `--force`.
+    Stream(PathBuf),
+    /// An existing regular file, `--force` given: a new file beside it is
+    /// renamed over it, under the lock `npy append` takes (held from before
+    /// any input is read until after the rename).
+    Replace(Locked),
+    /// No file there yet: a new file appears there whole, or not at all,
+    /// never replacing one that appeared meanwhile.
+    Create(PathBuf),
+}
+
+impl Dest {
+    /// Decides where `path` (`-` for stdout) is written and, for a file to
+    /// replace, locks it; call before reading any input. A symlink is
+    /// followed (what it points to is replaced, the link stays); a dangling
+    /// one is refused, as `cp` refuses it.
+    pub fn open(path: &Path, force: bool) -> Result<Dest> {
+        if path == Path::new("-") {
+            return Ok(Dest::Stdout);
+        }
+        let name = path.display();
+        let real = resolve_link(path);
+        let meta = match std::fs::metadata(&real) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Ok(to) = std::fs::read_link(path) {
+                    bail!(
+                        "{name}: is a symbolic link to {}, which does not exist; \
+                         not writing through it (remove the link, or name another output)",
+                        to.display()
+                    );
+                }
+                return Ok(Dest::Create(real));
+            }
+            Err(e) => return Err(e).with_context(|| format!("{name}: cannot stat")),
+        };
+        if meta.is_dir() {
+            bail!("{name}: is a directory");
+        }
+        if !meta.is_file() {
+            return Ok(Dest::Stream(real));
+        }
+        if !force {
+            bail!("{name}: already exists (give --force to replace it)");
+        }
+        Ok(Dest::Replace(lock_for_replace(&real, Wait::Block)?))
+    }
+
+    /// The name messages use for it.
+    pub fn name(&self, given: &Path) -> String {
+        match self {
+            Dest::Stdout => "<stdout>".to_string(),
+            _ => given.display().to_string(),
+        }
+    }
+
+    /// Whether the file it names is `f` (a command reading its own output).
+    pub fn is(&self, f: &File) -> bool {
+        match self {
+            Dest::Replace(l) => file_id(&l.file).ok() == file_id(f).ok(),
+            _ => false,
+        }
+    }
+
+    /// Opens a [`Dest::Stream`] for writing (waiting for a FIFO's reader,
+    /// as `cp` does); call once every input has been checked.
+    pub fn open_stream(path: &Path) -> Result<File> {
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("{}: cannot open for writing", path.display()))
+    }
+
+    /// Renames `new` into place: over the locked file, or where no file was
+    /// (refusing, replacing nothing, when one appeared meanwhile). Not for
+    /// stdout or a stream, which are written directly.
+    pub fn commit(&self, new: NewFile, sync: bool) -> Result<()> {
+        match self {
+            Dest::Replace(held) => new.commit_over(held, sync),
+            Dest::Create(p) => {
+                if new.commit_new(sync)?.is_err() {
+                    bail!(
+                        "{}: a file appeared there while npy was writing (another program \
+                         created it); not replaced, nothing changed (give --force to replace it)",
+                        p.display()
+                    );
+                }
+                Ok(())
+            }
+            Dest::Stdout | Dest::Stream(_) => {
+                bail!("internal error: a stream output has no file to rename")
+            }
+        }
     }
 }
 

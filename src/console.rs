@@ -1,0 +1,200 @@
+//! The one path every byte to stdout and stderr takes, so that a closed pipe
+//! or a closed descriptor can never panic (`println!` and `eprintln!` do) or
+//! quietly turn a failed run into a success.
+//!
+//! - stderr: messages are written and any error is ignored (there is nowhere
+//!   left to report it); the exit code still says what happened.
+//! - stdout, a reader that went away (`EPIPE`, `npy inspect *.npy | head`):
+//!   not an error. Lines printed afterwards are dropped and the command keeps
+//!   going, so work it does besides printing (repairs, checks) still finishes
+//!   and its exit code still counts every file. A stream of array bytes
+//!   (`concat -o -`) stops: there is no one left to read it.
+//! - stdout closed before npy started (`>&-`), or a write that fails for
+//!   another reason (`> /dev/full`): an error, exit 1, said on stderr.
+//!
+//! [`init`] tells a stdout closed by the caller (`>&-`) from one sent to
+//! `/dev/null` on purpose.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{anyhow, Result};
+
+/// stdout was closed when npy started.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The reader of stdout went away (a write failed with `EPIPE`).
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Notes whether stdout was closed when npy started. Call first thing.
+///
+/// Rust's runtime has already put `/dev/null` on any of the descriptors 0,
+/// 1, 2 the caller left closed (so no file npy opens can take their number),
+/// opening it read-write; a shell's `> /dev/null` opens it write-only. So a
+/// read-write `/dev/null` on descriptor 1 is a stdout that was closed.
+pub fn init() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let fd1 = std::path::Path::new("/proc/self/fd/1");
+    // SAFETY: fcntl(F_GETFL) only queries the descriptor's flags.
+    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
+    let closed = flags == -1
+        || (flags & libc::O_ACCMODE == libc::O_RDWR
+            && std::fs::metadata(fd1).is_ok_and(|m| {
+                std::fs::metadata("/dev/null")
+                    .is_ok_and(|n| m.file_type().is_char_device() && m.rdev() == n.rdev())
+            }));
+    STDOUT_CLOSED.store(closed, Ordering::Relaxed);
+}
+
+/// Writes a message to stderr. Errors are ignored: stderr is where they
+/// would be reported.
+pub fn eprint(msg: &str) {
+    let mut e = io::stderr().lock();
+    let _ = e.write_all(msg.as_bytes()).and_then(|()| e.flush());
+}
+
+/// Whether stdout's reader went away; what is printed from now on is dropped.
+pub fn stdout_gone() -> bool {
+    STDOUT_GONE.load(Ordering::Relaxed)
+}
+
+/// Fails when stdout cannot take output at all (closed when npy started),
+/// for commands to check before doing work whose only result goes there.
+pub fn stdout_usable() -> Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Err(anyhow!(
+            "<stdout>: standard output is closed, so nothing can be written to it"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether stdout is a terminal.
+pub fn stdout_is_terminal() -> bool {
+    !STDOUT_CLOSED.load(Ordering::Relaxed) && io::stdout().is_terminal()
+}
+
+/// Prints `text` (a result line) to stdout. A reader that went away is not an
+/// error: the text is dropped and `Ok` returned, so the caller carries on
+/// with its work. Any other failure is an error naming `<stdout>`.
+pub fn print(text: &str) -> Result<()> {
+    stdout_usable()?;
+    if stdout_gone() {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+            STDOUT_GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(anyhow!("<stdout>: cannot write: {}", io_words(&e))),
+    }
+}
+
+/// stdout as a byte stream for array data. A reader that went away ends the
+/// stream with a `BrokenPipe` error, which `main_entry` does not report.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if STDOUT_CLOSED.load(Ordering::Relaxed) {
+            return Err(io::Error::other("standard output is closed"));
+        }
+        io::stdout().lock().write(buf).inspect_err(note_pipe)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stdout().lock().flush().inspect_err(note_pipe)
+    }
+}
+
+fn note_pipe(e: &io::Error) {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        STDOUT_GONE.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An IO error in words: "no such file or directory", without Rust's
+/// "(os error 2)" suffix, and lower-case so it reads inside a sentence.
+pub fn io_words(e: &io::Error) -> String {
+    let s = e.to_string();
+    let s = match s.rfind(" (os error ") {
+        Some(i) if s.ends_with(')') => s[..i].to_string(),
+        _ => s,
+    };
+    lower_first(&s)
+}
+
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        // Only a capitalised word ("No such file"), not an acronym ("EOF").
+        Some(f) if f.is_uppercase() && c.clone().next().is_some_and(char::is_lowercase) => {
+            f.to_lowercase().chain(c).collect()
+        }
+        _ => s.to_string(),
+    }
+}
+
+/// An error and its causes as one line, `what: why: cause`, with IO errors
+/// in words (see [`io_words`]).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let s = match c.downcast_ref::<io::Error>() {
+            Some(io) => io_words(io),
+            None => strip_os_error(&c.to_string()),
+        };
+        // A context that already ends with its cause's words ("x: cannot
+        // open: No such file") is not repeated.
+        if parts.last().is_some_and(|p| p.ends_with(&s)) {
+            continue;
+        }
+        parts.push(s);
+    }
+    parts.join(": ")
+}
+
+/// Removes every " (os error N)" from a message built with an IO error's
+/// `Display`, lower-casing the words before it.
+fn strip_os_error(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(" (os error ") {
+        let Some(j) = rest[i..].find(')') else { break };
+        let head = &rest[..i];
+        // Lower-case the error's first word (it follows the last ": ").
+        match head.rfind(": ") {
+            Some(k) => {
+                out.push_str(&head[..k + 2]);
+                out.push_str(&lower_first(&head[k + 2..]));
+            }
+            None => out.push_str(&lower_first(head)),
+        }
+        rest = &rest[i + j + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_in_words() {
+        let e = io::Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(io_words(&e), "no such file or directory");
+        let a = anyhow::Error::new(e).context("x.npy: cannot open");
+        assert_eq!(
+            error_line(&a),
+            "x.npy: cannot open: no such file or directory"
+        );
+        assert_eq!(
+            strip_os_error("a.npy: cannot open: Permission denied (os error 13); nothing changed"),
+            "a.npy: cannot open: permission denied; nothing changed"
+        );
+        assert_eq!(lower_first("EOF reached"), "EOF reached");
+    }
+}
