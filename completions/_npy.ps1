@@ -79,7 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;repair' {
-            [CompletionResult]::new('--like', '--like', [CompletionResultType]::ParameterName, 'For files whose header cannot be read: assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)')
+            [CompletionResult]::new('--like', '--like', [CompletionResultType]::ParameterName, 'For .npy files whose header was lost (see below): assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Change nothing; say what would be done and exit 1 if any file needs repair')
             [CompletionResult]::new('--zero-fill', '--zero-fill', [CompletionResultType]::ParameterName, 'Complete a partial last row with zero bytes instead of dropping it')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')

@@ -72,7 +72,7 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand --version 'Print version'
         }
         &'npy;repair'= {
-            cand --like 'For files whose header cannot be read: assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)'
+            cand --like 'For .npy files whose header was lost (see below): assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)'
             cand --check 'Change nothing; say what would be done and exit 1 if any file needs repair'
             cand --zero-fill 'Complete a partial last row with zero bytes instead of dropping it'
             cand -q 'Never show progress bars'

@@ -56,7 +56,7 @@ complete -c npy -n "__fish_npy_using_subcommand concat" -l no-sync -d 'Skip fsyn
 complete -c npy -n "__fish_npy_using_subcommand concat" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s V -l version -d 'Print version'
-complete -c npy -n "__fish_npy_using_subcommand repair" -l like -d 'For files whose header cannot be read: assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)' -r -F
+complete -c npy -n "__fish_npy_using_subcommand repair" -l like -d 'For .npy files whose header was lost (see below): assume the dtype, order, trailing dims and header length of this file (a sibling written the same way)' -r -F
 complete -c npy -n "__fish_npy_using_subcommand repair" -l check -d 'Change nothing; say what would be done and exit 1 if any file needs repair'
 complete -c npy -n "__fish_npy_using_subcommand repair" -l zero-fill -d 'Complete a partial last row with zero bytes instead of dropping it'
 complete -c npy -n "__fish_npy_using_subcommand repair" -s q -l quiet -d 'Never show progress bars'

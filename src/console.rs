@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{anyhow, Result};
 
+pub use crate::npy::io::io_words;
+use crate::npy::io::lower_first;
+
 /// stdout was closed when npy started.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// The reader of stdout went away (a write failed with `EPIPE`).
@@ -112,28 +115,6 @@ impl Write for Stdout {
 fn note_pipe(e: &io::Error) {
     if e.kind() == io::ErrorKind::BrokenPipe {
         STDOUT_GONE.store(true, Ordering::Relaxed);
-    }
-}
-
-/// An IO error in words: "no such file or directory", without Rust's
-/// "(os error 2)" suffix, and lower-case so it reads inside a sentence.
-pub fn io_words(e: &io::Error) -> String {
-    let s = e.to_string();
-    let s = match s.rfind(" (os error ") {
-        Some(i) if s.ends_with(')') => s[..i].to_string(),
-        _ => s,
-    };
-    lower_first(&s)
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        // Only a capitalised word ("No such file"), not an acronym ("EOF").
-        Some(f) if f.is_uppercase() && c.clone().next().is_some_and(char::is_lowercase) => {
-            f.to_lowercase().chain(c).collect()
-        }
-        _ => s.to_string(),
     }
 }
 

@@ -31,7 +31,10 @@ use crate::Outcome;
     --zero-fill completed with zeros so no byte is lost;
   - a shape left as a run of `*` by a writer that fills it in when it finishes
     (npyz writing an array of unknown length);
-  - with --like, a file whose header cannot be read at all.
+  - with --like, a .npy file whose header was lost: the \\x93NUMPY magic is there
+    but the header cannot be read, or the file is empty, or zeros stand where
+    the header should be. Any other file (a text file, a .npy whose header is
+    whole but holds a dtype npy does not know) is refused and left untouched.
 A file holding several arrays back to back is refused (use `npy convert-stacked`),
 as is a file of pickled objects. A \"row\" is one step along the growth axis: the
 first axis in C order, the last in Fortran order.
@@ -52,8 +55,9 @@ pub struct Args {
     /// Complete a partial last row with zero bytes instead of dropping it.
     #[arg(long)]
     pub zero_fill: bool,
-    /// For files whose header cannot be read: assume the dtype, order, trailing
-    /// dims and header length of this file (a sibling written the same way).
+    /// For .npy files whose header was lost (see below): assume the dtype,
+    /// order, trailing dims and header length of this file (a sibling
+    /// written the same way).
     #[arg(long, value_name = "REF.npy")]
     pub like: Option<PathBuf>,
 }

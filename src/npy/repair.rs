@@ -56,7 +56,7 @@ impl Plan {
 
     /// Data bytes now present.
     pub fn data_len(&self) -> u64 {
-        self.file_len - self.header_len
+        self.file_len.saturating_sub(self.header_len)
     }
 
     /// Whether the header bytes must change.
@@ -70,6 +70,10 @@ impl Plan {
     /// The repaired header at the current header's length, when it fits
     /// there; `None` means a rewrite into a new file.
     pub fn header_in_place(&self) -> Option<Vec<u8>> {
+        if self.file_len < self.header_len {
+            // Shorter than the header it needs: written afresh.
+            return None;
+        }
         self.layout.to_header_of_len(self.version, self.header_len)
     }
 
@@ -132,7 +136,12 @@ impl Plan {
                 ));
             }
         }
-        if self.header_changes() && self.header_in_place().is_none() {
+        if self.file_len < self.header_len {
+            parts.push(format!(
+                "{} a new file (this one is shorter than the header)",
+                if done { "wrote" } else { "would write" }
+            ));
+        } else if self.header_changes() && self.header_in_place().is_none() {
             parts.push(format!(
                 "{} into a new file with a larger header (the new shape does not fit the old one)",
                 if done { "rewrote" } else { "would rewrite" }
@@ -183,7 +192,8 @@ impl Reference {
     /// growth axis.
     pub fn open(path: &Path) -> Result<Reference, Refusal> {
         let name = path.display();
-        let file = File::open(path).map_err(|e| Refusal(format!("{name}: cannot open: {e}")))?;
+        let file = File::open(path)
+            .map_err(|e| Refusal(format!("{name}: cannot open: {}", super::io::io_words(&e))))?;
         let len = file
             .metadata()
             .map_err(|e| Refusal(format!("{name}: {e}")))?
@@ -224,17 +234,15 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                      `npy repair --like SIBLING.npy` rebuilds the header from it)"
                 )));
             };
-            if file_len < r.header.header_len {
-                return Err(Refusal(format!(
-                    "{e}; the file ({file_len} bytes) is shorter than the header of {} ({} bytes), \
-                     so it holds no data to keep; nothing changed",
-                    r.path.display(),
-                    r.header.header_len
-                )));
-            }
+            like_applies(file, file_len, r, &e)?;
+            let why = match e {
+                FormatError::Magic => "zeros where the header should be".to_string(),
+                FormatError::Empty => "the file is empty".to_string(),
+                e => e.to_string(),
+            };
             let basis = Basis::Like {
                 reference: r.path.clone(),
-                why: e.to_string(),
+                why,
             };
             return plan_rows(basis, &r.header, file_len, zero_fill)
                 .map(|p| Verdict::Repair(Box::new(p)));
@@ -277,6 +285,55 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
     }
 }
 
+/// Whether `--like` may rebuild the header of `file`, which `scan_file`
+/// refused with `e`: only when the file is recognisably a `.npy` whose
+/// header was lost or broken, never when it is some other file (a text file
+/// named by mistake would be destroyed) or a `.npy` whose header is whole
+/// but holds something npy does not understand (a dtype numpy knows and npy
+/// does not: rewriting it would change the data's meaning).
+///
+/// Recognisably broken: the `\x93NUMPY` magic is there and the header
+/// cannot be read (cut short, a length past the end, a malformed dict, an
+/// unknown version); or the file is empty, or zeros stand where the header
+/// should be (a file preallocated, or whose first blocks a crash lost).
+fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> Result<(), Refusal> {
+    use std::os::unix::fs::FileExt;
+    let refuse = |why: String| {
+        Err(Refusal(format!(
+            "{why}; --like rebuilds only the header of a broken .npy file (see `npy repair --help`); \
+             nothing changed"
+        )))
+    };
+    match e {
+        FormatError::ShortHeader
+        | FormatError::HeaderPastEnd { .. }
+        | FormatError::HeaderTooLong(_)
+        | FormatError::Version(..)
+        | FormatError::Dict(_) => return Ok(()),
+        FormatError::Empty => return Ok(()),
+        FormatError::Magic => {}
+        FormatError::Descr(_) | FormatError::Shape(_) => {
+            return refuse(format!(
+                "{e}: its header is whole, but npy does not understand it, so it is not \
+                 replaced by the layout of {}",
+                r.path.display()
+            ))
+        }
+        FormatError::Io(_) => return refuse(e.to_string()),
+    }
+    // No magic: only zeros where the header should be count as a lost header.
+    let n = file_len.min(r.header.header_len) as usize;
+    let mut head = vec![0u8; n];
+    if file.read_exact_at(&mut head, 0).is_err() || head.iter().any(|&b| b != 0) {
+        return refuse(
+            "not a .npy file: no \\x93NUMPY magic at the start, and the bytes where a header \
+             would be are not zeros"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 /// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
 /// version and header length) over the bytes of a `file_len`-byte file.
 fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Refusal> {
@@ -284,7 +341,8 @@ fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result
         .growth_axis()
         .ok_or_else(|| Refusal("a 0-d array has no rows".into()))?;
     let row_bytes = h.row_bytes().map_err(|e| Refusal(e.to_string()))?;
-    let data = file_len - h.header_len;
+    // A file shorter than the header (empty, or zeros only) holds no data.
+    let data = file_len.saturating_sub(h.header_len);
     if row_bytes == 0 {
         return Err(Refusal(format!(
             "a row of shape {} is 0 bytes, so the {data} data bytes cannot be counted in rows; nothing changed",
