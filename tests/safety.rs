@@ -389,7 +389,7 @@ fn refused_appends_leave_no_created_target() {
         // A header whose shape overflows, then nothing.
         let text = "{'descr': '<f8', 'fortran_order': False, 'shape': (1152921504606846976,), }";
         let mut h = text.as_bytes().to_vec();
-        while (10 + h.len() + 1) % 64 != 0 {
+        while !(10 + h.len() + 1).is_multiple_of(64) {
             h.push(b' ');
         }
         h.push(b'\n');
