@@ -770,6 +770,75 @@ fn crash_concat() {
 /// SIGKILL `npy convert-stacked` (`-o` and `--in-place`) on ~6 MiB of
 /// arrays saved back to back: the input is as it was or (in place) whole
 /// converted; an output is whole or absent.
+/// `concat --force -o c0.npy c0.npy c1.npy ...`, the output one of its own
+/// inputs (and so locked and replaced), killed at random moments: c0.npy is
+/// always either exactly as it was or the whole join, never a mix, never
+/// missing; the other inputs never change.
+#[test]
+fn crash_concat_force_onto_an_input() {
+    let name = "crash_concat_force_onto_an_input";
+    let seed = seed_for(name);
+    let mut rng = Rng::new(seed);
+    let rows = Rows { k: 64 };
+    let dir = tempdir();
+    let d = dir.path();
+    let per = 2_048u64;
+    let names: Vec<String> = (0..8).map(|i| format!("c{i}.npy")).collect();
+    for (i, p) in names.iter().enumerate() {
+        let i = i as u64;
+        fs::write(d.join(p), rows.file(i * per..(i + 1) * per)).unwrap();
+    }
+    let total = 8 * per;
+    let inputs: Vec<Vec<u8>> = names.iter().map(|p| fs::read(d.join(p)).unwrap()).collect();
+    let mut args = vec!["concat", "--force", "-o", "c0.npy"];
+    args.extend(names.iter().map(|s| s.as_str()));
+    let out = d.join("c0.npy");
+    let reset = || fs::write(&out, &inputs[0]).unwrap();
+    let mut tally = Tally {
+        full_run: timed(d, &args, name, reset),
+        ..Tally::default()
+    };
+    assert_ids(&rows.read(&out).unwrap(), 0..total, name);
+    for trial in 0..trials(40) {
+        let ctx = format!("{name}: seed {seed} trial {trial}");
+        reset();
+        let fate = run_and_kill(d, &args, rng.moment(tally.full_run));
+        tally.trials += 1;
+        match &fate {
+            Fate::Finished(o) => {
+                o.assert_ok(&ctx);
+            }
+            Fate::Killed => tally.killed += 1,
+        }
+        for (p, b) in names.iter().zip(&inputs).skip(1) {
+            assert!(
+                fs::read(d.join(p)).unwrap() == *b,
+                "{ctx}: input {p} changed"
+            );
+        }
+        let ids = rows
+            .read(&out)
+            .unwrap_or_else(|e| panic!("{ctx}: c0.npy is not whole: {e}"));
+        if ids.len() as u64 == per {
+            assert!(
+                matches!(fate, Fate::Killed),
+                "{ctx}: finished, yet c0.npy is as before"
+            );
+            assert_ids(&ids, 0..per, &ctx);
+            tally.as_before += 1;
+        } else {
+            assert_ids(&ids, 0..total, &ctx);
+            tally.as_after += 1;
+        }
+        let left = temps(d);
+        tally.temps_left += left.len() as u32;
+        for t in left {
+            fs::remove_file(t).unwrap();
+        }
+    }
+    tally.report(name);
+}
+
 #[test]
 fn crash_convert_stacked() {
     let name = "crash_convert_stacked";
@@ -2092,6 +2161,32 @@ fn run_all_commands(m: &[u8], good: &[u8], src: &[u8]) -> Result<(), TestCaseErr
             None,
             Some("m.npy"),
         ),
+        // Issue #11: replacing a file that is also an input (under the
+        // append lock), rebuilding a header with --like, and stdout.
+        (
+            vec!["concat", "-f", "-o", "g.npy", "g.npy", "m.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            None,
+            Some("g.npy"),
+        ),
+        (
+            vec!["convert-stacked", "-f", "m.npy", "-o", "g.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            None,
+            Some("g.npy"),
+        ),
+        (
+            vec!["repair", "--like", "g.npy", "m.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            None,
+            Some("m.npy"),
+        ),
+        (
+            vec!["convert-stacked", "m.npy", "-o", "-"],
+            vec![("m.npy", m)],
+            Some("-"),
+            None,
+        ),
     ];
     for (args, inputs, output, written) in &cases {
         reset(inputs);
@@ -2143,6 +2238,28 @@ fn run_all_commands(m: &[u8], good: &[u8], src: &[u8]) -> Result<(), TestCaseErr
         }
         prop_assert!(temps(d).is_empty(), "temporary files left by {}", o.show());
     }
+    // A stream onto a missing TARGET: refused before its first whole array,
+    // TARGET does not exist afterwards (issue #11); refused later, it holds
+    // the arrays before, and the message says so.
+    reset(&[("m.npy", m)]);
+    let o = run(&["append", "new.npy", "-"]);
+    let code = o.code();
+    prop_assert!(
+        matches!(code, Some(0) | Some(1)) && !o.stderr.contains("panicked"),
+        "{}",
+        o.show()
+    );
+    if code == Some(1) && d.join("new.npy").exists() {
+        prop_assert!(
+            o.stderr.contains("appended)"),
+            "refused, yet new.npy was left: {}",
+            o.show()
+        );
+        loads("new.npy")?;
+    } else if code == Some(0) {
+        loads("new.npy")?;
+    }
+    prop_assert!(temps(d).is_empty(), "temporary files left by {}", o.show());
     Ok(())
 }
 
