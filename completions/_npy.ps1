@@ -51,7 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--dtype', '--dtype', [CompletionResultType]::ParameterName, 'With --raw: the rows'' dtype, as a .npy descr (`<f8`, `|u1`, `[(''x'', ''<i4'')]`). Required when TARGET does not exist; else checked against TARGET')
             [CompletionResult]::new('--shape', '--shape', [CompletionResultType]::ParameterName, 'With --raw: the shape of one row, e.g. `3` or `3,4` (TARGET''s dims other than the growth axis); omit for rows of single values')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Sources hold raw row bytes in TARGET''s memory order (no .npy header); only whole rows are appended')
-            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Fail at once if another process holds the lock, instead of waiting')
+            [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Fail at once if another process (npy, flock(1), ...) holds the lock on TARGET, instead of waiting')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync (still safe against a killed process, not power loss)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -62,13 +62,13 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;concat' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The file to write (`-` for stdout)')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The file to write (`-` for stdout)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The file to write (`-` for stdout). A FIFO or a device is written through, never replaced')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The file to write (`-` for stdout). A FIFO or a device is written through, never replaced')
             [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Axis to join along; negative counts from the end')
             [CompletionResult]::new('--files-from', '--files-from', [CompletionResultType]::ParameterName, 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort all input paths first: `natural` puts chunk_2 before chunk_10')
-            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -91,14 +91,14 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;convert-stacked' {
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout)')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout). A FIFO or a device is written through, never replaced')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Where to write the joined array (`-` for stdout). A FIFO or a device is written through, never replaced')
             [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Join like np.concatenate(..., axis=N) instead of np.vstack')
-            [CompletionResult]::new('--in-place', '--in-place', [CompletionResultType]::ParameterName, 'Replace INPUT with the joined array (temporary file + rename)')
+            [CompletionResult]::new('--in-place', '--in-place', [CompletionResultType]::ParameterName, 'Replace INPUT with the joined array (temporary file + rename, under the lock `npy append` takes)')
             [CompletionResult]::new('--stack', '--stack', [CompletionResultType]::ParameterName, 'Join like np.stack: a new leading axis (all shapes equal)')
             [CompletionResult]::new('--drop-incomplete', '--drop-incomplete', [CompletionResultType]::ParameterName, 'Convert the complete arrays when the last one was cut short (an interrupted np.save), and say how many bytes were left out')
-            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
-            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost)')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost)')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')

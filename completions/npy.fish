@@ -42,16 +42,16 @@ complete -c npy -n "__fish_npy_using_subcommand inspect" -s V -l version -d 'Pri
 complete -c npy -n "__fish_npy_using_subcommand append" -l dtype -d 'With --raw: the rows\' dtype, as a .npy descr (`<f8`, `|u1`, `[(\'x\', \'<i4\')]`). Required when TARGET does not exist; else checked against TARGET' -r
 complete -c npy -n "__fish_npy_using_subcommand append" -l shape -d 'With --raw: the shape of one row, e.g. `3` or `3,4` (TARGET\'s dims other than the growth axis); omit for rows of single values' -r
 complete -c npy -n "__fish_npy_using_subcommand append" -l raw -d 'Sources hold raw row bytes in TARGET\'s memory order (no .npy header); only whole rows are appended'
-complete -c npy -n "__fish_npy_using_subcommand append" -l no-wait -d 'Fail at once if another process holds the lock, instead of waiting'
+complete -c npy -n "__fish_npy_using_subcommand append" -l no-wait -d 'Fail at once if another process (npy, flock(1), ...) holds the lock on TARGET, instead of waiting'
 complete -c npy -n "__fish_npy_using_subcommand append" -l no-sync -d 'Skip fsync (still safe against a killed process, not power loss)'
 complete -c npy -n "__fish_npy_using_subcommand append" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand append" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand append" -s V -l version -d 'Print version'
-complete -c npy -n "__fish_npy_using_subcommand concat" -s o -l output -d 'The file to write (`-` for stdout)' -r -F
+complete -c npy -n "__fish_npy_using_subcommand concat" -s o -l output -d 'The file to write (`-` for stdout). A FIFO or a device is written through, never replaced' -r -F
 complete -c npy -n "__fish_npy_using_subcommand concat" -l axis -d 'Axis to join along; negative counts from the end' -r
 complete -c npy -n "__fish_npy_using_subcommand concat" -l files-from -d 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line' -r -F
 complete -c npy -n "__fish_npy_using_subcommand concat" -l sort -d 'Sort all input paths first: `natural` puts chunk_2 before chunk_10' -r -f -a "natural\t'Digit runs compare as numbers: a2 < a10 < b1'"
-complete -c npy -n "__fish_npy_using_subcommand concat" -s f -l force -d 'Replace OUTPUT if it exists'
+complete -c npy -n "__fish_npy_using_subcommand concat" -s f -l force -d 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)'
 complete -c npy -n "__fish_npy_using_subcommand concat" -l no-sync -d 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -62,12 +62,12 @@ complete -c npy -n "__fish_npy_using_subcommand repair" -l zero-fill -d 'Complet
 complete -c npy -n "__fish_npy_using_subcommand repair" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand repair" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand repair" -s V -l version -d 'Print version'
-complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s o -l output -d 'Where to write the joined array (`-` for stdout)' -r -F
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s o -l output -d 'Where to write the joined array (`-` for stdout). A FIFO or a device is written through, never replaced' -r -F
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l axis -d 'Join like np.concatenate(..., axis=N) instead of np.vstack' -r
-complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l in-place -d 'Replace INPUT with the joined array (temporary file + rename)'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l in-place -d 'Replace INPUT with the joined array (temporary file + rename, under the lock `npy append` takes)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l stack -d 'Join like np.stack: a new leading axis (all shapes equal)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l drop-incomplete -d 'Convert the complete arrays when the last one was cut short (an interrupted np.save), and say how many bytes were left out'
-complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s f -l force -d 'Replace OUTPUT if it exists'
+complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s f -l force -d 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -l no-sync -d 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand convert-stacked" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -29,6 +29,9 @@ other dimensions must match TARGET exactly; otherwise nothing is written.
 A missing TARGET is created from the first source. If TARGET's header has no
 room for the new shape (files from numpy < 1.23 or other writers), TARGET is
 rewritten into a temporary file beside it and renamed over it.
+A `-` that delivers no array at all is an error (exit 1, TARGET unchanged),
+as np.load of an empty stream is. A TARGET created by an append that then
+fails is removed again.
 
 Examples:
   npy append data.npy chunk1.npy chunk2.npy
@@ -60,7 +63,8 @@ pub struct Args {
         allow_hyphen_values = true
     )]
     pub shape: Option<String>,
-    /// Fail at once if another process holds the lock, instead of waiting.
+    /// Fail at once if another process (npy, flock(1), ...) holds the lock
+    /// on TARGET, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,
     /// Skip fsync (still safe against a killed process, not power loss).
@@ -535,7 +539,7 @@ fn stdin_step(
     let label = stdin.label();
     check_appendable(&label, &h)?;
     let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
-    let len = h.data_bytes()?;
+    let len = h.data_bytes().with_context(|| label.clone())?;
     let overflow = || anyhow!("{tname}: the row count would overflow");
     if *pending_rows > 0
         && !grower.fits_in_place(pending_rows.checked_add(rows).ok_or_else(overflow)?)

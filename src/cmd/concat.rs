@@ -34,7 +34,8 @@ const KEEP_OPEN: usize = 256;
   find out/ -name 'chunk_*.npy' | npy concat -o all.npy --sort natural --files-from -
   npy concat -o - a.npy b.npy | ssh host 'cat > ab.npy'")]
 pub struct Args {
-    /// The file to write (`-` for stdout).
+    /// The file to write (`-` for stdout). A FIFO or a device is written
+    /// through, never replaced.
     #[arg(short, long)]
     pub output: PathBuf,
     /// Files to join, in order.
@@ -54,7 +55,9 @@ pub struct Args {
     /// Sort all input paths first: `natural` puts chunk_2 before chunk_10.
     #[arg(long, value_enum, value_name = "ORDER")]
     pub sort: Option<SortOrder>,
-    /// Replace OUTPUT if it exists.
+    /// Replace OUTPUT if it exists (a regular file only; under the lock
+    /// `npy append` takes, so no append to it is lost, even when OUTPUT is
+    /// also an input).
     #[arg(short, long)]
     pub force: bool,
     /// Skip fsync before the rename (still safe against a killed process, not

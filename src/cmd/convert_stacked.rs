@@ -30,13 +30,15 @@ const MAX_RUNS: usize = 4096;
   npy convert-stacked --in-place log.npy
   npy convert-stacked --stack frames.npy -o frames_3d.npy
   npy convert-stacked --axis 1 --drop-incomplete columns.npy -o wide.npy
+  npy convert-stacked log.npy -o - | ssh host 'cat > log_joined.npy'
 
 A file holding a single array is converted too (np.vstack of one array), so
 scripts need not tell the two apart.")]
 pub struct Args {
     /// The file holding several arrays back to back.
     pub input: PathBuf,
-    /// Where to write the joined array (`-` for stdout).
+    /// Where to write the joined array (`-` for stdout). A FIFO or a device
+    /// is written through, never replaced.
     #[arg(
         short,
         long,
@@ -44,7 +46,8 @@ pub struct Args {
         conflicts_with = "in_place"
     )]
     pub output: Option<PathBuf>,
-    /// Replace INPUT with the joined array (temporary file + rename).
+    /// Replace INPUT with the joined array (temporary file + rename, under
+    /// the lock `npy append` takes).
     #[arg(long)]
     pub in_place: bool,
     /// Join like np.concatenate(..., axis=N) instead of np.vstack.
@@ -62,7 +65,8 @@ pub struct Args {
     /// interrupted np.save), and say how many bytes were left out.
     #[arg(long)]
     pub drop_incomplete: bool,
-    /// Replace OUTPUT if it exists.
+    /// Replace OUTPUT if it exists (a regular file only; under the lock
+    /// `npy append` takes, so no append to it is lost).
     #[arg(short, long, conflicts_with = "in_place")]
     pub force: bool,
     /// Skip fsync before the rename (still safe against a killed process, not

@@ -401,7 +401,7 @@ impl Dest {
                 if new.commit_new(sync)?.is_err() {
                     bail!(
                         "{}: a file appeared there while npy was writing (another program \
-                         created it); not replaced, nothing changed (give --force to replace it)",
+                         created it); it was not replaced, nothing changed: run the command again",
                         p.display()
                     );
                 }
