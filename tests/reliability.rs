@@ -1,4 +1,5 @@
-//! Reliability: tries hard to break PRODUCT.md's "Nothing is lost" promise.
+//! Reliability: tries hard to break npy's "nothing is lost" promise
+//! (docs/RELIABILITY.md lists the promises and these tests' figures).
 //!
 //! - Crash tests SIGKILL `append` (in place, and one that must grow the
 //!   header), `concat`, `convert-stacked` (to a new file and in place) and
@@ -11,7 +12,8 @@
 //! - Full disk (a 2 MiB tmpfs; needs root, else the test says why and
 //!   returns) and RLIMIT_FSIZE: exit 1, a clear message, the target byte for
 //!   byte as it was, no temporary file left.
-//! - Concurrency: 8 writers on one file, repair racing appends, numpy
+//! - Concurrency: 8 writers on one file, repair racing appends, `concat -f`
+//!   and `convert-stacked --in-place` replacing a file being appended to, numpy
 //!   readers (`mmap_mode='r'` during in-place appends, plain `np.load`
 //!   during header rewrites) that must always see a whole array.
 //! - Whole-file fuzzing (proptest): truncations, bit flips, shape edits and
