@@ -15,7 +15,7 @@ pub mod progress;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 
 /// What a command reports when it did not fail outright.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,7 +29,20 @@ pub enum Outcome {
 
 pub fn main_entry() -> ExitCode {
     console::init();
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout: a closed one is an error there
+            // too, not a silent exit 0 (clap ignores the failed write).
+            if !e.use_stderr() {
+                if let Err(closed) = console::stdout_usable() {
+                    report(&closed);
+                    return ExitCode::from(1);
+                }
+            }
+            e.exit()
+        }
+    };
     match cmd::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),

@@ -36,7 +36,7 @@ fn fixtures(d: &Path) {
 }
 
 /// One invocation of every subcommand, succeeding and failing, printing to
-/// stdout and not.
+/// stdout and not, a usage error, help and version.
 const EVERY_COMMAND: &[&[&str]] = &[
     &["inspect", "a.npy", "b.npy", "behind.npy"],
     &["inspect", "--json", "a.npy", "missing.npy"],
@@ -59,6 +59,9 @@ const EVERY_COMMAND: &[&[&str]] = &[
     &["convert-stacked", "missing.npy", "-o", "out.npy"],
     &["completions", "bash"],
     &["concat", "a.npy"],
+    &["--help"],
+    &["concat", "--help"],
+    &["--version"],
 ];
 
 #[derive(Clone, Copy, Debug)]

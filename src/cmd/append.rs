@@ -459,7 +459,10 @@ fn append_files(
         plan.push((file, off, b));
     }
     {
-        let old = grower.header().data_bytes()?;
+        let old = grower
+            .header()
+            .data_bytes()
+            .with_context(|| tname.to_string())?;
         let mut p = Progress::bytes(old, quiet, "rewriting header");
         grower.reserve(Some(rows), &mut |n| p.set(n))?;
     }
