@@ -2172,6 +2172,18 @@ fn run_all_commands(m: &[u8], good: &[u8], src: &[u8]) -> Result<(), TestCaseErr
             Some("g.npy"),
         ),
         (
+            vec!["concat", "-f", "-o", "m.npy", "m.npy", "g.npy"],
+            vec![("g.npy", good), ("m.npy", m)],
+            None,
+            Some("m.npy"),
+        ),
+        (
+            vec!["convert-stacked", "-f", "m.npy", "-o", "m.npy"],
+            vec![("m.npy", m)],
+            None,
+            Some("m.npy"),
+        ),
+        (
             vec!["convert-stacked", "-f", "m.npy", "-o", "g.npy"],
             vec![("g.npy", good), ("m.npy", m)],
             None,

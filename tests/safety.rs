@@ -672,3 +672,41 @@ fn empty_stdin_is_said() {
         .fails()
         .stderr_has("no array arrived on stdin; the other sources were appended");
 }
+
+/// A damaged file that is both OUTPUT (locked by the command itself) and an
+/// input: refused at once, never a wait for the command's own lock.
+#[test]
+fn damaged_output_as_input_is_refused_not_awaited() {
+    let dir = tempdir();
+    let d = dir.path();
+    fixtures(d);
+    let mut t = fs::read(d.join("t.npy")).unwrap();
+    t.extend_from_slice(b"xxxx");
+    fs::write(d.join("t.npy"), &t).unwrap();
+    for args in [
+        &["concat", "-f", "-o", "t.npy", "t.npy", "b.npy"][..],
+        &["convert-stacked", "-f", "t.npy", "-o", "t.npy"],
+    ] {
+        let before = dir_listing(d);
+        let mut child = Command::new(bin())
+            .args(args)
+            .current_dir(d)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let t0 = Instant::now();
+        let st = loop {
+            if let Some(st) = child.try_wait().unwrap() {
+                break st;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("{args:?} hung (waiting for its own lock?)");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(st.code(), Some(1), "{args:?}");
+        assert_eq!(dir_listing(d), before, "{args:?}");
+    }
+}

@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::npy::io::{open_input, Dest, NewFile};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{scan_settled, FileStatus};
+use crate::npy::scan::{scan_file, scan_settled, FileStatus};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -155,7 +155,14 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         let meta = file
             .metadata()
             .with_context(|| format!("{name}: cannot stat"))?;
-        let scan = scan_settled(&file).with_context(|| name.to_string())?;
+        // OUTPUT as an input is already locked by us: no append is in
+        // flight in it, and waiting for one would wait for ourselves.
+        let scan = if dest.is(&file) {
+            scan_file(&file)
+        } else {
+            scan_settled(&file)
+        }
+        .with_context(|| name.to_string())?;
         if scan.status != FileStatus::Ok {
             let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
                 .unwrap_or_else(|| scan.status.as_str().to_string());
