@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::npy::export::{csv_cells, csv_header, json_array, json_value};
-use crate::npy::index::{parse, Selection};
-use crate::npy::print::{array_str, scalar_str, shown_positions, PrintOptions};
+use crate::npy::index::{parse, Item, Selection};
+use crate::npy::print::{array_str, scalar_str, shown_positions, zero_d_str, PrintOptions};
 use crate::npy::scan::{scan_settled, FileStatus};
 use crate::npy::values::{read_elements, ElementType};
 use crate::Outcome;
@@ -127,8 +127,16 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     } else if args.json {
         write_json(&reader, &sel, &mut out)?;
     } else if sel.shape.is_empty() {
+        // `a[1, 2]` is a scalar; `a[..., 2]` and a 0-d file are 0-d arrays.
         let v = reader.read(&[sel.base])?;
-        writeln!(out, "{}", scalar_str(&ty, &v[0], &opts))?;
+        let scalar =
+            items.iter().any(|i| matches!(i, Item::At(_))) && !items.contains(&Item::Ellipsis);
+        let text = if scalar {
+            scalar_str(&ty, &v[0], &opts)
+        } else {
+            zero_d_str(&ty, &v[0], &opts)
+        };
+        writeln!(out, "{text}")?;
     } else {
         let kept = shown_positions(&sel.shape, &opts);
         let values = reader.read(&sel.offsets_of(&kept))?;

@@ -4,16 +4,18 @@
 //! their own width (`0.1` for a float32 0.1, `1e+16`, `nan`, `inf`),
 //! integers in full, booleans `True`/`False`, datetimes in ISO 8601 (`NaT`),
 //! timedeltas as their count of units, complex numbers as Python writes them
-//! (`(1+2j)`), strings quoted only when they must be (RFC 4180); bytes are
-//! written as text (UTF-8 when valid, Latin-1 otherwise).
+//! (`(1+2j)`), strings quoted only when they must be (RFC 4180); bytes as a
+//! Python bytes literal (`b'ab\x00'`), which Python's `ast.literal_eval`
+//! reads back.
 //!
 //! JSON is what `a.tolist()` holds, in strict JSON: NaN and ±Inf become
 //! `null`, a complex number `[real, imag]`, a record an array of its fields,
-//! a datetime its ISO string, a timedelta its count of units, bytes a string.
+//! a datetime its ISO string, a timedelta its count of units, bytes a string
+//! (UTF-8 when valid, else one character per byte, Latin-1).
 
 use serde_json::Value as Json;
 
-use super::print::{datetime_string, float_str, scalar_str, PrintOptions};
+use super::print::{datetime_string, float_str, py_bytes_repr, scalar_str, PrintOptions};
 use super::values::{ElementType, Value};
 
 /// The CSV column names of one element: one per field of a record (nested
@@ -65,14 +67,17 @@ pub fn csv_cells(ty: &ElementType, v: &Value, out: &mut Vec<String>) {
         }
         (_, Value::Float(x, w)) => out.push(float_str(*x, *w)),
         (_, Value::Str(s)) => out.push(csv_quote(s)),
-        (_, Value::Bytes(b)) | (_, Value::Void(b)) => out.push(csv_quote(&bytes_text(b))),
+        (_, Value::Bytes(b)) | (_, Value::Void(b)) => out.push(csv_quote(&py_bytes_repr(b))),
         (_, Value::Timedelta(Some(t))) => out.push(t.to_string()),
         _ => out.push(scalar_str(ty, v, &PrintOptions::default())),
     }
 }
 
 fn csv_quote(s: &str) -> String {
-    let needs = s.contains([',', '"', '\n', '\r'])
+    // An empty string is quoted, so that a one-column row of it is not an
+    // empty line (which CSV readers skip).
+    let needs = s.is_empty()
+        || s.contains([',', '"', '\n', '\r'])
         || s.starts_with(char::is_whitespace)
         || s.ends_with(char::is_whitespace);
     if needs {

@@ -81,6 +81,15 @@ pub fn array_str(ty: &ElementType, shape: &[u64], values: &[Value], o: &PrintOpt
     p.recurse(&mut index, " ", o.linewidth as i64)
 }
 
+/// `str(a)` for a 0-d array holding `v`: the scalar's `str()`, except that
+/// numpy shows bytes as their `repr()` there (`np.bytes_(b'ab')`).
+pub fn zero_d_str(ty: &ElementType, v: &Value, o: &PrintOptions) -> String {
+    match v {
+        Value::Bytes(b) => format!("np.bytes_({})", py_bytes_repr(b)),
+        _ => scalar_str(ty, v, o),
+    }
+}
+
 /// `str(x)` for one element, as numpy prints a scalar (or a 0-d array).
 pub fn scalar_str(ty: &ElementType, v: &Value, o: &PrintOptions) -> String {
     match v {
@@ -542,8 +551,29 @@ impl Dec {
 /// The shortest digits that read back as the same value of width `w`.
 fn shortest(a: f64, w: FloatWidth) -> Dec {
     match w {
-        FloatWidth::F64 => Dec::from_sci(&format!("{a:e}")),
-        FloatWidth::F32 => Dec::from_sci(&format!("{:e}", a as f32)),
+        FloatWidth::F64 => {
+            let s = format!("{a:e}");
+            // On an exact tie between two shortest candidates numpy's Dragon4
+            // keeps the even digit; the correctly rounded text does too.
+            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
+            let even = format!("{a:.n$e}");
+            Dec::from_sci(if even.parse::<f64>() == Ok(a) {
+                &even
+            } else {
+                &s
+            })
+        }
+        FloatWidth::F32 => {
+            let f = a as f32;
+            let s = format!("{f:e}");
+            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
+            let even = format!("{f:.n$e}");
+            Dec::from_sci(if even.parse::<f32>() == Ok(f) {
+                &even
+            } else {
+                &s
+            })
+        }
         FloatWidth::F16 => {
             let bits = f64_to_f16(a);
             for p in 0..5 {
@@ -634,7 +664,11 @@ fn positional(
     pad_left: usize,
     pad_right: usize,
 ) -> String {
-    let d = digits_positional(x.abs(), w, precision);
+    let mut d = digits_positional(x.abs(), w, precision);
+    if d.frac_positional() < min_digits as i32 {
+        // Dragon4 prints the exact value's further digits, not zeros.
+        d = Dec::from_positional(&format!("{:.min_digits$}", x.abs()));
+    }
     let digit = |i: i32| -> char {
         if i >= 0 && (i as usize) < d.digits.len() {
             (b'0' + d.digits[i as usize]) as char
@@ -679,7 +713,11 @@ fn scientific(
     pad_left: usize,
     exp_digits: usize,
 ) -> String {
-    let d = digits_scientific(x.abs(), w, precision);
+    let mut d = digits_scientific(x.abs(), w, precision);
+    if d.digits.len() < min_digits + 1 && d.digits != [0] {
+        // Dragon4 prints the exact value's further digits, not zeros.
+        d = Dec::from_sci(&format!("{:.min_digits$e}", x.abs()));
+    }
     let int = format!("{}{}", sign_str(x, plus), d.digits[0]);
     let mut frac: String = d.digits[1..].iter().map(|&b| (b'0' + b) as char).collect();
     if d.digits == [0] {
@@ -961,7 +999,7 @@ pub fn py_bytes_repr(b: &[u8]) -> String {
 fn void_str(b: &[u8]) -> String {
     let mut s = String::from("b'");
     for c in b {
-        s.push_str(&format!("\\x{c:02x}"));
+        s.push_str(&format!("\\x{c:02X}"));
     }
     s.push('\'');
     s
