@@ -114,3 +114,150 @@ fn prints_what_numpy_prints() {
     );
     assert!(csv_runs.len() > 100, "only {} CSV cases", csv_runs.len());
 }
+
+fn f8_file(dir: &Path, name: &str, n: u32) {
+    write_npy(
+        &dir.join(name),
+        "'<f8'",
+        false,
+        &[n as u64],
+        &f8_bytes(0..n),
+    );
+}
+
+#[test]
+fn negative_indices_are_not_flags() {
+    let d = tempdir();
+    f8_file(d.path(), "a.npy", 10);
+    run(d.path(), &["show", "a.npy", "-3:"])
+        .ok()
+        .stdout_has("[7. 8. 9.]\n");
+    let r = run(d.path(), &["show", "a.npy", "-1", "--json"]);
+    r.ok();
+    assert_eq!(r.stdout(), "9.0\n");
+    let r = run(d.path(), &["show", "a.npy", "::-4"]);
+    assert_eq!(r.stdout(), "[9. 5. 1.]\n");
+    let r = run(d.path(), &["show", "--tail", "2", "a.npy", "[1:-1]"]);
+    assert_eq!(r.stdout(), "[7. 8.]\n");
+}
+
+#[test]
+fn bad_indices_fail_like_numpy() {
+    let d = tempdir();
+    f8_file(d.path(), "a.npy", 4);
+    for (index, msg) in [
+        (
+            "10",
+            "npy: a.npy: index 10 is out of bounds for axis 0 with size 4",
+        ),
+        (
+            "-5",
+            "npy: a.npy: index -5 is out of bounds for axis 0 with size 4",
+        ),
+        (
+            "1, 2",
+            "too many indices for array: array is 1-dimensional, but 2 were indexed",
+        ),
+        ("::0", "slice step cannot be zero"),
+        ("..., ...", "an index can only have a single ellipsis"),
+        ("x", "invalid index: \"x\""),
+    ] {
+        let r = run(d.path(), &["show", "a.npy", index]);
+        r.fails().stderr_has(msg);
+        assert!(r.stdout().is_empty(), "{index}: {}", r.stdout());
+    }
+    run(d.path(), &["show", "--head", "1", "--tail", "1", "a.npy"]).expect_code(2);
+    run(d.path(), &["show", "--header", "a.npy"]).expect_code(2);
+    run(d.path(), &["show", "--csv", "--header", "a.npy"])
+        .fails()
+        .stderr_has("--header names the fields of a structured array");
+    run(d.path(), &["show", "a.npy", "0", "--head", "1"])
+        .fails()
+        .stderr_has("0-d");
+}
+
+#[test]
+fn refuses_what_it_cannot_show() {
+    let d = tempdir();
+    f8_file(d.path(), "a.npy", 100);
+    let full = std::fs::read(d.path().join("a.npy")).unwrap();
+    std::fs::write(d.path().join("cut.npy"), &full[..full.len() - 12]).unwrap();
+    run(d.path(), &["show", "cut.npy"])
+        .fails()
+        .stderr_has("npy: cut.npy: truncated: header says 100 rows, file holds 98 whole rows")
+        .stderr_has("run `npy repair cut.npy`");
+    let fixtures = repo().join("tests/fixtures");
+    run(&fixtures, &["show", "longdouble.npy"])
+        .fails()
+        .stderr_has("longdouble values are not supported");
+    write_npy(&d.path().join("obj.npy"), "'|O'", false, &[0], &[]);
+    run(d.path(), &["show", "obj.npy"])
+        .fails()
+        .stderr_has("pickled Python objects");
+    run(d.path(), &["show", "missing.npy"])
+        .fails()
+        .stderr_has("missing.npy: cannot open");
+    run(d.path(), &["show", "."])
+        .fails()
+        .stderr_has("not a regular file");
+    write_npy(
+        &d.path().join("c.npy"),
+        "'<f8'",
+        false,
+        &[2, 2, 2],
+        &f8_bytes(0..8),
+    );
+    run(d.path(), &["show", "--csv", "c.npy"])
+        .fails()
+        .stderr_has("this one is 3-D");
+    run(d.path(), &["show", "--csv", "c.npy", "0"]).ok();
+}
+
+#[test]
+fn stacked_and_trailing_files_show_the_first_array_as_np_load() {
+    let d = tempdir();
+    f8_file(d.path(), "one.npy", 3);
+    let one = std::fs::read(d.path().join("one.npy")).unwrap();
+    let mut two = one.clone();
+    two.extend_from_slice(&one);
+    std::fs::write(d.path().join("stacked.npy"), &two).unwrap();
+    let mut trailing = one.clone();
+    trailing.extend_from_slice(b"junk");
+    std::fs::write(d.path().join("trailing.npy"), &trailing).unwrap();
+    for f in ["stacked.npy", "trailing.npy"] {
+        let r = run(d.path(), &["show", f]);
+        r.ok();
+        assert_eq!(r.stdout(), "[0. 1. 2.]\n", "{f}");
+    }
+}
+
+/// A header claiming 2**37 float64 (1 TiB) over a sparse file: the head and
+/// the tail are read, nothing else (the bench times it; here, the output).
+#[test]
+fn huge_sparse_file_shows_its_edges() {
+    let d = tempdir();
+    let path = d.path().join("huge.npy");
+    let n: u64 = 1 << 37;
+    write_npy(&path, "'<f8'", false, &[n], &[]);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let header = f.metadata().unwrap().len();
+    if f.set_len(header + 8 * n).is_err() {
+        eprintln!("note: filesystem refuses a 1 TiB sparse file; skipping");
+        return;
+    }
+    use std::os::unix::fs::FileExt;
+    f.write_all_at(&2.5f64.to_le_bytes(), header + 8 * (n - 1))
+        .unwrap();
+    f.write_all_at(&(-1.0f64).to_le_bytes(), header).unwrap();
+    drop(f);
+    let r = run(d.path(), &["show", "huge.npy"]);
+    r.ok();
+    assert_eq!(r.stdout(), "[-1.   0.   0.  ...  0.   0.   2.5]\n");
+    let r = run(d.path(), &["show", "huge.npy", "-2:", "--json"]);
+    assert_eq!(r.stdout(), "[0.0,2.5]\n");
+    let r = run(d.path(), &["show", "--head", "2", "--csv", "huge.npy"]);
+    assert_eq!(r.stdout(), "-1.0\n0.0\n");
+    run(d.path(), &["show", "huge.npy", "137438953472"])
+        .fails()
+        .stderr_has("index 137438953472 is out of bounds for axis 0 with size 137438953472");
+}
