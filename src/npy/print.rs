@@ -47,7 +47,9 @@ pub fn shown_positions(shape: &[u64], o: &PrintOptions) -> Vec<Vec<u64>> {
     shape
         .iter()
         .map(|&n| {
-            if summarize && n > o.edgeitems.saturating_mul(2) {
+            // numpy keeps `a[:k]` and `a[-k:]`; with k = 0 the latter is the
+            // whole axis (it then prints `...` and the last item only).
+            if summarize && n > o.edgeitems.saturating_mul(2) && o.edgeitems > 0 {
                 (0..o.edgeitems).chain(n - o.edgeitems..n).collect()
             } else {
                 (0..n).collect()
@@ -478,7 +480,8 @@ fn sub_array(strs: &[String], shape: &[u64], summarize: bool, edge: u64) -> Stri
         (0..e)
             .map(part)
             .chain(std::iter::once("...".to_string()))
-            .chain((n - e..n).map(part))
+            // `a[-0:]` is the whole axis, as in numpy.
+            .chain((if e == 0 { 0 } else { n - e }..n).map(part))
             .collect()
     } else {
         (0..n).map(part).collect()

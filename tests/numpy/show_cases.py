@@ -180,6 +180,20 @@ def other_arrays(rng):
     out.append(b)
     out.append(np.zeros((), dtype=[("only", "<f8")]))
     out.append(np.zeros(4, dtype=("<f8", (2, 3))))
+    # 0-d arrays of every kind print as their scalar (bytes as np.bytes_).
+    for x in [np.array("abc"), np.array(b"ab'"), np.array(True), np.array(1.5, "<f2"),
+              np.array(2 - 3j, ">c8"), np.array(np.datetime64("2020-02-29T12:00")),
+              np.array(np.timedelta64(-7, "h")), np.array(np.datetime64("NaT", "ns")),
+              np.array(-0.0), np.array(1e16), np.array(np.nan, "<f4"), np.array(255, "u1")]:
+        out.append(x)
+    out.append(np.zeros((3, 0), dtype="<i2"))
+    out.append(np.zeros((0, 2, 2), dtype="<c16"))
+    # Wrapping: wide and long strings, complex, nested axes.
+    out.append(np.array(["\u4e2d\u6587" * 3, "\U0001f600", "a b", "x" * 70], dtype="<U70"))
+    out.append(np.array([b"a" * 40, b"b" * 40, b"c"], dtype="S40"))
+    out.append((np.arange(40) * (1 + 2j) / 3).astype("<c16").reshape(2, 20))
+    out.append(np.arange(2 * 3 * 4 * 50, dtype="<i8").reshape(2, 3, 4, 50) - 600)
+    out.append(np.linspace(-1, 1, 1200).reshape(4, 300))
     return out
 
 
@@ -264,6 +278,14 @@ def make(outdir):
                     ({"edgeitems": 1, "threshold": 5}, ["--edgeitems", "1", "--threshold", "5"]),
                     ({"linewidth": 40}, ["--linewidth", "40"])]
             for o, flags in opts:
+                with np.printoptions(**o):
+                    cases.append({"file": name, "args": flags, "kind": "text",
+                                  "expected": shown(a)})
+        if a.ndim >= 1 and a.size and k % 5 == 0:
+            for o, flags in [({"threshold": 3}, ["--threshold", "3"]),
+                             ({"linewidth": 10}, ["--linewidth", "10"]),
+                             ({"edgeitems": 0, "threshold": 1}, ["--edgeitems", "0", "--threshold", "1"]),
+                             ({"precision": 12, "linewidth": 200}, ["--precision", "12", "--linewidth", "200"])]:
                 with np.printoptions(**o):
                     cases.append({"file": name, "args": flags, "kind": "text",
                                   "expected": shown(a)})
