@@ -50,6 +50,22 @@ fn run_all(dir: &Path, cases: &[serde_json::Value]) -> Vec<(usize, String, Strin
     v
 }
 
+/// The first differing line of two outputs, with its neighbours.
+fn first_difference(want: &str, got: &str) -> String {
+    let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+    let i = (0..w.len().max(g.len()))
+        .find(|&i| w.get(i) != g.get(i))
+        .unwrap_or(0);
+    let from = i.saturating_sub(2);
+    let near = |v: &[&str]| v[from.min(v.len())..(i + 3).min(v.len())].join("\n");
+    format!(
+        "first difference at line {}:\n--- numpy\n{}\n--- npy\n{}",
+        i + 1,
+        near(&w),
+        near(&g)
+    )
+}
+
 #[test]
 fn prints_what_numpy_prints() {
     let Some(py) = python() else { return };
@@ -70,7 +86,7 @@ fn prints_what_numpy_prints() {
             "text" => {
                 let want = c["expected"].as_str().unwrap();
                 if out != want {
-                    failures.push(format!("{what}:\n--- numpy\n{want}--- npy\n{out}"));
+                    failures.push(format!("{what}:\n{}", first_difference(want, out)));
                 }
             }
             "json" => match serde_json::from_str::<serde_json::Value>(out) {

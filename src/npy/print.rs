@@ -578,13 +578,29 @@ fn shortest(a: f64, w: FloatWidth) -> Dec {
             })
         }
         FloatWidth::F16 => {
+            // Fewest digits first; at each length the correctly rounded
+            // digits and their neighbours (a power of two is closer to the
+            // half below it), the closest one that reads back (on a tie the
+            // correctly rounded one, whose last digit is even, as Dragon4).
             let bits = f64_to_f16(a);
-            for p in 0..5 {
+            for p in 0..5usize {
                 let s = format!("{a:.p$e}");
-                if let Ok(back) = s.parse::<f64>() {
-                    if f64_to_f16(back) == bits {
-                        return Dec::from_sci(&s);
-                    }
+                let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+                let m: i64 = m.replace('.', "").parse().unwrap_or(0);
+                let e: i32 = e.parse().unwrap_or(0);
+                let best = [m, m - 1, m + 1]
+                    .into_iter()
+                    .filter(|&c| c > 0)
+                    .map(|c| {
+                        let cs = c.to_string();
+                        let exp = e - p as i32 + cs.len() as i32 - 1;
+                        format!("{}.{}e{exp}", &cs[..1], &cs[1..])
+                    })
+                    .filter_map(|t| t.parse::<f64>().ok().map(|v| (t, v)))
+                    .filter(|(_, v)| f64_to_f16(*v) == bits)
+                    .min_by(|x, y| (x.1 - a).abs().total_cmp(&(y.1 - a).abs()));
+                if let Some((t, _)) = best {
+                    return Dec::from_sci(&t);
                 }
             }
             Dec::from_sci(&format!("{a:e}"))

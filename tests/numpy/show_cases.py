@@ -298,6 +298,31 @@ def make(outdir):
                           "expected": expected_json(a)})
         if a.ndim <= 2 and (a.dtype.names is None or a.ndim <= 1):
             cases.append({"file": name, "args": ["--csv"], "kind": "csv", "expected": None})
+    # Scalar str() of many floats: every float16, random float32/float64 bit
+    # patterns (all magnitudes, subnormals, nan, inf) and complex: the CSV
+    # cell of each must be numpy's str() of it.
+    bits = [np.arange(65536, dtype="<u2").view("<f2"),
+            rng.integers(0, 2**32, 50000, dtype=np.uint64).astype("<u4").view("<f4"),
+            rng.integers(0, 2**63, 50000, dtype=np.uint64).view("<f8") * rng.choice([-1.0, 1.0], 50000),
+            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f8"),
+            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f4"),
+            (rng.standard_normal(2000) + 1j * rng.standard_normal(2000) * 10.0 ** rng.integers(-20, 20, 2000)).astype("<c16"),
+            (rng.standard_normal(2000) * 1e5 + 1j * rng.standard_normal(2000)).astype("<c8")]
+    for k, arr in enumerate(bits):
+        name = f"bits{k}.npy"
+        np.save(os.path.join(outdir, name), arr)
+        cases.append({"file": name, "args": ["--csv"], "kind": "text",
+                      "expected": "".join(str(x) + "\n" for x in arr)})
+        # The whole array printed with one format: exact extra digits where
+        # the common precision asks for more than a value's shortest form.
+        part = arr[:4000].reshape(-1, 8)
+        np.save(os.path.join(outdir, f"bits{k}_2d.npy"), part)
+        with np.printoptions(threshold=sys.maxsize):
+            cases.append({"file": f"bits{k}_2d.npy", "args": ["--full"], "kind": "text",
+                          "expected": shown(part)})
+        with np.printoptions(threshold=sys.maxsize, precision=4):
+            cases.append({"file": f"bits{k}_2d.npy", "args": ["--full", "--precision", "4", "::3"],
+                          "kind": "text", "expected": shown(part[::3])})
     # Fortran order with wrapping and an index.
     f = np.asfortranarray(np.arange(60.0).reshape(3, 4, 5) / 7)
     np.save(os.path.join(outdir, "fortran.npy"), f)
