@@ -246,12 +246,27 @@ def shown(x):
     return buf.getvalue()
 
 
+def make_bits(rng):
+    """Floats of every magnitude, bit pattern by bit pattern."""
+    return [np.arange(65536, dtype="<u2").view("<f2"),
+            rng.integers(0, 2**32, 50000, dtype=np.uint64).astype("<u4").view("<f4"),
+            rng.integers(0, 2**63, 50000, dtype=np.uint64).view("<f8") * rng.choice([-1.0, 1.0], 50000),
+            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f8"),
+            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f4"),
+            (rng.standard_normal(2000) + 1j * rng.standard_normal(2000) * 10.0 ** rng.integers(-20, 20, 2000)).astype("<c16"),
+            (rng.standard_normal(2000) * 1e5 + 1j * rng.standard_normal(2000)).astype("<c8")]
+
+
 def make(outdir):
     os.makedirs(outdir, exist_ok=True)
     rng = np.random.default_rng(20261130)
     cases = []
-    arrays = basic_arrays() + record_arrays() + float_arrays(rng) + other_arrays(rng)
+    basic = basic_arrays()
+    arrays = basic + record_arrays() + float_arrays(rng) + other_arrays(rng)
     for k, arr in enumerate(arrays):
+        # numpy's basic arrays come in both byte orders, which print alike:
+        # the big-endian half gets the plain print and indices only.
+        big_twin = k < len(basic) and (k // 6) % 2 == 1
         name = f"a{k:04d}.npy"
         np.save(os.path.join(outdir, name), arr)
         a = np.load(os.path.join(outdir, name))
@@ -272,7 +287,7 @@ def make(outdir):
                               "expected": shown(a[:2])})
                 cases.append({"file": name, "args": ["--tail", "2"], "kind": "text",
                               "expected": shown(a[-2:])})
-        if a.dtype.kind in "fc" and a.size:
+        if a.dtype.kind in "fc" and a.size and not big_twin:
             opts = [({"precision": 3}, ["--precision", "3"]),
                     ({"precision": 0}, ["--precision", "0"]),
                     ({"edgeitems": 1, "threshold": 5}, ["--edgeitems", "1", "--threshold", "5"]),
@@ -281,7 +296,7 @@ def make(outdir):
                 with np.printoptions(**o):
                     cases.append({"file": name, "args": flags, "kind": "text",
                                   "expected": shown(a)})
-        if a.ndim >= 1 and a.size and k % 5 == 0:
+        if a.ndim >= 1 and a.size and k % 5 == 0 and not big_twin:
             for o, flags in [({"threshold": 3}, ["--threshold", "3"]),
                              ({"linewidth": 10}, ["--linewidth", "10"]),
                              ({"edgeitems": 0, "threshold": 1}, ["--edgeitems", "0", "--threshold", "1"]),
@@ -289,10 +304,12 @@ def make(outdir):
                 with np.printoptions(**o):
                     cases.append({"file": name, "args": flags, "kind": "text",
                                   "expected": shown(a)})
-        if a.size > 1000:
+        if a.size > 1000 and not big_twin:
             with np.printoptions(threshold=sys.maxsize):
                 cases.append({"file": name, "args": ["--full"], "kind": "text",
                               "expected": shown(a)})
+        if big_twin:
+            continue
         if a.dtype.kind not in "V" or a.dtype.names:
             cases.append({"file": name, "args": ["--json"], "kind": "json",
                           "expected": expected_json(a)})
@@ -301,13 +318,8 @@ def make(outdir):
     # Scalar str() of many floats: every float16, random float32/float64 bit
     # patterns (all magnitudes, subnormals, nan, inf) and complex: the CSV
     # cell of each must be numpy's str() of it.
-    bits = [np.arange(65536, dtype="<u2").view("<f2"),
-            rng.integers(0, 2**32, 50000, dtype=np.uint64).astype("<u4").view("<f4"),
-            rng.integers(0, 2**63, 50000, dtype=np.uint64).view("<f8") * rng.choice([-1.0, 1.0], 50000),
-            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f8"),
-            (rng.standard_normal(2000) * 10.0 ** rng.integers(-30, 30, 2000)).astype("<f4"),
-            (rng.standard_normal(2000) + 1j * rng.standard_normal(2000) * 10.0 ** rng.integers(-20, 20, 2000)).astype("<c16"),
-            (rng.standard_normal(2000) * 1e5 + 1j * rng.standard_normal(2000)).astype("<c8")]
+    with np.errstate(all="ignore"):
+        bits = make_bits(rng)
     for k, arr in enumerate(bits):
         name = f"bits{k}.npy"
         np.save(os.path.join(outdir, name), arr)
