@@ -974,17 +974,18 @@ pub fn py_str_repr(s: &str) -> String {
     out
 }
 
-/// Python's `str.isprintable()` for one character, for the characters that
-/// matter in practice: controls, separators other than the space, format
-/// characters, surrogates and private use are not printable. (Unassigned
-/// code points, which Python also escapes, are printed as they are.)
+/// Python's `str.isprintable()` for one assigned character: controls,
+/// separators other than the space, format characters and private use are
+/// not printable (the table is Python 3.11's, Unicode 14). Unassigned code
+/// points, which Python also escapes, are printed as they are.
 fn printable(c: char) -> bool {
     let n = c as u32;
     !(c.is_control()
-        || matches!(n, 0xa0 | 0xad | 0x1680 | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f
-            | 0x205f..=0x2064 | 0x2066..=0x206f | 0x3000 | 0xfeff | 0xfff9..=0xfffb
-            | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x110bd | 0x1d173..=0x1d17a
-            | 0xe0001 | 0xe0020..=0xe007f | 0xe000..=0xf8ff | 0xf0000..=0x10ffff))
+        || matches!(n, 0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891
+            | 0x8e2 | 0x1680 | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064
+            | 0x2066..=0x206f | 0x3000 | 0xe000..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0x110bd
+            | 0x110cd | 0x13430..=0x13438 | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a | 0xe0001
+            | 0xe0020..=0xe007f | 0xf0000..=0xffffd | 0x100000..=0x10fffd))
 }
 
 /// Python's `repr()` of bytes: `b'...'`.

@@ -28,6 +28,7 @@ import sys
 import ast
 import contextlib
 import datetime
+import unicodedata
 
 import numpy as np
 
@@ -191,6 +192,11 @@ def other_arrays(rng):
     # Wrapping: wide and long strings, complex, nested axes.
     out.append(np.array(["\u4e2d\u6587" * 3, "\U0001f600", "a b", "x" * 70], dtype="<U70"))
     out.append(np.array([b"a" * 40, b"b" * 40, b"c"], dtype="S40"))
+    # Every assigned non-printable (escaped by repr) and some printable
+    # characters beyond ASCII.
+    odd = [c for c in range(0x80, 0x110000, 7)
+           if unicodedata.category(chr(c)) not in ("Cn", "Cs")]
+    out.append(np.array(["".join(chr(c) for c in odd[i:i + 50]) for i in range(0, len(odd), 50)]))
     out.append((np.arange(40) * (1 + 2j) / 3).astype("<c16").reshape(2, 20))
     out.append(np.arange(2 * 3 * 4 * 50, dtype="<i8").reshape(2, 3, 4, 50) - 600)
     out.append(np.linspace(-1, 1, 1200).reshape(4, 300))
