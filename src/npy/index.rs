@@ -372,6 +372,7 @@ pub fn slice_indices(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     fn sel(shape: &[u64], text: &str) -> Result<Selection, IndexError> {
         Selection::whole(shape, false).index(&parse(text)?)
@@ -441,6 +442,55 @@ mod tests {
         let t = Selection::whole(&[10], false).tail(3);
         assert_eq!(offsets(&t), vec![7, 8, 9]);
         assert_eq!(offsets(&Selection::whole(&[10], false).head(2)), vec![0, 1]);
+    }
+
+    fn naive_slice(n: i64, start: Option<i64>, stop: Option<i64>, step: i64) -> Vec<u64> {
+        // Python's rule, written the slow way: walk from the clamped start.
+        let norm = |v: i64| if v < 0 { v + n } else { v };
+        let mut out = vec![];
+        if step > 0 {
+            let mut i = start.map_or(0, |v| norm(v).clamp(0, n));
+            let e = stop.map_or(n, |v| norm(v).clamp(0, n));
+            while i < e {
+                out.push(i as u64);
+                i += step;
+            }
+        } else {
+            let mut i = start.map_or(n - 1, |v| norm(v).clamp(-1, n - 1));
+            let e = stop.map_or(-1, |v| norm(v).clamp(-1, n - 1));
+            while i > e {
+                out.push(i as u64);
+                i += step;
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn slices_match_the_slow_rule(
+            n in 0i64..40,
+            start in proptest::option::of(-60i64..60),
+            stop in proptest::option::of(-60i64..60),
+            step in (-7i64..8).prop_filter("non-zero", |s| *s != 0),
+        ) {
+            let s = Selection::whole(&[n as u64], false)
+                .index(&[Item::Slice(start, stop, Some(step))])
+                .unwrap();
+            proptest::prop_assert_eq!(offsets(&s), naive_slice(n, start, stop, step));
+        }
+
+        #[test]
+        fn any_text_parses_or_fails_without_panic(text in "[-0-9:., \\[\\]]{0,16}") {
+            if let Ok(items) = parse(&text) {
+                let shape = [3u64, 4, 5];
+                if let Ok(s) = Selection::whole(&shape, true).index(&items) {
+                    for o in s.offsets() {
+                        proptest::prop_assert!(o < 60);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
