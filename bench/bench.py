@@ -335,6 +335,27 @@ def bench_repair(results):
         drop(p)
 
 
+def bench_show(results):
+    """`npy show` of a 1 TiB (sparse) float64 array vs a 1 KiB one: both
+    print the summarized head and tail, reading only those elements."""
+    big = os.path.join(WORK, "sbig.npy")
+    small = os.path.join(WORK, "ssmall.npy")
+    np.save(small, np.arange(100, dtype="<f8"))
+    rows = TiB // 8
+    with open(big, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (rows,)})
+        f.truncate(f.tell() + rows * 8)
+    r = side_by_side("show", {"npy show, 1 TiB sparse file": lambda: [NPY, "show", big]},
+                     {"npy show, 1 KiB file": lambda: [NPY, "show", small],
+                      "numpy print(np.load(mmap_mode='r')), 1 TiB sparse file":
+                          lambda: [PY, "-c", "import sys, numpy as np; print(np.load(sys.argv[1], mmap_mode='r'))", big]},
+                     reps=11)
+    results.append(("show the head and tail of a 1 TiB file", r, "npy show, 1 TiB sparse file",
+                    "npy show, 1 KiB file", 1.5, None))
+    for p in (big, small):
+        drop(p)
+
+
 def bench_many_chunks(n, results):
     """n tiny chunks (one row of 16 float64 each) joined via --files-from."""
     d = os.path.join(WORK, "tiny")
@@ -384,6 +405,7 @@ def main():
     bench_append_row(results)
     bench_inspect(results)
     bench_repair(results)
+    bench_show(results)
     bench_concat(concat_sizes, results, scaling)
     bench_append_big(append_sizes, results, scaling)
     bench_stacked(stacked_counts, results, scaling)

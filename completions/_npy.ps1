@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('concat', 'concat', [CompletionResultType]::ParameterValue, 'Join .npy files into one, without loading them')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -108,6 +109,25 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'npy;show' {
+            [CompletionResult]::new('--head', '--head', [CompletionResultType]::ParameterName, 'Only the first N rows (positions along axis 0), after INDEX')
+            [CompletionResult]::new('--tail', '--tail', [CompletionResultType]::ParameterName, 'Only the last N rows (positions along axis 0), after INDEX')
+            [CompletionResult]::new('--precision', '--precision', [CompletionResultType]::ParameterName, 'Digits after the decimal point at most, for floats (numpy default 8)')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Summarize arrays of more than N elements (numpy default 1000)')
+            [CompletionResult]::new('--edgeitems', '--edgeitems', [CompletionResultType]::ParameterName, 'Items kept at each end of a summarized axis (numpy default 3)')
+            [CompletionResult]::new('--linewidth', '--linewidth', [CompletionResultType]::ParameterName, 'Characters per line before wrapping (numpy default 75)')
+            [CompletionResult]::new('--csv', '--csv', [CompletionResultType]::ParameterName, 'Write CSV instead of numpy''s text')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'With --csv, a first line naming the fields of a structured array')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Write JSON (nested arrays, as a.tolist()) instead of numpy''s text')
+            [CompletionResult]::new('--full', '--full', [CompletionResultType]::ParameterName, 'Never summarize with `...` (np.set_printoptions(threshold=sys.maxsize))')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'npy;completions' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -123,6 +143,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('concat', 'concat', [CompletionResultType]::ParameterValue, 'Join .npy files into one, without loading them')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
+            [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -140,6 +161,9 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;help;convert-stacked' {
+            break
+        }
+        'npy;help;show' {
             break
         }
         'npy;help;completions' {

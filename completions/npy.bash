@@ -37,6 +37,9 @@ _npy() {
             npy,repair)
                 cmd="npy__subcmd__repair"
                 ;;
+            npy,show)
+                cmd="npy__subcmd__show"
+                ;;
             npy__subcmd__help,append)
                 cmd="npy__subcmd__help__subcmd__append"
                 ;;
@@ -58,6 +61,9 @@ _npy() {
             npy__subcmd__help,repair)
                 cmd="npy__subcmd__help__subcmd__repair"
                 ;;
+            npy__subcmd__help,show)
+                cmd="npy__subcmd__help__subcmd__show"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +71,7 @@ _npy() {
 
     case "${cmd}" in
         npy)
-            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked completions help"
+            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked show completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +181,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__help)
-            opts="inspect append concat repair convert-stacked completions help"
+            opts="inspect append concat repair convert-stacked show completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -286,6 +292,20 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__inspect)
             opts="-q -h -V --json --check --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -308,6 +328,44 @@ _npy() {
             fi
             case "${prev}" in
                 --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__show)
+            opts="-q -h -V --head --tail --csv --header --json --full --precision --threshold --edgeitems --linewidth --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tail)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --precision)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --edgeitems)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --linewidth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand concat 'Join .npy files into one, without loading them'
             cand repair 'Make files left behind by interrupted writers loadable again'
             cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
+            cand show 'Print an array, or part of it, exactly as numpy prints it'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -99,6 +100,24 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'npy;show'= {
+            cand --head 'Only the first N rows (positions along axis 0), after INDEX'
+            cand --tail 'Only the last N rows (positions along axis 0), after INDEX'
+            cand --precision 'Digits after the decimal point at most, for floats (numpy default 8)'
+            cand --threshold 'Summarize arrays of more than N elements (numpy default 1000)'
+            cand --edgeitems 'Items kept at each end of a summarized axis (numpy default 3)'
+            cand --linewidth 'Characters per line before wrapping (numpy default 75)'
+            cand --csv 'Write CSV instead of numpy''s text'
+            cand --header 'With --csv, a first line naming the fields of a structured array'
+            cand --json 'Write JSON (nested arrays, as a.tolist()) instead of numpy''s text'
+            cand --full 'Never summarize with `...` (np.set_printoptions(threshold=sys.maxsize))'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'npy;completions'= {
             cand -q 'Never show progress bars'
             cand --quiet 'Never show progress bars'
@@ -113,6 +132,7 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand concat 'Join .npy files into one, without loading them'
             cand repair 'Make files left behind by interrupted writers loadable again'
             cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
+            cand show 'Print an array, or part of it, exactly as numpy prints it'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -125,6 +145,8 @@ set edit:completion:arg-completer[npy] = {|@words|
         &'npy;help;repair'= {
         }
         &'npy;help;convert-stacked'= {
+        }
+        &'npy;help;show'= {
         }
         &'npy;help;completions'= {
         }

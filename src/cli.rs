@@ -39,6 +39,8 @@ pub enum Command {
     Repair(cmd::repair::Args),
     /// Turn a file holding several np.save arrays back to back into one array.
     ConvertStacked(cmd::convert_stacked::Args),
+    /// Print an array, or part of it, exactly as numpy prints it.
+    Show(cmd::show::Args),
     /// Print shell completions.
     Completions(cmd::completions::Args),
 }

@@ -12,3 +12,4 @@ mod inspect;
 mod reliability;
 mod repair;
 mod safety;
+mod show;

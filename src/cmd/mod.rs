@@ -7,6 +7,7 @@ pub mod concat;
 pub mod convert_stacked;
 pub mod inspect;
 pub mod repair;
+pub mod show;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -25,6 +26,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Concat(a) => concat::run(a, g),
         Command::Repair(a) => repair::run(a, g),
         Command::ConvertStacked(a) => convert_stacked::run(a, g),
+        Command::Show(a) => show::run(a, g),
         Command::Completions(a) => completions::run(a, g),
     }
 }

@@ -13,6 +13,12 @@
 //!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`limits`]: what numpy can hold (64 dimensions, sizes that fit), checked
 //!   for every result shape before it is written;
+//! - [`index`]: numpy basic-indexing text and the strided selection it
+//!   makes of an array;
+//! - [`values`]: decoding elements of every dtype from their bytes, read
+//!   with positioned reads;
+//! - [`print`]: numpy's array printing, ported; [`export`]: values as CSV
+//!   cells and JSON;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -20,14 +26,18 @@
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
 pub mod dtype;
+pub mod export;
 pub mod grow;
 pub mod header;
+pub mod index;
 pub mod io;
 pub mod join;
 pub mod limits;
+pub mod print;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
+pub mod values;
 
 pub use dtype::Dtype;
 pub use header::{read_header, read_header_at, Header, Layout, Version};
