@@ -39,6 +39,10 @@ pub enum Command {
     Repair(cmd::repair::Args),
     /// Turn a file holding several np.save arrays back to back into one array.
     ConvertStacked(cmd::convert_stacked::Args),
+    /// Write the members of an .npz archive out as .npy files.
+    Unzip(cmd::unzip::Args),
+    /// Build an .npz archive (as np.savez writes) from .npy files.
+    Zip(cmd::zip::Args),
     /// Print shell completions.
     Completions(cmd::completions::Args),
 }

@@ -7,6 +7,8 @@ pub mod concat;
 pub mod convert_stacked;
 pub mod inspect;
 pub mod repair;
+pub mod unzip;
+pub mod zip;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -26,5 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Repair(a) => repair::run(a, g),
         Command::ConvertStacked(a) => convert_stacked::run(a, g),
         Command::Completions(a) => completions::run(a, g),
+        Command::Unzip(a) => unzip::run(a, g),
+        Command::Zip(a) => zip::run(a, g),
     }
 }

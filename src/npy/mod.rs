@@ -11,6 +11,8 @@
 //!   through a fresh file (the `append` write protocol);
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
+//! - [`npz`]: `.npz` archives (zip files of `.npy` members) and `ARCHIVE:NAME`
+//!   paths;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -22,6 +24,7 @@ pub mod grow;
 pub mod header;
 pub mod io;
 pub mod join;
+pub mod npz;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
