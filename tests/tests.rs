@@ -9,5 +9,6 @@ mod concat;
 mod convert_stacked;
 mod format;
 mod inspect;
+mod npz;
 mod reliability;
 mod repair;

@@ -127,15 +127,8 @@ impl std::fmt::Display for NpzError {
     }
 }
 
-impl std::error::Error for NpzError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            NpzError::Io(e) => Some(e),
-            NpzError::Format(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+// No `source`: Display already says all of it, and `{:#}` would say it twice.
+impl std::error::Error for NpzError {}
 
 impl From<io::Error> for NpzError {
     fn from(e: io::Error) -> Self {
@@ -733,12 +726,24 @@ pub struct NewMember<'a> {
 /// Writes an archive holding `members`, each byte-identical to its file,
 /// to `out` (from offset 0). Stored members are copied in the kernel while
 /// their CRC is computed by a second thread; `compress` deflates them
-/// instead (level 6, as Python's zipfile does). Members of 4 GiB or more get
-/// ZIP64 fields. `progress` gets the input bytes done so far.
+/// instead (level 6, as Python's zipfile does). Members of 4 GiB or more
+/// (less a margin for deflate's worst-case growth) get ZIP64 fields. `progress` gets the input bytes done so far.
 pub fn write_archive(
     out: &File,
     members: &[NewMember<'_>],
     compress: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), NpzError> {
+    write_archive_zip64_from(out, members, compress, ZIP64_LIMIT - (1 << 20), progress)
+}
+
+/// [`write_archive`], giving ZIP64 fields to members of `zip64_from` bytes
+/// or more (tests use 0 to check ZIP64 archives without writing 4 GiB).
+pub fn write_archive_zip64_from(
+    out: &File,
+    members: &[NewMember<'_>],
+    compress: bool,
+    zip64_from: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), NpzError> {
     use zip::write::SimpleFileOptions;
@@ -747,7 +752,7 @@ pub fn write_archive(
     for m in members {
         let mut opts = SimpleFileOptions::default()
             .unix_permissions(0o644)
-            .large_file(m.len >= ZIP64_LIMIT - (1 << 20));
+            .large_file(m.len >= zip64_from);
         if let Some(t) = m.mtime.and_then(zip_time) {
             opts = opts.last_modified_time(t);
         }
