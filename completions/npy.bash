@@ -37,6 +37,12 @@ _npy() {
             npy,repair)
                 cmd="npy__subcmd__repair"
                 ;;
+            npy,unzip)
+                cmd="npy__subcmd__unzip"
+                ;;
+            npy,zip)
+                cmd="npy__subcmd__zip"
+                ;;
             npy__subcmd__help,append)
                 cmd="npy__subcmd__help__subcmd__append"
                 ;;
@@ -58,6 +64,12 @@ _npy() {
             npy__subcmd__help,repair)
                 cmd="npy__subcmd__help__subcmd__repair"
                 ;;
+            npy__subcmd__help,unzip)
+                cmd="npy__subcmd__help__subcmd__unzip"
+                ;;
+            npy__subcmd__help,zip)
+                cmd="npy__subcmd__help__subcmd__zip"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +77,7 @@ _npy() {
 
     case "${cmd}" in
         npy)
-            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked completions help"
+            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked unzip zip completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -175,7 +187,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__help)
-            opts="inspect append concat repair convert-stacked completions help"
+            opts="inspect append concat repair convert-stacked unzip zip completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -286,6 +298,34 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__unzip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__help__subcmd__zip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__inspect)
             opts="-q -h -V --json --check --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -308,6 +348,50 @@ _npy() {
             fi
             case "${prev}" in
                 --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__unzip)
+            opts="-d -f -q -h -V --dir --force --no-sync --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__zip)
+            opts="-o -c -f -q -h -V --output --compress --force --no-sync --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -37,7 +37,7 @@ pub struct Args {
     /// The file to write (`-` for stdout).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Files to join, in order.
+    /// Files to join, in order (`A.npz:NAME` for a member of an archive).
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
     #[arg(

@@ -17,9 +17,11 @@ use crate::Outcome;
   npy inspect data.npy
   npy inspect --json chunks/*.npy | jq -c '[.path, .shape]'
   npy inspect --check *.npy || echo 'something needs attention'
+  npy inspect results.npz results.npz:weights
   curl -s https://example.org/a.npy | npy inspect -")]
 pub struct Args {
-    /// Files to inspect; `-` reads one from stdin.
+    /// Files to inspect; `-` reads one from stdin. An .npz archive gives one
+    /// record per member; `A.npz:NAME` names one member.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// One JSON object per file per line.

@@ -45,7 +45,12 @@ pub struct Args {
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let shown = args.archive.display().to_string();
-    let mut archive = Archive::open_path(&args.archive).with_context(|| shown.clone())?;
+    let file =
+        std::fs::File::open(&args.archive).with_context(|| format!("{shown}: cannot open"))?;
+    if file.metadata()?.is_dir() {
+        bail!("{shown}: is a directory");
+    }
+    let mut archive = Archive::open(file).with_context(|| shown.clone())?;
     let members: Vec<Member> = if args.names.is_empty() {
         archive
             .members()
