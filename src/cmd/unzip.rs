@@ -70,7 +70,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     };
 
     // Every target is checked before anything is written.
-    let mut plan = Vec::with_capacity(members.len());
+    let mut plan: Vec<(Member, PathBuf)> = Vec::with_capacity(members.len());
     for m in members {
         let target =
             extraction_path(&args.dir, &m.entry).with_context(|| format!("{shown}:{}", m.name))?;
@@ -91,6 +91,14 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("{}: cannot stat", target.display())),
+        }
+        if let Some((other, _)) = plan.iter().find(|(_, t)| *t == target) {
+            bail!(
+                "{shown}: members {:?} and {:?} would both be written to {}",
+                other.entry,
+                m.entry,
+                target.display()
+            );
         }
         plan.push((m, target));
     }

@@ -138,11 +138,7 @@ fn open_input(arg: &Path) -> Result<Input> {
         Some(l) => {
             let scan = npz::scan_range(&l.file, l.offset, l.len).with_context(|| shown.clone())?;
             let mtime = std::fs::metadata(&l.archive).ok().and_then(mtime_of);
-            let member = match npz::resolve(&path) {
-                npz::Source::Member { name, .. } => name,
-                npz::Source::File(_) => unreachable!("located members are members"),
-            };
-            let member = member.strip_suffix(".npy").unwrap_or(&member).to_string();
+            let member = l.name.strip_suffix(".npy").unwrap_or(&l.name).to_string();
             (l.file, l.offset, l.len, mtime, scan, member)
         }
         None => {

@@ -648,6 +648,8 @@ pub struct Located {
     pub len: u64,
     /// The archive's path.
     pub archive: PathBuf,
+    /// The member's name as given after the `:`.
+    pub name: String,
     /// Whether the member was deflated (and `file` is a temporary copy).
     pub compressed: bool,
 }
@@ -668,6 +670,7 @@ pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
             offset,
             len,
             archive,
+            name,
             compressed: false,
         },
         MemberData::Stream(_) => Located {
@@ -675,6 +678,7 @@ pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
             offset: 0,
             len: m.size,
             archive,
+            name,
             compressed: true,
         },
     };
