@@ -485,3 +485,22 @@ fn members_are_concat_inputs() {
     let r = run(d, &["inspect", "--json", "saved.npz:two_d_c"]);
     assert!(r.json_lines()[0].get("compressed").is_none());
 }
+
+#[test]
+fn many_member_inputs_are_reopened_or_kept() {
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let d = dir.path();
+    numpy_cases(py, d);
+    npz_py(py, d, &["make", "."]);
+    // More inputs than concat keeps open: stored members are reopened from
+    // their archive, deflated ones (inflated to temporary files) kept.
+    let pattern = ["saved.npz:long_1d", "comp.npz:long_1d", "long_1d.npy"];
+    let inputs: Vec<&str> = (0..300).map(|i| pattern[i % 3]).collect();
+    let mut args = vec!["concat", "-q", "--no-sync", "-o", "many.npy"];
+    args.extend(&inputs);
+    run(d, &args).ok();
+    let mut a = vec!["concat", "many.npy"];
+    a.extend(&inputs);
+    assert_eq!(npz_py(py, d, &a)["equal"], true);
+}

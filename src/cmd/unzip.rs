@@ -109,8 +109,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let mut done = 0u64;
     for (m, target) in &plan {
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("{}: cannot create directory", parent.display()))?;
+            make_dirs(parent, sync)?;
         }
         let new = NewFile::beside(target)?;
         archive
@@ -128,4 +127,26 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     }
     progress.finish();
     Ok(Outcome::Done)
+}
+
+/// `mkdir -p`, syncing the directory that holds each one it creates so the
+/// new entries survive a power loss (with `sync`).
+fn make_dirs(dir: &std::path::Path, sync: bool) -> Result<()> {
+    let mut missing = vec![];
+    let mut d = dir;
+    while !d.as_os_str().is_empty() && !d.exists() {
+        missing.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) => d = p,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    if sync {
+        for m in missing.iter().rev() {
+            crate::npy::io::sync_dir(m)?;
+        }
+    }
+    Ok(())
 }
