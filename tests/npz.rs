@@ -294,6 +294,14 @@ fn damaged_archives_are_reported_and_never_extracted() {
         .stderr_has("CRC mismatch");
     assert!(!d.join("c.npy").exists());
 
+    // Deflated data that does not inflate: the header still reads.
+    run(d, &["inspect", "--check", "inflate.npz"]).ok();
+    run(d, &["unzip", "inflate.npz", "-d", "o"])
+        .fails()
+        .stderr_has("npy: inflate.npz:x: ")
+        .stderr_has("(damaged data)");
+    assert!(empty_dir("o"));
+
     // Zip-slip: refused before anything is written.
     run(d, &["unzip", "slip.npz", "-d", "o"])
         .fails()

@@ -65,6 +65,8 @@ pub enum NpzError {
     },
     /// A compression method other than stored and deflated.
     Method(u16),
+    /// Deflated data that does not inflate.
+    Inflate(String),
     Encrypted,
     /// The member's bytes lie past the end of the archive.
     CutShort {
@@ -105,6 +107,7 @@ impl std::fmt::Display for NpzError {
                 "member compressed with zip method {m}; npy reads stored (0) and deflated (8) members"
             ),
             NpzError::Encrypted => write!(f, "member is encrypted"),
+            NpzError::Inflate(m) => write!(f, "cannot inflate the member (damaged data): {m}"),
             NpzError::CutShort { end, archive_len } => write!(
                 f,
                 "member data runs to byte {end}, past the end of the archive ({archive_len} bytes): the archive is cut short"
@@ -485,7 +488,7 @@ impl<R: Read> Read for Checked<R> {
         }
         let n = self.inner.read(buf).map_err(|e| {
             if e.kind() == io::ErrorKind::InvalidInput || e.kind() == io::ErrorKind::InvalidData {
-                io::Error::other(NpzError::Archive(format!("cannot inflate the member: {e}")))
+                io::Error::other(NpzError::Inflate(e.to_string()))
             } else {
                 e
             }
@@ -750,8 +753,29 @@ pub fn write_archive_zip64_from(
     zip64_from: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), NpzError> {
-    use zip::write::SimpleFileOptions;
     let mut zw = zip::ZipWriter::new(out);
+    match add_members(&mut zw, members, compress, zip64_from, progress) {
+        Ok(()) => {
+            zw.finish()?;
+            Ok(())
+        }
+        Err(e) => {
+            // Dropped, the writer would finish the abandoned archive and
+            // print to stderr if that failed; it holds only a borrowed file.
+            std::mem::forget(zw);
+            Err(e)
+        }
+    }
+}
+
+fn add_members(
+    zw: &mut zip::ZipWriter<&File>,
+    members: &[NewMember<'_>],
+    compress: bool,
+    zip64_from: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), NpzError> {
+    use zip::write::SimpleFileOptions;
     let mut done = 0u64;
     for m in members {
         let mut opts = SimpleFileOptions::default()
@@ -804,7 +828,6 @@ pub fn write_archive_zip64_from(
         }
         done += m.len;
     }
-    zw.finish()?;
     Ok(())
 }
 

@@ -158,6 +158,15 @@ def cmd_damaged(d):
     bad = ((info.CRC ^ 1) & 0xFFFFFFFF).to_bytes(4, "little")
     data = data.replace(crc, bad)
     write("crc_d.npz", bytes(data))
+    # Deflated data damaged past the member's header.
+    big = npy_bytes(np.arange(20000.0))
+    with zipfile.ZipFile(p("inflate.npz"), "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("x.npy", big)
+    data = bytearray(open(p("inflate.npz"), "rb").read())
+    info = zipfile.ZipFile(p("inflate.npz")).getinfo("x.npy")
+    mid = info.header_offset + 30 + len("x.npy") + info.compress_size // 2
+    data[mid : mid + 64] = b"\xff" * 64
+    write("inflate.npz", bytes(data))
     # Zip-slip names.
     with zipfile.ZipFile(p("slip.npz"), "w") as zf:
         zf.writestr("ok.npy", npy_bytes(x))
