@@ -269,7 +269,7 @@ fn damaged_archives_are_reported_and_never_extracted() {
     for a in ["cut.npz", "badcd.npz"] {
         run(d, &["inspect", a])
             .fails()
-            .stderr_has(&format!("{a}: damaged or not a .npz (zip) archive"));
+            .stderr_has(&format!("{a}: a damaged .npz archive (not a .npy file)"));
         run(d, &["unzip", a, "-d", "o"]).fails();
         assert!(empty_dir("o"), "{a}: unzip wrote something");
         run(d, &["concat", "-o", "c.npy", &format!("{a}:x")]).fails();

@@ -323,11 +323,18 @@ fn archive_records(path: &Path) -> Option<Vec<Record>> {
     let mut a = match Archive::open_path(&archive) {
         Ok(a) => a,
         Err(e) => {
+            let e = match e {
+                // It starts like a zip file: say what it is not, too.
+                npz::NpzError::Archive(m) => {
+                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
+                }
+                e => anyhow::Error::new(e).context(shown.clone()),
+            };
             return Some(vec![Record {
-                shown: shown.clone(),
-                scan: Err(anyhow::Error::new(e).context(shown)),
+                shown,
+                scan: Err(e),
                 member: None,
-            }])
+            }]);
         }
     };
     let members: Vec<npz::Member> = match &only {
