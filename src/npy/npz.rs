@@ -23,8 +23,11 @@
 //!   [`scan_file`](super::scan::scan_file) judges a whole file.
 //!
 //! So a command that reads one array does
-//! `match npz::locate(path)? { Some(l) => (l.file, l.offset, l.len), None =>
-//! (File::open(path)?, 0, len) }` and reads `header_len` past `offset`.
+//! `let (file, offset, len) = npz::open_array(path)?;` then
+//! `let scan = npz::scan_range(&file, offset, len)?;` and reads its data at
+//! `offset + scan.header.header_len` (what [`open_array`] does: [`locate`],
+//! or else the plain file from offset 0). Errors are [`NpzError`]s; add the
+//! path with `anyhow`'s `.with_context(|| path)`.
 //!
 //! For whole archives: [`Archive::open`] lists the [`Member`]s,
 //! [`Archive::scan`] judges one from its header alone (inflating only the
@@ -688,6 +691,25 @@ pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
     Ok(Some(located))
 }
 
+/// The `.npy` bytes any command-line path names, as `(file, offset, len)`:
+/// a plain file from offset 0, or an archive member as [`locate`] finds it.
+/// Commands that read one array (`show`, `stats`, `diff`) can take every
+/// input through this and [`scan_range`], reading at `offset + header_len`.
+pub fn open_array(arg: &Path) -> Result<(File, u64, u64), NpzError> {
+    if let Some(l) = locate(arg)? {
+        return Ok((l.file, l.offset, l.len));
+    }
+    let file = File::open(arg)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(NpzError::Io(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    Ok((file, 0, meta.len()))
+}
+
 /// The path a member is extracted to under `dir`: `dir/ENTRY`, refused when
 /// the entry name is absolute or climbs out with `..`.
 pub fn extraction_path(dir: &Path, entry: &str) -> Result<PathBuf, NpzError> {
@@ -880,6 +902,46 @@ mod tests {
         ] {
             assert!(extraction_path(d, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn open_array_reads_files_and_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("x.npy");
+        let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (3,), }";
+        bytes.extend_from_slice(format!("{dict:<117}\n").as_bytes());
+        bytes.extend_from_slice(&[7, 8, 9]);
+        std::fs::write(&npy, &bytes).unwrap();
+        let src = File::open(&npy).unwrap();
+        for compress in [false, true] {
+            let a = dir.path().join(format!("a{compress}.npz"));
+            let out = File::create(&a).unwrap();
+            let m = NewMember {
+                entry: "x.npy".into(),
+                file: &src,
+                offset: 0,
+                len: bytes.len() as u64,
+                mtime: None,
+            };
+            write_archive(&out, &[m], compress, &mut |_| {}).unwrap();
+            let arg = PathBuf::from(format!("{}:x", a.display()));
+            let (f, off, len) = open_array(&arg).unwrap();
+            let scan = scan_range(&f, off, len).unwrap();
+            assert_eq!(scan.status, FileStatus::Ok);
+            assert_eq!(scan.header.shape, [3]);
+            let mut data = [0u8; 3];
+            f.read_exact_at(&mut data, off + scan.header.header_len)
+                .unwrap();
+            assert_eq!(data, [7, 8, 9]);
+            assert!(matches!(
+                open_array(Path::new(&format!("{}:y", a.display()))),
+                Err(NpzError::NoMember { .. })
+            ));
+        }
+        let (_, off, len) = open_array(&npy).unwrap();
+        assert_eq!((off, len), (0, bytes.len() as u64));
+        assert!(open_array(dir.path()).is_err());
     }
 
     #[test]
