@@ -329,6 +329,20 @@ fn damaged_archives_are_reported_and_never_extracted() {
     run(d, &["concat", "-o", "c.npy", "members.npz:short"])
         .fails()
         .stderr_has("truncated");
+    // Object arrays are reported, not refused; zip will not take them.
+    let r = run(d, &["inspect", "--json", "--check", "obj.npz"]);
+    let status: Vec<Value> = r
+        .expect_code(1)
+        .json_lines()
+        .iter()
+        .map(|j| j["status"].clone())
+        .collect();
+    assert_eq!(status, [json!("object"), json!("ok")]);
+    run(d, &["zip", "-o", "z.npz", "obj.npz:o"])
+        .fails()
+        .stderr_has("pickled Python objects");
+    assert!(!d.join("z.npz").exists());
+
     // unzip copies bytes as they are; the file is then what inspect said.
     run(d, &["unzip", "members.npz", "short", "-d", "o"]).ok();
     run(d, &["inspect", "--check", "o/short.npy"])

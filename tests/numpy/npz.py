@@ -182,6 +182,9 @@ def cmd_damaged(d):
         zf.writestr("extra.npy", npy_bytes(x) + b"\0" * 5)
         zf.writestr("stacked.npy", npy_bytes(x) + npy_bytes(x))
     made.append("members.npz")
+    # Pickled objects, as np.savez writes them (allow_pickle defaults to True).
+    np.savez(p("obj.npz"), o=np.array([1, "a", None], dtype=object), x=x)
+    made.append("obj.npz")
     out(made)
 
 
