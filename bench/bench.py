@@ -391,6 +391,76 @@ def bench_many_chunks(n, results):
         drop(p)
 
 
+NUMPY_NPZ_INFLATE = """
+import sys, numpy as np
+with np.load(sys.argv[1]) as z:
+    np.save(sys.argv[2], z[sys.argv[3]])
+"""
+
+NUMPY_NPZ_DEFLATE = """
+import sys, numpy as np
+np.savez_compressed(sys.argv[1], x=np.load(sys.argv[2]))
+"""
+
+
+def bench_npz(results, scaling, quick):
+    """unzip / zip of one stored member against cp of the same bytes; inflate
+    and deflate against numpy's np.load(npz)[k] + np.save and
+    np.savez_compressed."""
+    size = 64 * MiB if quick else 512 * MiB
+    src = os.path.join(WORK, "member.npy")
+    np.save(src, np.frombuffer(os.urandom(size), dtype="<u8"))
+    stored = os.path.join(WORK, "stored.npz")
+    subprocess.run([NPY, "zip", "-q", "--no-sync", "-o", stored, f"x={src}"], check=True)
+    outdir = os.path.join(WORK, "unz")
+    zout = os.path.join(WORK, "z.npz")
+    cpout = os.path.join(WORK, "cp.bin")
+
+    def setup(_label):
+        drop(outdir), drop(zout), drop(cpout)
+
+    label = f"{size // MiB} MiB"
+    ours = {"npy unzip --no-sync": lambda: [NPY, "unzip", "-q", "--no-sync", stored, "-d", outdir],
+            "npy unzip (fsync)": lambda: [NPY, "unzip", "-q", stored, "-d", outdir]}
+    theirs = {"cp": lambda: ["cp", src, cpout],
+              "cp + sync": lambda: ["sh", "-c", 'cp "$0" "$1" && sync "$1"', src, cpout]}
+    r = side_by_side(f"unzip {label}", ours, theirs, setup=setup)
+    results.append((f"unzip a {label} stored member", r, "npy unzip --no-sync", "cp", 1.3, 32 * 1024))
+    results.append((f"unzip a {label} stored member, durable", r, "npy unzip (fsync)", "cp + sync", 1.3, 32 * 1024))
+    ours = {"npy zip --no-sync": lambda: [NPY, "zip", "-q", "--no-sync", "-o", zout, f"x={src}"],
+            "npy zip (fsync)": lambda: [NPY, "zip", "-q", "-o", zout, f"x={src}"]}
+    r = side_by_side(f"zip {label}", ours, theirs, setup=setup)
+    results.append((f"zip a {label} stored member", r, "npy zip --no-sync", "cp", 1.3, 32 * 1024))
+    results.append((f"zip a {label} stored member, durable", r, "npy zip (fsync)", "cp + sync", 1.3, 32 * 1024))
+
+    # Deflate and inflate: compressible data (a smooth signal, rounded).
+    csize = 64 * MiB if quick else 256 * MiB
+    n = csize // 8
+    np.save(src, np.round(np.sin(np.arange(n) / 1000.0) * 1000.0) / 8.0)
+    comp = os.path.join(WORK, "comp.npz")
+    subprocess.run([NPY, "zip", "-q", "--no-sync", "--compress", "-o", comp, f"x={src}"], check=True)
+    npout = os.path.join(WORK, "np_out.npy")
+    clabel = f"{csize // MiB} MiB"
+
+    def csetup(_label):
+        drop(outdir), drop(zout), drop(npout), drop(npout + ".npz")
+
+    ours = {"npy unzip --no-sync (deflated)": lambda: [NPY, "unzip", "-q", "--no-sync", comp, "-d", outdir]}
+    theirs = {"numpy np.load(npz)['x'] + np.save": lambda: [PY, "-c", NUMPY_NPZ_INFLATE, comp, npout, "x"]}
+    r = side_by_side(f"inflate {clabel}", ours, theirs, reps=3, setup=csetup)
+    results.append((f"unzip a {clabel} deflated member", r, "npy unzip --no-sync (deflated)",
+                    "numpy np.load(npz)['x'] + np.save", 1.0, 32 * 1024))
+    ours = {"npy zip --compress --no-sync": lambda: [NPY, "zip", "-q", "--no-sync", "--compress", "-o", zout,
+                                                     f"x={src}"]}
+    theirs = {"numpy np.savez_compressed": lambda: [PY, "-c", NUMPY_NPZ_DEFLATE, npout + ".npz", src]}
+    r = side_by_side(f"deflate {clabel}", ours, theirs, reps=3, setup=csetup)
+    results.append((f"zip --compress of {clabel}", r, "npy zip --compress --no-sync", "numpy np.savez_compressed",
+                    1.0, 32 * 1024))
+    for p in (src, stored, comp, zout, cpout, npout, npout + ".npz"):
+        drop(p)
+    drop(outdir)
+
+
 def main():
     global NPY, WORK
     NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
@@ -410,6 +480,7 @@ def main():
     bench_append_big(append_sizes, results, scaling)
     bench_stacked(stacked_counts, results, scaling)
     bench_many_chunks(1000 if quick else 100_000, results)
+    bench_npz(results, scaling, quick)
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "

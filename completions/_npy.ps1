@@ -33,6 +33,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
+            [CompletionResult]::new('unzip', 'unzip', [CompletionResultType]::ParameterValue, 'Write the members of an .npz archive out as .npy files')
+            [CompletionResult]::new('zip', 'zip', [CompletionResultType]::ParameterValue, 'Build an .npz archive (as np.savez writes) from .npy files')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -128,6 +130,36 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'npy;unzip' {
+            [CompletionResult]::new('-d', '-d', [CompletionResultType]::ParameterName, 'Directory to write into (created if missing)')
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Directory to write into (created if missing)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace files that already exist')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace files that already exist')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync before each rename (still safe against a killed process, not against power loss)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'npy;zip' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The archive to write')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The archive to write')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Deflate the members (like np.savez_compressed)')
+            [CompletionResult]::new('--compress', '--compress', [CompletionResultType]::ParameterName, 'Deflate the members (like np.savez_compressed)')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUT if it exists')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUT if it exists')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync before the rename (still safe against a killed process, not against power loss)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'npy;completions' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -144,6 +176,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
+            [CompletionResult]::new('unzip', 'unzip', [CompletionResultType]::ParameterValue, 'Write the members of an .npz archive out as .npy files')
+            [CompletionResult]::new('zip', 'zip', [CompletionResultType]::ParameterValue, 'Build an .npz archive (as np.savez writes) from .npy files')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -164,6 +198,12 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;help;show' {
+            break
+        }
+        'npy;help;unzip' {
+            break
+        }
+        'npy;help;zip' {
             break
         }
         'npy;help;completions' {

@@ -40,6 +40,12 @@ _npy() {
             npy,show)
                 cmd="npy__subcmd__show"
                 ;;
+            npy,unzip)
+                cmd="npy__subcmd__unzip"
+                ;;
+            npy,zip)
+                cmd="npy__subcmd__zip"
+                ;;
             npy__subcmd__help,append)
                 cmd="npy__subcmd__help__subcmd__append"
                 ;;
@@ -64,6 +70,12 @@ _npy() {
             npy__subcmd__help,show)
                 cmd="npy__subcmd__help__subcmd__show"
                 ;;
+            npy__subcmd__help,unzip)
+                cmd="npy__subcmd__help__subcmd__unzip"
+                ;;
+            npy__subcmd__help,zip)
+                cmd="npy__subcmd__help__subcmd__zip"
+                ;;
             *)
                 ;;
         esac
@@ -71,7 +83,7 @@ _npy() {
 
     case "${cmd}" in
         npy)
-            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked show completions help"
+            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked show unzip zip completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -181,7 +193,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__help)
-            opts="inspect append concat repair convert-stacked show completions help"
+            opts="inspect append concat repair convert-stacked show unzip zip completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,6 +318,34 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__unzip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__help__subcmd__zip)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__inspect)
             opts="-q -h -V --json --check --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -366,6 +406,50 @@ _npy() {
                     return 0
                     ;;
                 --linewidth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__unzip)
+            opts="-d -f -q -h -V --dir --force --no-sync --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -d)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__zip)
+            opts="-o -c -f -q -h -V --output --compress --force --no-sync --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -30,6 +30,8 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand repair 'Make files left behind by interrupted writers loadable again'
             cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
             cand show 'Print an array, or part of it, exactly as numpy prints it'
+            cand unzip 'Write the members of an .npz archive out as .npy files'
+            cand zip 'Build an .npz archive (as np.savez writes) from .npy files'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -118,6 +120,34 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'npy;unzip'= {
+            cand -d 'Directory to write into (created if missing)'
+            cand --dir 'Directory to write into (created if missing)'
+            cand -f 'Replace files that already exist'
+            cand --force 'Replace files that already exist'
+            cand --no-sync 'Skip fsync before each rename (still safe against a killed process, not against power loss)'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;zip'= {
+            cand -o 'The archive to write'
+            cand --output 'The archive to write'
+            cand -c 'Deflate the members (like np.savez_compressed)'
+            cand --compress 'Deflate the members (like np.savez_compressed)'
+            cand -f 'Replace OUT if it exists'
+            cand --force 'Replace OUT if it exists'
+            cand --no-sync 'Skip fsync before the rename (still safe against a killed process, not against power loss)'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'npy;completions'= {
             cand -q 'Never show progress bars'
             cand --quiet 'Never show progress bars'
@@ -133,6 +163,8 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand repair 'Make files left behind by interrupted writers loadable again'
             cand convert-stacked 'Turn a file holding several np.save arrays back to back into one array'
             cand show 'Print an array, or part of it, exactly as numpy prints it'
+            cand unzip 'Write the members of an .npz archive out as .npy files'
+            cand zip 'Build an .npz archive (as np.savez writes) from .npy files'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -147,6 +179,10 @@ set edit:completion:arg-completer[npy] = {|@words|
         &'npy;help;convert-stacked'= {
         }
         &'npy;help;show'= {
+        }
+        &'npy;help;unzip'= {
+        }
+        &'npy;help;zip'= {
         }
         &'npy;help;completions'= {
         }

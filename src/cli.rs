@@ -41,6 +41,10 @@ pub enum Command {
     ConvertStacked(cmd::convert_stacked::Args),
     /// Print an array, or part of it, exactly as numpy prints it.
     Show(cmd::show::Args),
+    /// Write the members of an .npz archive out as .npy files.
+    Unzip(cmd::unzip::Args),
+    /// Build an .npz archive (as np.savez writes) from .npy files.
+    Zip(cmd::zip::Args),
     /// Print shell completions.
     Completions(cmd::completions::Args),
 }

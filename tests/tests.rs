@@ -9,6 +9,7 @@ mod concat;
 mod convert_stacked;
 mod format;
 mod inspect;
+mod npz;
 mod reliability;
 mod repair;
 mod safety;

@@ -38,7 +38,7 @@ pub struct Args {
     /// through, never replaced.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Files to join, in order.
+    /// Files to join, in order (`A.npz:NAME` for a member of an archive).
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
     #[arg(
@@ -79,6 +79,9 @@ struct Input {
     fortran: bool,
     id: (u64, u64),
     len: u64,
+    /// A deflated archive member, inflated into an unnamed temporary file:
+    /// kept open, as it cannot be opened again.
+    held: Option<File>,
 }
 
 struct Inputs {
@@ -91,10 +94,15 @@ impl Parts for Inputs {
     fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
         for (i, (path, inp)) in self.paths.iter().zip(&self.info).enumerate() {
             let reopened;
-            let file = match self.open.get(i) {
+            let file = match self.open.get(i).or(inp.held.as_ref()) {
                 Some(f) => f,
                 None => {
-                    reopened = File::open(path)
+                    // A stored `A.npz:NAME` member is read from its archive.
+                    let on_disk = match crate::npy::npz::resolve(path) {
+                        crate::npy::npz::Source::Member { archive, .. } => archive,
+                        crate::npy::npz::Source::File(p) => p,
+                    };
+                    reopened = File::open(on_disk)
                         .with_context(|| format!("{}: cannot open", path.display()))?;
                     let m = reopened.metadata()?;
                     if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
@@ -150,19 +158,33 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         if path == Path::new("-") {
             bail!("-: reading an input from stdin is not supported (name a file)");
         }
-        // A FIFO or `<(...)` is spooled to a temporary file (see io).
-        let file = open_input(path)?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("{name}: cannot stat"))?;
-        // OUTPUT as an input is already locked by us: no append is in
-        // flight in it, and waiting for one would wait for ourselves.
-        let scan = if dest.is(&file) {
-            scan_file(&file)
-        } else {
-            scan_settled(&file)
-        }
-        .with_context(|| name.to_string())?;
+        // `A.npz:NAME`: the member's bytes, a range of the archive (stored)
+        // or an inflated temporary copy (deflated).
+        let (file, base, meta, scan, held) =
+            match crate::npy::npz::locate(path).with_context(|| name.to_string())? {
+                Some(l) => {
+                    let meta = l.file.metadata()?;
+                    let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len)
+                        .with_context(|| name.to_string())?;
+                    (l.file, l.offset, meta, scan, l.compressed)
+                }
+                None => {
+                    // A FIFO or `<(...)` is spooled to a temporary file (see io).
+                    let file = open_input(path)?;
+                    let meta = file
+                        .metadata()
+                        .with_context(|| format!("{name}: cannot stat"))?;
+                    // OUTPUT as an input is already locked by us: no append is in
+                    // flight in it, and waiting for one would wait for ourselves.
+                    let scan = if dest.is(&file) {
+                        scan_file(&file)
+                    } else {
+                        scan_settled(&file)
+                    }
+                    .with_context(|| name.to_string())?;
+                    (file, 0, meta, scan, false)
+                }
+            };
         if scan.status != FileStatus::Ok {
             let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
                 .unwrap_or_else(|| scan.status.as_str().to_string());
@@ -181,14 +203,17 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         p.add(h, i as u64)
             .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
         inputs.info.push(Input {
-            data_offset: h.header_len,
+            data_offset: base + h.header_len,
             axis_len: p.axis_len(&h.shape),
             fortran: h.fortran_order,
             id: (meta.dev(), meta.ino()),
             len: meta.len(),
+            held: None,
         });
         if keep_open {
             inputs.open.push(file);
+        } else if held {
+            inputs.info.last_mut().expect("just pushed").held = Some(file);
         }
     }
     let planner = planner.expect("at least one input");

@@ -2,6 +2,7 @@
 //! numpy can load it, from its headers and size alone (O(1) in the data size;
 //! a stacked file costs one small read per array).
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -15,9 +16,11 @@ use crate::Outcome;
   npy inspect data.npy
   npy inspect --json chunks/*.npy | jq -c '[.path, .shape]'
   npy inspect --check *.npy || echo 'something needs attention'
+  npy inspect results.npz results.npz:weights
   curl -s https://example.org/a.npy | npy inspect -")]
 pub struct Args {
-    /// Files to inspect; `-` reads one from stdin.
+    /// Files to inspect; `-` reads one from stdin. An .npz archive gives one
+    /// record per member; `A.npz:NAME` names one member.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// One JSON object per file per line.
@@ -32,27 +35,55 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     let mut failed = false;
     let mut not_ok = false;
     for path in &args.files {
-        match inspect_one(path) {
-            Ok(scan) => {
-                if scan.status != FileStatus::Ok {
-                    not_ok = true;
+        // An archive gives one record per member (`A.npz:NAME`).
+        let records = archive_records(path).unwrap_or_else(|| {
+            vec![Record {
+                shown: display_path(path),
+                scan: inspect_one(path),
+                member: None,
+            }]
+        });
+        if records.is_empty() && !args.json {
+            crate::console::print(&format!(
+                "{}: empty .npz archive (no members)\n",
+                display_path(path)
+            ))?;
+        }
+        for rec in records {
+            let shown = rec.shown;
+            match rec.scan {
+                Ok(scan) => {
+                    if scan.status != FileStatus::Ok {
+                        not_ok = true;
+                    }
+                    let msg = match &rec.member {
+                        Some(m) => m.problem(&scan),
+                        None => problem_message(&shown, &scan),
+                    };
+                    let text = if args.json {
+                        let mut v = to_json(&shown, &scan, msg);
+                        if let (Some(m), Value::Object(o)) = (&rec.member, &mut v) {
+                            o.insert("compressed".into(), json!(m.compressed));
+                        }
+                        format!("{}\n", serde_json::to_string(&v)?)
+                    } else {
+                        let mut t = human(&shown, &scan, msg);
+                        if let Some(m) = &rec.member {
+                            t.push_str(&m.human());
+                        }
+                        t
+                    };
+                    // A reader that went away drops the text; the other files
+                    // are still looked at, so `--check`'s exit code counts them.
+                    crate::console::print(&text)?;
                 }
-                let shown = display_path(path);
-                let text = if args.json {
-                    format!("{}\n", serde_json::to_string(&to_json(&shown, &scan))?)
-                } else {
-                    human(&shown, &scan)
-                };
-                // A reader that went away drops the text; the other files
-                // are still looked at, so `--check`'s exit code counts them.
-                crate::console::print(&text)?;
-            }
-            Err(e) => {
-                if crate::is_broken_pipe(&e) {
-                    return Err(e);
+                Err(e) => {
+                    if crate::is_broken_pipe(&e) {
+                        return Err(e);
+                    }
+                    failed = true;
+                    crate::report(&e);
                 }
-                failed = true;
-                crate::report(&e);
             }
         }
     }
@@ -147,7 +178,7 @@ pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
     }
 }
 
-fn to_json(path: &str, s: &Scan) -> Value {
+fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
     let h = &s.header;
     let mut m = Map::new();
     m.insert("path".into(), json!(path));
@@ -178,13 +209,13 @@ fn to_json(path: &str, s: &Scan) -> Value {
             json!(st.problem.is_none() && st.mismatch.is_none()),
         );
     }
-    if let Some(msg) = problem_message(path, s) {
+    if let Some(msg) = msg {
         m.insert("message".into(), json!(msg));
     }
     Value::Object(m)
 }
 
-fn human(path: &str, s: &Scan) -> String {
+fn human(path: &str, s: &Scan, msg: Option<String>) -> String {
     let h = &s.header;
     let order = if h.fortran_order {
         "Fortran order"
@@ -212,8 +243,116 @@ fn human(path: &str, s: &Scan) -> String {
     }
     t.push_str(&data);
     t.push('\n');
-    if let Some(m) = problem_message(path, s) {
+    if let Some(m) = msg {
         t.push_str(&format!("  problem  {m}\n"));
     }
     t
+}
+
+/// One record of the output: a file, or a member of an archive.
+struct Record {
+    shown: String,
+    scan: Result<Scan>,
+    member: Option<MemberInfo>,
+}
+
+/// What a record of an archive member adds.
+struct MemberInfo {
+    archive: String,
+    name: String,
+    compressed: bool,
+    size: u64,
+    compressed_size: u64,
+}
+
+impl MemberInfo {
+    /// The advice for a member that is not `ok`: what to run once it is
+    /// unzipped (npy changes files, never archives in place).
+    fn problem(&self, s: &Scan) -> Option<String> {
+        let file = format!("{}.npy", self.name);
+        problem_message(&file, s)
+            .map(|m| format!("{m} (after `npy unzip {} {}`)", self.archive, self.name))
+    }
+
+    fn human(&self) -> String {
+        if self.compressed {
+            format!(
+                "  member   deflated, {} bytes in the archive\n",
+                self.compressed_size
+            )
+        } else {
+            format!("  member   stored, {} bytes\n", self.size)
+        }
+    }
+}
+
+/// The records of an `.npz` archive (every member) or of one member
+/// (`A.npz:NAME`); `None` when `path` is neither, to be inspected as a file.
+fn archive_records(path: &Path) -> Option<Vec<Record>> {
+    use crate::npy::npz::{self, Archive, Source};
+    if path == Path::new("-") {
+        return None;
+    }
+    let (archive, only) = match npz::resolve(path) {
+        Source::Member { archive, name } => (archive, Some(name)),
+        Source::File(p) => {
+            let f = File::open(&p).ok()?;
+            if !f.metadata().ok()?.is_file() || !npz::file_is_zip(&f).ok()? {
+                return None;
+            }
+            (p, None)
+        }
+    };
+    let shown = archive.display().to_string();
+    let mut a = match Archive::open_path(&archive) {
+        Ok(a) => a,
+        Err(e) => {
+            let e = match e {
+                // It starts like a zip file: say what it is not, too.
+                npz::NpzError::Archive(m) => {
+                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
+                }
+                e => anyhow::Error::new(e).context(shown.clone()),
+            };
+            return Some(vec![Record {
+                shown,
+                scan: Err(e),
+                member: None,
+            }]);
+        }
+    };
+    let members: Vec<npz::Member> = match &only {
+        Some(n) => match a.find(n) {
+            Ok(m) => vec![m.clone()],
+            Err(e) => {
+                return Some(vec![Record {
+                    shown: shown.clone(),
+                    scan: Err(anyhow::Error::new(e).context(shown)),
+                    member: None,
+                }])
+            }
+        },
+        None => a.members().iter().filter(|m| !m.is_dir).cloned().collect(),
+    };
+    Some(
+        members
+            .into_iter()
+            .map(|m| {
+                let rec_name = format!("{shown}:{}", m.name);
+                Record {
+                    scan: a
+                        .scan(&m)
+                        .map_err(|e| anyhow::Error::new(e).context(rec_name.clone())),
+                    shown: rec_name,
+                    member: Some(MemberInfo {
+                        archive: shown.clone(),
+                        name: m.name.clone(),
+                        compressed: m.compressed(),
+                        size: m.size,
+                        compressed_size: m.compressed_size,
+                    }),
+                }
+            })
+            .collect(),
+    )
 }

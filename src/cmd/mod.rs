@@ -8,6 +8,8 @@ pub mod convert_stacked;
 pub mod inspect;
 pub mod repair;
 pub mod show;
+pub mod unzip;
+pub mod zip;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -28,5 +30,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::ConvertStacked(a) => convert_stacked::run(a, g),
         Command::Show(a) => show::run(a, g),
         Command::Completions(a) => completions::run(a, g),
+        Command::Unzip(a) => unzip::run(a, g),
+        Command::Zip(a) => zip::run(a, g),
     }
 }

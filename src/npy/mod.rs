@@ -19,6 +19,8 @@
 //!   with positioned reads;
 //! - [`print`]: numpy's array printing, ported; [`export`]: values as CSV
 //!   cells and JSON;
+//! - [`npz`]: `.npz` archives (zip files of `.npy` members) and `ARCHIVE:NAME`
+//!   paths;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -34,6 +36,7 @@ pub mod io;
 pub mod join;
 pub mod limits;
 pub mod print;
+pub mod npz;
 pub mod pylit;
 pub mod repair;
 pub mod scan;

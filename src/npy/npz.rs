@@ -1,0 +1,984 @@
+//! `.npz` archives: zip files whose members are `.npy` files, as
+//! `np.savez` (members stored) and `np.savez_compressed` (members deflated)
+//! write them, and as other zip writers (Python's `zipfile`, `zip(1)`) do.
+//!
+//! The central directory is parsed by the `zip` crate; member data is read
+//! here, with positioned reads, so that a stored member's bytes can be used
+//! where they lie (a byte range of the archive) and copied in the kernel.
+//!
+//! # API for commands that read arrays
+//!
+//! A command-line path is either a file or `ARCHIVE:NAME`:
+//!
+//! - [`resolve`] turns the path string into a [`Source`]: a plain file (also
+//!   whenever a file of that exact name exists, even one whose name holds a
+//!   `:`), or a member of an archive;
+//! - [`locate`] goes one step further and returns the `.npy` bytes of a
+//!   member as a [`Located`] byte range — `(File, offset, len)` — ready for
+//!   positioned reads: a stored member is a range of the archive itself
+//!   (nothing is extracted), a deflated one is inflated once, CRC-checked,
+//!   into an unnamed temporary file (memory stays flat; disk use is the
+//!   member's size). Plain files give `None` and are opened as before;
+//! - [`scan_range`] judges the `.npy` bytes of a range the way
+//!   [`scan_file`](super::scan::scan_file) judges a whole file.
+//!
+//! So a command that reads one array does
+//! `let (file, offset, len) = npz::open_array(path)?;` then
+//! `let scan = npz::scan_range(&file, offset, len)?;` and reads its data at
+//! `offset + scan.header.header_len` (what [`open_array`] does: [`locate`],
+//! or else the plain file from offset 0). Errors are [`NpzError`]s; add the
+//! path with `anyhow`'s `.with_context(|| path)`.
+//!
+//! For whole archives: [`Archive::open`] lists the [`Member`]s,
+//! [`Archive::scan`] judges one from its header alone (inflating only the
+//! first bytes of a deflated one), [`Archive::data`] gives its bytes as a
+//! range or a CRC-checking stream, [`Archive::extract`] writes them to a file
+//! (stored: kernel copy with the CRC computed alongside; deflated: streamed),
+//! and [`write_archive`] builds an archive from `.npy` files.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Component, Path, PathBuf};
+
+use zip::CompressionMethod;
+
+use super::header::{read_header, read_header_at, Header, MAGIC};
+use super::io::{copy_range, copy_stream};
+use super::scan::{scan_file, FileStatus, Scan};
+use super::FormatError;
+
+/// Zip method numbers npy reads.
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+
+/// Sizes from which a member needs ZIP64 fields.
+const ZIP64_LIMIT: u64 = 0xFFFF_FFFF;
+
+/// What is wrong with an archive or one of its members, in words short
+/// enough to follow `npy: ARCHIVE: ` or `npy: ARCHIVE:NAME: `.
+#[derive(Debug)]
+pub enum NpzError {
+    /// Not a zip file, or its central directory is damaged or cut short.
+    Archive(String),
+    /// No member of that name.
+    NoMember {
+        name: String,
+        known: Vec<String>,
+    },
+    /// A compression method other than stored and deflated.
+    Method(u16),
+    /// Deflated data that does not inflate.
+    Inflate(String),
+    Encrypted,
+    /// The member's bytes lie past the end of the archive.
+    CutShort {
+        end: u64,
+        archive_len: u64,
+    },
+    /// A member name that would land outside the output directory.
+    UnsafeName(String),
+    /// Data that does not match the CRC the archive records.
+    Crc {
+        recorded: u32,
+        computed: u32,
+    },
+    /// Data whose length is not what the archive records.
+    Size {
+        recorded: u64,
+        found: u64,
+    },
+    /// The member's bytes are not a readable `.npy` file.
+    Format(FormatError),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for NpzError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NpzError::Archive(m) => write!(f, "damaged or not a .npz (zip) archive: {m}"),
+            NpzError::NoMember { name, known } => {
+                write!(f, "no member named {name:?}")?;
+                if known.is_empty() {
+                    write!(f, " (the archive is empty)")
+                } else {
+                    write!(f, " (members: {})", known.join(", "))
+                }
+            }
+            NpzError::Method(m) => write!(
+                f,
+                "member compressed with zip method {m}; npy reads stored (0) and deflated (8) members"
+            ),
+            NpzError::Encrypted => write!(f, "member is encrypted"),
+            NpzError::Inflate(m) => write!(f, "cannot inflate the member (damaged data): {m}"),
+            NpzError::CutShort { end, archive_len } => write!(
+                f,
+                "member data runs to byte {end}, past the end of the archive ({archive_len} bytes): the archive is cut short"
+            ),
+            NpzError::UnsafeName(n) => write!(
+                f,
+                "member name {n:?} would be written outside the output directory; refused"
+            ),
+            NpzError::Crc { recorded, computed } => write!(
+                f,
+                "CRC mismatch: the archive records {recorded:08x}, the data gives {computed:08x} (damaged data)"
+            ),
+            NpzError::Size { recorded, found } => write!(
+                f,
+                "member holds {found} bytes where the archive records {recorded} (damaged data)"
+            ),
+            NpzError::Format(e) => write!(f, "{e}"),
+            NpzError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+// No `source`: Display already says all of it, and `{:#}` would say it twice.
+impl std::error::Error for NpzError {}
+
+impl From<io::Error> for NpzError {
+    fn from(e: io::Error) -> Self {
+        // A decompressor or CRC check reports through io::Error; keep ours.
+        if e.get_ref().is_some_and(|i| i.is::<NpzError>()) {
+            let inner = e.into_inner().expect("checked above");
+            return *inner.downcast::<NpzError>().expect("checked above");
+        }
+        NpzError::Io(e)
+    }
+}
+
+impl From<FormatError> for NpzError {
+    fn from(e: FormatError) -> Self {
+        match e {
+            FormatError::Io(io) => NpzError::from(io),
+            e => NpzError::Format(e),
+        }
+    }
+}
+
+impl From<zip::result::ZipError> for NpzError {
+    fn from(e: zip::result::ZipError) -> Self {
+        use zip::result::ZipError as Z;
+        match e {
+            Z::Io(io) if io.kind() == io::ErrorKind::UnexpectedEof => {
+                NpzError::Archive("the archive ends early".into())
+            }
+            Z::Io(io) => NpzError::Io(io),
+            Z::CompressionMethodNotSupported(m) => NpzError::Method(m),
+            e => NpzError::Archive(e.to_string()),
+        }
+    }
+}
+
+/// Whether `first` (the first bytes of a file) starts a zip archive, as
+/// `np.load` decides it: a local file header, or the end record of an empty
+/// archive.
+pub fn is_zip(first: &[u8]) -> bool {
+    first.starts_with(b"PK\x03\x04") || first.starts_with(b"PK\x05\x06")
+}
+
+/// Whether the file starts like a zip archive.
+pub fn file_is_zip(file: &File) -> io::Result<bool> {
+    let mut b = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match file.read_at(&mut b[got..], got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(is_zip(&b[..got]))
+}
+
+/// One entry of an archive, from the central directory.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Position in the central directory.
+    pub index: usize,
+    /// The entry's name in the zip (`x.npy`, `a/b.npy`).
+    pub entry: String,
+    /// The name `np.load(A).files` lists: the entry without `.npy`.
+    pub name: String,
+    /// Zip compression method (0 stored, 8 deflated).
+    pub method: u16,
+    pub encrypted: bool,
+    pub is_dir: bool,
+    /// Uncompressed size: the `.npy` file's length.
+    pub size: u64,
+    pub compressed_size: u64,
+    pub crc32: u32,
+    /// Offset of the local header in the archive.
+    pub header_start: u64,
+}
+
+impl Member {
+    /// Whether the member is deflated (what `np.savez_compressed` writes).
+    pub fn compressed(&self) -> bool {
+        self.method != STORED
+    }
+}
+
+/// An open archive and its members, in central-directory order.
+pub struct Archive {
+    file: File,
+    len: u64,
+    zip: zip::ZipArchive<File>,
+    members: Vec<Member>,
+}
+
+/// The bytes of one member.
+pub enum MemberData {
+    /// Stored: `len` bytes of `file` from `offset` (not CRC-checked).
+    Range { file: File, offset: u64, len: u64 },
+    /// Deflated: an inflating stream that fails at its end when the data
+    /// does not match the recorded size and CRC.
+    Stream(Box<dyn Read + Send>),
+}
+
+impl Archive {
+    /// Reads the central directory of the archive in `file`.
+    pub fn open(file: File) -> Result<Archive, NpzError> {
+        let len = file.metadata()?.len();
+        let zip = zip::ZipArchive::new(file.try_clone()?)?;
+        if zip.has_duplicate_names() {
+            return Err(NpzError::Archive("two members have the same name".into()));
+        }
+        let mut members = Vec::with_capacity(zip.len());
+        for index in 0..zip.len() {
+            let e = zip.by_index_data(index)?;
+            let entry = e.name()?.into_owned();
+            let name = entry.strip_suffix(".npy").unwrap_or(&entry).to_string();
+            members.push(Member {
+                index,
+                name,
+                method: compression_number(e.compression()),
+                encrypted: e.encrypted(),
+                is_dir: e.is_dir(),
+                size: e.size(),
+                compressed_size: e.compressed_size(),
+                crc32: e.crc32(),
+                header_start: e.header_start(),
+                entry,
+            });
+        }
+        Ok(Archive {
+            file,
+            len,
+            zip,
+            members,
+        })
+    }
+
+    /// Opens the archive at `path`.
+    pub fn open_path(path: &Path) -> Result<Archive, NpzError> {
+        Archive::open(File::open(path)?)
+    }
+
+    /// Every entry, directories included, in central-directory order.
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// The archive file.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The member `name` names: its `np.load` key (`x`) or its entry (`x.npy`).
+    pub fn find(&self, name: &str) -> Result<&Member, NpzError> {
+        self.members
+            .iter()
+            .find(|m| m.name == name && !m.is_dir)
+            .or_else(|| self.members.iter().find(|m| m.entry == name && !m.is_dir))
+            .ok_or_else(|| NpzError::NoMember {
+                name: name.to_string(),
+                known: self
+                    .members
+                    .iter()
+                    .filter(|m| !m.is_dir)
+                    .map(|m| m.name.clone())
+                    .collect(),
+            })
+    }
+
+    /// Offset of the member's data in the archive, checked to lie within it.
+    pub fn data_start(&mut self, m: &Member) -> Result<u64, NpzError> {
+        if m.encrypted {
+            return Err(NpzError::Encrypted);
+        }
+        if m.method != STORED && m.method != DEFLATED {
+            return Err(NpzError::Method(m.method));
+        }
+        let start = self
+            .zip
+            .by_index_raw(m.index)?
+            .data_start()
+            .ok_or_else(|| NpzError::Archive("member without a local header".into()))?;
+        let end = start.saturating_add(m.compressed_size);
+        if end > self.len {
+            return Err(NpzError::CutShort {
+                end,
+                archive_len: self.len,
+            });
+        }
+        if m.method == STORED && m.compressed_size != m.size {
+            return Err(NpzError::Archive(format!(
+                "stored member {:?} records {} bytes compressed and {} uncompressed",
+                m.entry, m.compressed_size, m.size
+            )));
+        }
+        Ok(start)
+    }
+
+    /// The member's bytes: a range of the archive (stored) or a stream.
+    pub fn data(&mut self, m: &Member) -> Result<MemberData, NpzError> {
+        let offset = self.data_start(m)?;
+        let file = self.file.try_clone()?;
+        Ok(if m.method == STORED {
+            MemberData::Range {
+                file,
+                offset,
+                len: m.size,
+            }
+        } else {
+            MemberData::Stream(Box::new(inflater(file, offset, m)))
+        })
+    }
+
+    /// The member's `.npy` header; for a deflated member only the first
+    /// bytes are inflated.
+    pub fn header(&mut self, m: &Member) -> Result<Header, NpzError> {
+        match self.data(m)? {
+            MemberData::Range { file, offset, len } => {
+                Ok(read_header_at(&file, offset, offset + len)?)
+            }
+            MemberData::Stream(mut r) => {
+                let mut r = (&mut r).take(m.size);
+                match read_header(&mut r)? {
+                    Some(h) => Ok(h),
+                    None => Err(FormatError::Empty.into()),
+                }
+            }
+        }
+    }
+
+    /// What the member holds, judged as `inspect` judges a file: from its
+    /// header and recorded size. Only a member with bytes past its array
+    /// (stacked or trailing) is read further, to tell which.
+    pub fn scan(&mut self, m: &Member) -> Result<Scan, NpzError> {
+        if let MemberData::Range { file, offset, len } = self.data(m)? {
+            return scan_range(&file, offset, len);
+        }
+        let header = self.header(m)?;
+        let scan = scan_from_header(header, m.size)?;
+        if scan.status != FileStatus::Trailing {
+            return Ok(scan);
+        }
+        let spooled = self.spool(m)?;
+        Ok(scan_file(&spooled)?)
+    }
+
+    /// The member's bytes in an unnamed temporary file, CRC-checked.
+    pub fn spool(&mut self, m: &Member) -> Result<File, NpzError> {
+        let tmp = tempfile::tempfile()?;
+        self.extract(m, &tmp, &mut |_| {})?;
+        Ok(tmp)
+    }
+
+    /// Writes the member's bytes to `dst` from offset 0 and checks them
+    /// against the recorded CRC. A stored member is copied in the kernel
+    /// while another thread computes the CRC of the same range.
+    pub fn extract(
+        &mut self,
+        m: &Member,
+        dst: &File,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<(), NpzError> {
+        match self.data(m)? {
+            MemberData::Range { file, offset, len } => {
+                let computed = std::thread::scope(|s| {
+                    let crc = s.spawn(|| crc_of_range(&file, offset, len));
+                    let copied = copy_range(&file, offset, dst, 0, len, progress);
+                    let crc = crc
+                        .join()
+                        .unwrap_or_else(|_| Err(io::Error::other("the CRC thread failed")));
+                    copied.and(crc)
+                })?;
+                if computed != m.crc32 {
+                    return Err(NpzError::Crc {
+                        recorded: m.crc32,
+                        computed,
+                    });
+                }
+                Ok(())
+            }
+            MemberData::Stream(mut r) => {
+                // One byte more than recorded, to notice a longer stream.
+                let n = copy_stream(&mut r, dst, 0, m.size.saturating_add(1), progress)?;
+                if n != m.size {
+                    return Err(NpzError::Size {
+                        recorded: m.size,
+                        found: n,
+                    });
+                }
+                // Read to the end, where the CRC is checked.
+                let mut rest = [0u8; 1];
+                if r.read(&mut rest)? != 0 {
+                    return Err(NpzError::Size {
+                        recorded: m.size,
+                        found: m.size + 1,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn compression_number(c: CompressionMethod) -> u16 {
+    #[allow(deprecated)]
+    match c {
+        CompressionMethod::Stored => STORED,
+        CompressionMethod::Deflated => DEFLATED,
+        CompressionMethod::Unsupported(n) => n,
+        // Methods the crate knows by name but npy does not read.
+        _ => 0xFFFF,
+    }
+}
+
+/// Positioned reads over `len` bytes of a file from `offset`.
+struct RangeReader {
+    file: File,
+    pos: u64,
+    left: u64,
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = (buf.len() as u64).min(self.left) as usize;
+        if n == 0 {
+            return Ok(0);
+        }
+        let got = self.file.read_at(&mut buf[..n], self.pos)?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside a member",
+            ));
+        }
+        self.pos += got as u64;
+        self.left -= got as u64;
+        Ok(got)
+    }
+}
+
+/// Inflates a deflated member and checks size and CRC at its end.
+struct Checked<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+    seen: u64,
+    size: u64,
+    crc: u32,
+    done: bool,
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::InvalidInput || e.kind() == io::ErrorKind::InvalidData {
+                io::Error::other(NpzError::Inflate(e.to_string()))
+            } else {
+                e
+            }
+        })?;
+        if n == 0 {
+            self.done = true;
+            if self.seen != self.size {
+                return Err(io::Error::other(NpzError::Size {
+                    recorded: self.size,
+                    found: self.seen,
+                }));
+            }
+            let computed = self.hasher.clone().finalize();
+            if computed != self.crc {
+                return Err(io::Error::other(NpzError::Crc {
+                    recorded: self.crc,
+                    computed,
+                }));
+            }
+            return Ok(0);
+        }
+        self.seen += n as u64;
+        if self.seen > self.size {
+            self.done = true;
+            return Err(io::Error::other(NpzError::Size {
+                recorded: self.size,
+                found: self.seen,
+            }));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+fn inflater(
+    file: File,
+    offset: u64,
+    m: &Member,
+) -> Checked<flate2::read::DeflateDecoder<RangeReader>> {
+    let raw = RangeReader {
+        file,
+        pos: offset,
+        left: m.compressed_size,
+    };
+    Checked {
+        inner: flate2::read::DeflateDecoder::new_with_buf(raw, vec![0u8; 256 << 10]),
+        hasher: crc32fast::Hasher::new(),
+        seen: 0,
+        size: m.size,
+        crc: m.crc32,
+        done: false,
+    }
+}
+
+/// CRC-32 of `len` bytes of `file` from `offset`, read through a buffer
+/// small enough to stay in the CPU cache.
+pub fn crc_of_range(file: &File, offset: u64, len: u64) -> io::Result<u32> {
+    let mut buf = vec![0u8; (256 << 10).min(len as usize).max(1)];
+    let mut h = crc32fast::Hasher::new();
+    let mut done = 0u64;
+    while done < len {
+        let n = ((len - done) as usize).min(buf.len());
+        file.read_exact_at(&mut buf[..n], offset + done)?;
+        h.update(&buf[..n]);
+        done += n as u64;
+    }
+    Ok(h.finalize())
+}
+
+/// A [`Scan`] from a header and the length of the bytes it heads, for the
+/// cases the header and the length decide (all but bytes past the array).
+fn scan_from_header(header: Header, len: u64) -> Result<Scan, FormatError> {
+    let data_bytes = len.saturating_sub(header.header_len);
+    let expected_bytes = header.data_bytes()?;
+    let status = if header.dtype.has_object() {
+        FileStatus::Object
+    } else if data_bytes == expected_bytes {
+        FileStatus::Ok
+    } else if data_bytes < expected_bytes {
+        FileStatus::Truncated
+    } else {
+        FileStatus::Trailing
+    };
+    Ok(Scan {
+        header,
+        file_len: len,
+        data_bytes,
+        expected_bytes,
+        status,
+        stack: None,
+    })
+}
+
+/// Judges the `.npy` bytes `len` bytes long at `offset` of `file` as
+/// [`scan_file`] judges a whole file. Bytes past the first array are copied
+/// to a temporary file and walked there, to tell stacked from trailing.
+pub fn scan_range(file: &File, offset: u64, len: u64) -> Result<Scan, NpzError> {
+    let header = read_header_at(file, offset, offset + len)?;
+    let scan = scan_from_header(header, len)?;
+    if scan.status != FileStatus::Trailing {
+        return Ok(scan);
+    }
+    let next = offset + scan.header.header_len + scan.expected_bytes;
+    let mut magic = [0u8; 6];
+    if offset + len - next < MAGIC.len() as u64 {
+        return Ok(scan);
+    }
+    file.read_exact_at(&mut magic, next)?;
+    if &magic != MAGIC {
+        return Ok(scan);
+    }
+    let tmp = tempfile::tempfile()?;
+    copy_range(file, offset, &tmp, 0, len, &mut |_| {})?;
+    Ok(scan_file(&tmp)?)
+}
+
+/// What a command-line path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file (or something that does not exist, to be reported as such).
+    File(PathBuf),
+    /// `ARCHIVE:NAME`: member NAME of the archive ARCHIVE.
+    Member { archive: PathBuf, name: String },
+}
+
+/// Splits `ARCHIVE:NAME`. A path that exists as it is stays a file, however
+/// many `:` it holds; otherwise the first `:` whose left side is an existing
+/// file (not a directory) splits it.
+pub fn resolve(arg: &Path) -> Source {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = arg.as_os_str().as_bytes();
+    if !bytes.contains(&b':') || std::fs::symlink_metadata(arg).is_ok() {
+        return Source::File(arg.to_path_buf());
+    }
+    for (i, _) in bytes.iter().enumerate().filter(|(_, &b)| b == b':') {
+        let archive = Path::new(std::ffi::OsStr::from_bytes(&bytes[..i]));
+        if i == 0 || i + 1 == bytes.len() {
+            continue;
+        }
+        if std::fs::metadata(archive).is_ok_and(|m| !m.is_dir()) {
+            if let Ok(name) = std::str::from_utf8(&bytes[i + 1..]) {
+                return Source::Member {
+                    archive: archive.to_path_buf(),
+                    name: name.to_string(),
+                };
+            }
+        }
+    }
+    Source::File(arg.to_path_buf())
+}
+
+/// The `.npy` bytes of an archive member, as a byte range of a file.
+pub struct Located {
+    /// The archive (stored member) or an unnamed temporary file holding
+    /// the inflated member (deflated).
+    pub file: File,
+    /// Where the member's `.npy` bytes start in `file`.
+    pub offset: u64,
+    /// Their length.
+    pub len: u64,
+    /// The archive's path.
+    pub archive: PathBuf,
+    /// The member's name as given after the `:`.
+    pub name: String,
+    /// Whether the member was deflated (and `file` is a temporary copy).
+    pub compressed: bool,
+}
+
+/// Where the `.npy` bytes `arg` names lie, when `arg` names an archive
+/// member (`A.npz:NAME`); `None` for a plain file, which the caller opens
+/// as usual. A deflated member is inflated (and CRC-checked) into an unnamed
+/// temporary file; a stored one is used in place.
+pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
+    let Source::Member { archive, name } = resolve(arg) else {
+        return Ok(None);
+    };
+    let mut a = Archive::open_path(&archive)?;
+    let m = a.find(&name)?.clone();
+    let located = match a.data(&m)? {
+        MemberData::Range { file, offset, len } => Located {
+            file,
+            offset,
+            len,
+            archive,
+            name,
+            compressed: false,
+        },
+        MemberData::Stream(_) => Located {
+            file: a.spool(&m)?,
+            offset: 0,
+            len: m.size,
+            archive,
+            name,
+            compressed: true,
+        },
+    };
+    Ok(Some(located))
+}
+
+/// The `.npy` bytes any command-line path names, as `(file, offset, len)`:
+/// a plain file from offset 0, or an archive member as [`locate`] finds it.
+/// Commands that read one array (`show`, `stats`, `diff`) can take every
+/// input through this and [`scan_range`], reading at `offset + header_len`.
+pub fn open_array(arg: &Path) -> Result<(File, u64, u64), NpzError> {
+    if let Some(l) = locate(arg)? {
+        return Ok((l.file, l.offset, l.len));
+    }
+    let file = File::open(arg)?;
+    let meta = file.metadata()?;
+    if meta.is_dir() {
+        return Err(NpzError::Io(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    Ok((file, 0, meta.len()))
+}
+
+/// The path a member is extracted to under `dir`: `dir/ENTRY`, refused when
+/// the entry name is absolute or climbs out with `..`.
+pub fn extraction_path(dir: &Path, entry: &str) -> Result<PathBuf, NpzError> {
+    let unsafe_name = || NpzError::UnsafeName(entry.to_string());
+    if entry.is_empty() || entry.contains('\0') || entry.contains('\\') {
+        return Err(unsafe_name());
+    }
+    let rel = Path::new(entry);
+    let mut out = dir.to_path_buf();
+    let mut parts = 0;
+    for c in rel.components() {
+        match c {
+            Component::Normal(p) => {
+                out.push(p);
+                parts += 1;
+            }
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_name())
+            }
+        }
+    }
+    if parts == 0 {
+        return Err(unsafe_name());
+    }
+    Ok(out)
+}
+
+/// One `.npy` file to put in an archive.
+pub struct NewMember<'a> {
+    /// The entry name (`x.npy`).
+    pub entry: String,
+    pub file: &'a File,
+    /// Where its bytes start in `file` (0 for a `.npy` file, the data
+    /// offset for a stored member of another archive).
+    pub offset: u64,
+    pub len: u64,
+    /// Modification time (seconds since the epoch, UTC), recorded in the
+    /// entry as zip does (to 2 seconds, from 1980 on).
+    pub mtime: Option<i64>,
+}
+
+/// Writes an archive holding `members`, each byte-identical to its file,
+/// to `out` (from offset 0). Stored members are copied in the kernel while
+/// their CRC is computed by a second thread; `compress` deflates them
+/// instead (level 6, as Python's zipfile does). Members of 4 GiB or more
+/// (less a margin for deflate's worst-case growth) get ZIP64 fields. `progress` gets the input bytes done so far.
+pub fn write_archive(
+    out: &File,
+    members: &[NewMember<'_>],
+    compress: bool,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), NpzError> {
+    write_archive_zip64_from(out, members, compress, ZIP64_LIMIT - (1 << 20), progress)
+}
+
+/// [`write_archive`], giving ZIP64 fields to members of `zip64_from` bytes
+/// or more (tests use 0 to check ZIP64 archives without writing 4 GiB).
+pub fn write_archive_zip64_from(
+    out: &File,
+    members: &[NewMember<'_>],
+    compress: bool,
+    zip64_from: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), NpzError> {
+    let mut zw = zip::ZipWriter::new(out);
+    match add_members(&mut zw, members, compress, zip64_from, progress) {
+        Ok(()) => {
+            zw.finish()?;
+            Ok(())
+        }
+        Err(e) => {
+            // Dropped, the writer would finish the abandoned archive and
+            // print to stderr if that failed; it holds only a borrowed file.
+            std::mem::forget(zw);
+            Err(e)
+        }
+    }
+}
+
+fn add_members(
+    zw: &mut zip::ZipWriter<&File>,
+    members: &[NewMember<'_>],
+    compress: bool,
+    zip64_from: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<(), NpzError> {
+    use zip::write::SimpleFileOptions;
+    let mut done = 0u64;
+    for m in members {
+        let mut opts = SimpleFileOptions::default()
+            .unix_permissions(0o644)
+            .large_file(m.len >= zip64_from);
+        if let Some(t) = m.mtime.and_then(zip_time) {
+            opts = opts.last_modified_time(t);
+        }
+        if compress {
+            opts = opts
+                .compression_method(CompressionMethod::Deflated)
+                .compression_level(Some(6));
+            zw.start_file(m.entry.as_str(), opts)?;
+            let mut buf = vec![0u8; (1 << 20).min(m.len as usize).max(1)];
+            let mut at = 0u64;
+            while at < m.len {
+                let n = ((m.len - at) as usize).min(buf.len());
+                m.file.read_exact_at(&mut buf[..n], m.offset + at)?;
+                zw.write_all(&buf[..n])?;
+                at += n as u64;
+                progress(done + at);
+            }
+        } else {
+            zw.start_file(
+                m.entry.as_str(),
+                opts.compression_method(CompressionMethod::Stored),
+            )?;
+            // SAFETY: not a memory-safety contract: the crate asks that the
+            // archive stay consistent. We write the member's data at the
+            // current end, leave the position after it, and then tell the
+            // crate its exact length and CRC (set_file_metadata below).
+            let w: &mut &File = unsafe { zw.get_mut() }
+                .ok_or_else(|| NpzError::Archive("the archive writer is closed".into()))?;
+            let start = w.stream_position()?;
+            let base = done;
+            let crc = std::thread::scope(|s| {
+                let crc = s.spawn(|| crc_of_range(m.file, m.offset, m.len));
+                let copied = copy_range(m.file, m.offset, w, start, m.len, &mut |n| {
+                    progress(base + n)
+                });
+                let crc = crc
+                    .join()
+                    .unwrap_or_else(|_| Err(io::Error::other("the CRC thread failed")));
+                copied.and(crc)
+            })?;
+            w.seek(SeekFrom::Start(start + m.len))?;
+            // SAFETY: as above: `m.len` bytes were written for this entry and
+            // `crc` is their CRC-32.
+            unsafe { zw.set_file_metadata(m.len, crc) }?;
+        }
+        done += m.len;
+    }
+    Ok(())
+}
+
+/// A zip timestamp (UTC civil time) for seconds since the epoch; `None`
+/// before 1980 or after 2107, which zip cannot record.
+fn zip_time(secs: i64) -> Option<zip::DateTime> {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    zip::DateTime::from_date_and_time(
+        u16::try_from(year).ok()?,
+        month as u8,
+        day as u8,
+        (rem / 3600) as u8,
+        (rem % 3600 / 60) as u8,
+        (rem % 60) as u8,
+    )
+    .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extraction_paths_stay_inside() {
+        let d = Path::new("out");
+        assert_eq!(extraction_path(d, "x.npy").unwrap(), Path::new("out/x.npy"));
+        assert_eq!(
+            extraction_path(d, "a/./b.npy").unwrap(),
+            Path::new("out/a/b.npy")
+        );
+        for bad in [
+            "../x.npy",
+            "/etc/x.npy",
+            "a/../../x",
+            "",
+            ".",
+            "a\\..\\x",
+            "a/..",
+        ] {
+            assert!(extraction_path(d, bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn open_array_reads_files_and_members() {
+        let dir = tempfile::tempdir().unwrap();
+        let npy = dir.path().join("x.npy");
+        let mut bytes = b"\x93NUMPY\x01\x00\x76\x00".to_vec();
+        let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (3,), }";
+        bytes.extend_from_slice(format!("{dict:<117}\n").as_bytes());
+        bytes.extend_from_slice(&[7, 8, 9]);
+        std::fs::write(&npy, &bytes).unwrap();
+        let src = File::open(&npy).unwrap();
+        for compress in [false, true] {
+            let a = dir.path().join(format!("a{compress}.npz"));
+            let out = File::create(&a).unwrap();
+            let m = NewMember {
+                entry: "x.npy".into(),
+                file: &src,
+                offset: 0,
+                len: bytes.len() as u64,
+                mtime: None,
+            };
+            write_archive(&out, &[m], compress, &mut |_| {}).unwrap();
+            let arg = PathBuf::from(format!("{}:x", a.display()));
+            let (f, off, len) = open_array(&arg).unwrap();
+            let scan = scan_range(&f, off, len).unwrap();
+            assert_eq!(scan.status, FileStatus::Ok);
+            assert_eq!(scan.header.shape, [3]);
+            let mut data = [0u8; 3];
+            f.read_exact_at(&mut data, off + scan.header.header_len)
+                .unwrap();
+            assert_eq!(data, [7, 8, 9]);
+            assert!(matches!(
+                open_array(Path::new(&format!("{}:y", a.display()))),
+                Err(NpzError::NoMember { .. })
+            ));
+        }
+        let (_, off, len) = open_array(&npy).unwrap();
+        assert_eq!((off, len), (0, bytes.len() as u64));
+        assert!(open_array(dir.path()).is_err());
+    }
+
+    #[test]
+    fn zip_times() {
+        let t = zip_time(1_700_000_000).unwrap(); // 2023-11-14 22:13:20 UTC
+        assert_eq!(
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
+            (2023, 11, 14, 22, 13, 20)
+        );
+        assert!(zip_time(0).is_none());
+    }
+
+    #[test]
+    fn resolve_prefers_existing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.npz");
+        std::fs::write(&a, b"").unwrap();
+        let colon = dir.path().join("b.npz:x");
+        std::fs::write(&colon, b"").unwrap();
+        let m = PathBuf::from(format!("{}:y:z", a.display()));
+        assert_eq!(
+            resolve(&m),
+            Source::Member {
+                archive: a.clone(),
+                name: "y:z".into()
+            }
+        );
+        assert_eq!(resolve(&colon), Source::File(colon.clone()));
+        let missing = dir.path().join("c.npz:x");
+        assert_eq!(resolve(&missing), Source::File(missing.clone()));
+        assert_eq!(resolve(dir.path()), Source::File(dir.path().to_path_buf()));
+    }
+}
