@@ -39,6 +39,10 @@ pub enum Command {
     Repair(cmd::repair::Args),
     /// Turn a file holding several np.save arrays back to back into one array.
     ConvertStacked(cmd::convert_stacked::Args),
+    /// Count, NaN, ±Inf, min, max, mean and std of an array's values.
+    Stats(cmd::stats::Args),
+    /// Tell whether two .npy files hold equal arrays, and where they differ.
+    Diff(cmd::diff::Args),
     /// Print shell completions.
     Completions(cmd::completions::Args),
 }

@@ -5,8 +5,10 @@ pub mod append;
 pub mod completions;
 pub mod concat;
 pub mod convert_stacked;
+pub mod diff;
 pub mod inspect;
 pub mod repair;
+pub mod stats;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -25,6 +27,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Concat(a) => concat::run(a, g),
         Command::Repair(a) => repair::run(a, g),
         Command::ConvertStacked(a) => convert_stacked::run(a, g),
+        Command::Stats(a) => stats::run(a, g),
+        Command::Diff(a) => diff::run(a, g),
         Command::Completions(a) => completions::run(a, g),
     }
 }

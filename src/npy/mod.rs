@@ -12,12 +12,17 @@
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
-//!   kernel-side copies, for every command that writes.
+//!   kernel-side copies, for every command that writes;
+//! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
+//!   lock, and the decoding of every simple type;
+//! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays.
 //!
 //! Everything here is pure over bytes, `Read` or `File`, and returns the typed
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
+pub mod diff;
 pub mod dtype;
+pub mod elem;
 pub mod grow;
 pub mod header;
 pub mod io;
@@ -25,6 +30,8 @@ pub mod join;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
+pub mod stats;
+pub mod view;
 
 pub use dtype::Dtype;
 pub use header::{read_header, read_header_at, Header, Layout, Version};
