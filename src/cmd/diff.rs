@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use serde_json::{json, Map, Value};
 
 use crate::npy::diff::{compare, Largest, Options, Verdict};
@@ -39,10 +39,10 @@ pub struct Args {
     pub a: PathBuf,
     pub b: PathBuf,
     /// Relative tolerance (np.isclose's rtol; default 1e-5 once --atol is given).
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = tolerance, allow_negative_numbers = true)]
     pub rtol: Option<f64>,
     /// Absolute tolerance (np.isclose's atol; default 1e-8 once --rtol is given).
-    #[arg(long, value_name = "A")]
+    #[arg(long, value_name = "A", value_parser = tolerance, allow_negative_numbers = true)]
     pub atol: Option<f64>,
     /// Count NaN as equal to NaN (and NaT to NaT).
     #[arg(long)]
@@ -53,6 +53,14 @@ pub struct Args {
     /// How many differing elements to list.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub first: usize,
+}
+
+/// A tolerance: a non-negative number (a usage error otherwise).
+fn tolerance(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("{s:?} is not a non-negative number")),
+    }
 }
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
@@ -76,11 +84,6 @@ fn diff(args: &Args, g: super::Global) -> Result<bool> {
         (None, None) => None,
         (r, a) => Some((r.unwrap_or(1e-5), a.unwrap_or(1e-8))),
     };
-    if let Some((r, a)) = tol {
-        if !(r >= 0.0 && a >= 0.0) {
-            bail!("--rtol and --atol must be non-negative numbers");
-        }
-    }
     let opt = Options {
         tol,
         equal_nan: args.equal_nan,

@@ -279,9 +279,10 @@ impl Comparer<'_> {
                         index: index(),
                     });
                 }
-                let scale = magnitude(vb);
-                let rel = Val::Float(d.as_f64() / scale, 64);
-                if !rel.is_nan() && self.max_rel.as_ref().is_none_or(|m| greater(rel, m.value)) {
+                // A relative difference of two instants means nothing.
+                let rel = Val::Float(d.as_f64() / magnitude(vb), 64);
+                let measured = !matches!(k, Kind::Time { .. }) && !rel.is_nan();
+                if measured && self.max_rel.as_ref().is_none_or(|m| greater(rel, m.value)) {
                     self.max_rel = Some(Largest {
                         value: rel,
                         index: index(),
