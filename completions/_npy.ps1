@@ -32,6 +32,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('concat', 'concat', [CompletionResultType]::ParameterValue, 'Join .npy files into one, without loading them')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count, NaN, ±Inf, min, max, mean and std of an array''s values')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Tell whether two .npy files hold equal arrays, and where they differ')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -108,6 +110,31 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'npy;stats' {
+            [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Reduce along axis 0 only: one result per column (per position of the dimensions after the first). Only 0 is supported')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the keys count, nan, inf, min, max, mean, std (with --axis 0 each holds an array shaped like the remaining dimensions)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'npy;diff' {
+            [CompletionResult]::new('--rtol', '--rtol', [CompletionResultType]::ParameterName, 'Relative tolerance (np.isclose''s rtol; default 1e-5 once --atol is given)')
+            [CompletionResult]::new('--atol', '--atol', [CompletionResultType]::ParameterName, 'Absolute tolerance (np.isclose''s atol; default 1e-8 once --rtol is given)')
+            [CompletionResult]::new('--first', '--first', [CompletionResultType]::ParameterName, 'How many differing elements to list')
+            [CompletionResult]::new('--equal-nan', '--equal-nan', [CompletionResultType]::ParameterName, 'Count NaN as equal to NaN (and NaT to NaT)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (also when the arrays are equal)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'npy;completions' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -123,6 +150,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('concat', 'concat', [CompletionResultType]::ParameterValue, 'Join .npy files into one, without loading them')
             [CompletionResult]::new('repair', 'repair', [CompletionResultType]::ParameterValue, 'Make files left behind by interrupted writers loadable again')
             [CompletionResult]::new('convert-stacked', 'convert-stacked', [CompletionResultType]::ParameterValue, 'Turn a file holding several np.save arrays back to back into one array')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count, NaN, ±Inf, min, max, mean and std of an array''s values')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Tell whether two .npy files hold equal arrays, and where they differ')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -140,6 +169,12 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;help;convert-stacked' {
+            break
+        }
+        'npy;help;stats' {
+            break
+        }
+        'npy;help;diff' {
             break
         }
         'npy;help;completions' {

@@ -28,6 +28,9 @@ _npy() {
             npy,convert-stacked)
                 cmd="npy__subcmd__convert__subcmd__stacked"
                 ;;
+            npy,diff)
+                cmd="npy__subcmd__diff"
+                ;;
             npy,help)
                 cmd="npy__subcmd__help"
                 ;;
@@ -36,6 +39,9 @@ _npy() {
                 ;;
             npy,repair)
                 cmd="npy__subcmd__repair"
+                ;;
+            npy,stats)
+                cmd="npy__subcmd__stats"
                 ;;
             npy__subcmd__help,append)
                 cmd="npy__subcmd__help__subcmd__append"
@@ -49,6 +55,9 @@ _npy() {
             npy__subcmd__help,convert-stacked)
                 cmd="npy__subcmd__help__subcmd__convert__subcmd__stacked"
                 ;;
+            npy__subcmd__help,diff)
+                cmd="npy__subcmd__help__subcmd__diff"
+                ;;
             npy__subcmd__help,help)
                 cmd="npy__subcmd__help__subcmd__help"
                 ;;
@@ -58,6 +67,9 @@ _npy() {
             npy__subcmd__help,repair)
                 cmd="npy__subcmd__help__subcmd__repair"
                 ;;
+            npy__subcmd__help,stats)
+                cmd="npy__subcmd__help__subcmd__stats"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +77,7 @@ _npy() {
 
     case "${cmd}" in
         npy)
-            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked completions help"
+            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked stats diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -174,8 +186,34 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__diff)
+            opts="-q -h -V --rtol --atol --equal-nan --json --first --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rtol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --atol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__help)
-            opts="inspect append concat repair convert-stacked completions help"
+            opts="inspect append concat repair convert-stacked stats diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,6 +282,20 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -286,6 +338,20 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__stats)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__inspect)
             opts="-q -h -V --json --check --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -308,6 +374,24 @@ _npy() {
             fi
             case "${prev}" in
                 --like)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__stats)
+            opts="-q -h -V --json --axis --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --axis)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -15,7 +15,8 @@ use crate::cmd;
 /// one file" into one array. It never holds an array in memory.
 ///
 /// Exit status: 0 success, 1 failure (or a --check that found something),
-/// 2 usage error.
+/// 2 usage error. `npy diff` exits 1 when the arrays differ and 2 on trouble,
+/// as cmp does.
 #[derive(Debug, Parser)]
 #[command(name = "npy", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {

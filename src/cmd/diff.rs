@@ -36,7 +36,9 @@ Examples:
   npy diff --json a.npy b.npy | jq .differing"
 )]
 pub struct Args {
+    /// The first .npy file.
     pub a: PathBuf,
+    /// The second .npy file (the reference for relative differences).
     pub b: PathBuf,
     /// Relative tolerance (np.isclose's rtol; default 1e-5 once --atol is given).
     #[arg(long, value_name = "R", value_parser = tolerance, allow_negative_numbers = true)]

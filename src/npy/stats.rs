@@ -183,67 +183,96 @@ impl Acc {
     }
 }
 
-/// Reduces one block of values (each item of `items` starts with one
-/// element) into `acc`: two passes over data that is in cache.
+/// Reduces one block of at most [`BLOCK`] values (each item of `items`
+/// starts with one element) into `acc`: the values are decoded once into a
+/// buffer in cache, then reduced in two passes.
 #[inline(always)]
-fn block<'a, E: Elem, I: Iterator<Item = &'a [u8]> + Clone>(items: I, acc: &mut Acc) {
-    let (mut n, mut nan, mut inf, mut k) = (0u64, 0u64, 0u64, 0u64);
-    let mut s = 0.0f64;
+fn block<'a, E: Elem, I: Iterator<Item = &'a [u8]>>(items: I, acc: &mut Acc) {
+    let mut buf = [0f64; BLOCK];
+    let mut n = 0usize;
     if E::INT {
         let (mut lo, mut hi) = (acc.imin, acc.imax);
-        for b in items.clone() {
+        for (slot, b) in buf.iter_mut().zip(items) {
             let e = E::load(b);
             let i = e.i128();
             lo = lo.min(i);
             hi = hi.max(i);
-            s += e.f64();
+            *slot = e.f64();
             n += 1;
         }
-        k = n;
         acc.imin = lo;
         acc.imax = hi;
-        acc.fmin = lo as f64;
-        acc.fmax = hi as f64;
     } else {
-        let (mut lo, mut hi) = (acc.fmin, acc.fmax);
-        for b in items.clone() {
-            let x = E::load(b).f64();
+        for (slot, b) in buf.iter_mut().zip(items) {
+            *slot = E::load(b).f64();
             n += 1;
-            if x.is_nan() {
-                nan += 1;
-                continue;
-            }
-            lo = lo.min(x);
-            hi = hi.max(x);
-            if x.is_finite() {
-                s += x;
-                k += 1;
-            } else {
-                inf += 1;
-            }
         }
-        acc.fmin = lo;
-        acc.fmax = hi;
     }
+    reduce_values(&buf[..n], acc);
+}
+
+/// Lanes of independent partial sums: breaks the dependency chain of one
+/// running sum and lets the compiler use SIMD.
+const LANES: usize = 8;
+
+/// Two passes over values in cache. NaN is `x != x`; a finite value is one
+/// where `x - x == 0` (infinities give NaN there), so no branches.
+#[inline(always)]
+fn reduce_values(v: &[f64], acc: &mut Acc) {
+    let mut lo = [f64::INFINITY; LANES];
+    let mut hi = [f64::NEG_INFINITY; LANES];
+    let mut sum = [0f64; LANES];
+    let mut fin = [0f64; LANES];
+    let mut nan = [0f64; LANES];
+    let chunks = v.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    let mut step = |j: usize, x: f64| {
+        let f = (x - x) == 0.0;
+        lo[j] = lo[j].min(x);
+        hi[j] = hi[j].max(x);
+        sum[j] += if f { x } else { 0.0 };
+        fin[j] += f as u8 as f64;
+        nan[j] += (x != x) as u8 as f64;
+    };
+    for c in chunks {
+        for j in 0..LANES {
+            step(j, c[j]);
+        }
+    }
+    for (j, &x) in tail.iter().enumerate() {
+        step(j, x);
+    }
+    let n = v.len() as u64;
+    let nan = nan.iter().sum::<f64>() as u64;
+    let k = fin.iter().sum::<f64>() as u64;
     acc.count += n;
     acc.nan += nan;
-    acc.inf += inf;
+    acc.inf += n - nan - k;
     if n > nan {
         acc.seen = true;
+        acc.fmin = lo.iter().fold(acc.fmin, |a, &b| a.min(b));
+        acc.fmax = hi.iter().fold(acc.fmax, |a, &b| a.max(b));
     }
     if k == 0 {
         return;
     }
-    let mean = s / k as f64;
-    let (mut m2, mut c) = (0.0f64, 0.0f64);
-    for b in items {
-        let x = E::load(b).f64();
-        if E::INT || x.is_finite() {
-            let d = x - mean;
-            m2 += d * d;
-            c += d;
+    let mean = sum.iter().sum::<f64>() / k as f64;
+    let mut m2 = [0f64; LANES];
+    let mut dev = [0f64; LANES];
+    let mut step2 = |j: usize, x: f64| {
+        let d = if (x - x) == 0.0 { x - mean } else { 0.0 };
+        m2[j] += d * d;
+        dev[j] += d;
+    };
+    for c in v.chunks_exact(LANES) {
+        for j in 0..LANES {
+            step2(j, c[j]);
         }
     }
+    for (j, &x) in tail.iter().enumerate() {
+        step2(j, x);
+    }
+    let (m2, c) = (m2.iter().sum::<f64>(), dev.iter().sum::<f64>());
     // The corrected two-pass formula: `c` is what rounding left of the mean.
     let m2 = (m2 - c * c / k as f64).max(0.0);
     acc.add_finite(k, mean, c, m2);
