@@ -215,8 +215,8 @@ fn block<'a, E: Elem, I: Iterator<Item = &'a [u8]>>(items: I, acc: &mut Acc) {
 /// running sum and lets the compiler use SIMD.
 const LANES: usize = 8;
 
-/// Two passes over values in cache. NaN is `x != x`; a finite value is one
-/// where `x - x == 0` (infinities give NaN there), so no branches.
+/// Two passes over values in cache, without branches (the NaN and finite
+/// tests become masks).
 #[inline(always)]
 fn reduce_values(v: &[f64], acc: &mut Acc) {
     let mut lo = [f64::INFINITY; LANES];
@@ -227,16 +227,16 @@ fn reduce_values(v: &[f64], acc: &mut Acc) {
     let chunks = v.chunks_exact(LANES);
     let tail = chunks.remainder();
     let mut step = |j: usize, x: f64| {
-        let f = (x - x) == 0.0;
+        let f = x.is_finite();
         lo[j] = lo[j].min(x);
         hi[j] = hi[j].max(x);
         sum[j] += if f { x } else { 0.0 };
         fin[j] += f as u8 as f64;
-        nan[j] += (x != x) as u8 as f64;
+        nan[j] += x.is_nan() as u8 as f64;
     };
     for c in chunks {
-        for j in 0..LANES {
-            step(j, c[j]);
+        for (j, &x) in c.iter().enumerate() {
+            step(j, x);
         }
     }
     for (j, &x) in tail.iter().enumerate() {
@@ -260,13 +260,13 @@ fn reduce_values(v: &[f64], acc: &mut Acc) {
     let mut m2 = [0f64; LANES];
     let mut dev = [0f64; LANES];
     let mut step2 = |j: usize, x: f64| {
-        let d = if (x - x) == 0.0 { x - mean } else { 0.0 };
+        let d = if x.is_finite() { x - mean } else { 0.0 };
         m2[j] += d * d;
         dev[j] += d;
     };
     for c in v.chunks_exact(LANES) {
-        for j in 0..LANES {
-            step2(j, c[j]);
+        for (j, &x) in c.iter().enumerate() {
+            step2(j, x);
         }
     }
     for (j, &x) in tail.iter().enumerate() {
