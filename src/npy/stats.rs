@@ -319,6 +319,18 @@ pub fn compute(
     threads: usize,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StatsError> {
+    compute_in_windows(view, axis, threads, WINDOW, progress)
+}
+
+/// [`compute`] with windows of about `window` bytes (tests use small ones
+/// to exercise the merging of windows and threads).
+fn compute_in_windows(
+    view: &View,
+    axis: Axis,
+    threads: usize,
+    window: u64,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Report, StatsError> {
     let kind = elem::real_kind(&view.header.dtype)
         .ok_or_else(|| StatsError::Unsupported(view.header.dtype.describe()))?;
     let shape = &view.header.shape;
@@ -340,30 +352,36 @@ pub fn compute(
         }
     };
     let accs = match kind {
-        Kind::Bool => run::<elem::Bool>(view, groups, layout, threads, progress),
+        Kind::Bool => run::<elem::Bool>(view, groups, layout, threads, window, progress),
         Kind::Int { signed, size, big } => match (signed, size, big) {
-            (true, 1, _) => run::<elem::I8>(view, groups, layout, threads, progress),
-            (false, 1, _) => run::<elem::U8>(view, groups, layout, threads, progress),
-            (true, 2, false) => run::<elem::I16le>(view, groups, layout, threads, progress),
-            (true, 2, true) => run::<elem::I16be>(view, groups, layout, threads, progress),
-            (false, 2, false) => run::<elem::U16le>(view, groups, layout, threads, progress),
-            (false, 2, true) => run::<elem::U16be>(view, groups, layout, threads, progress),
-            (true, 4, false) => run::<elem::I32le>(view, groups, layout, threads, progress),
-            (true, 4, true) => run::<elem::I32be>(view, groups, layout, threads, progress),
-            (false, 4, false) => run::<elem::U32le>(view, groups, layout, threads, progress),
-            (false, 4, true) => run::<elem::U32be>(view, groups, layout, threads, progress),
-            (true, _, false) => run::<elem::I64le>(view, groups, layout, threads, progress),
-            (true, _, true) => run::<elem::I64be>(view, groups, layout, threads, progress),
-            (false, _, false) => run::<elem::U64le>(view, groups, layout, threads, progress),
-            (false, _, true) => run::<elem::U64be>(view, groups, layout, threads, progress),
+            (true, 1, _) => run::<elem::I8>(view, groups, layout, threads, window, progress),
+            (false, 1, _) => run::<elem::U8>(view, groups, layout, threads, window, progress),
+            (true, 2, false) => run::<elem::I16le>(view, groups, layout, threads, window, progress),
+            (true, 2, true) => run::<elem::I16be>(view, groups, layout, threads, window, progress),
+            (false, 2, false) => {
+                run::<elem::U16le>(view, groups, layout, threads, window, progress)
+            }
+            (false, 2, true) => run::<elem::U16be>(view, groups, layout, threads, window, progress),
+            (true, 4, false) => run::<elem::I32le>(view, groups, layout, threads, window, progress),
+            (true, 4, true) => run::<elem::I32be>(view, groups, layout, threads, window, progress),
+            (false, 4, false) => {
+                run::<elem::U32le>(view, groups, layout, threads, window, progress)
+            }
+            (false, 4, true) => run::<elem::U32be>(view, groups, layout, threads, window, progress),
+            (true, _, false) => run::<elem::I64le>(view, groups, layout, threads, window, progress),
+            (true, _, true) => run::<elem::I64be>(view, groups, layout, threads, window, progress),
+            (false, _, false) => {
+                run::<elem::U64le>(view, groups, layout, threads, window, progress)
+            }
+            (false, _, true) => run::<elem::U64be>(view, groups, layout, threads, window, progress),
         },
         Kind::Float { size, big } => match (size, big) {
-            (2, false) => run::<elem::F16<false>>(view, groups, layout, threads, progress),
-            (2, true) => run::<elem::F16<true>>(view, groups, layout, threads, progress),
-            (4, false) => run::<elem::F32le>(view, groups, layout, threads, progress),
-            (4, true) => run::<elem::F32be>(view, groups, layout, threads, progress),
-            (_, false) => run::<elem::F64le>(view, groups, layout, threads, progress),
-            (_, true) => run::<elem::F64be>(view, groups, layout, threads, progress),
+            (2, false) => run::<elem::F16<false>>(view, groups, layout, threads, window, progress),
+            (2, true) => run::<elem::F16<true>>(view, groups, layout, threads, window, progress),
+            (4, false) => run::<elem::F32le>(view, groups, layout, threads, window, progress),
+            (4, true) => run::<elem::F32be>(view, groups, layout, threads, window, progress),
+            (_, false) => run::<elem::F64le>(view, groups, layout, threads, window, progress),
+            (_, true) => run::<elem::F64be>(view, groups, layout, threads, window, progress),
         },
         _ => unreachable!("real_kind admits only bool, int and float"),
     }
@@ -415,6 +433,7 @@ fn run<E: Elem>(
     groups: u64,
     layout: Layout,
     threads: usize,
+    window: u64,
     progress: &mut dyn FnMut(u64),
 ) -> std::io::Result<Vec<Acc>> {
     let isz = E::SIZE as u64;
@@ -424,8 +443,9 @@ fn run<E: Elem>(
         Layout::Runs { .. } => BLOCK as u64,
         Layout::Rows { cols } => rows_per_block(cols) * cols,
     };
-    let window = (WINDOW / isz / unit).max(1) * unit;
-    let threads = if total * isz < (4 << 20) {
+    let window = (window / isz / unit).max(1) * unit;
+    // Threads only pay off past a few MiB (or when windows are small).
+    let threads = if total * isz < (window * isz).min(4 << 20) {
         1
     } else {
         threads.max(1)
@@ -535,6 +555,66 @@ mod tests {
         assert!((s.mean.unwrap() - mean).abs() <= 1e-15 * mean);
         let rel = (s.std.unwrap() - var.sqrt()).abs() / var.sqrt();
         assert!(rel <= 1e-12, "relative error {rel}");
+    }
+
+    /// Small windows and several threads give the results of one window
+    /// and one thread, for every layout (C rows, Fortran runs, whole).
+    #[test]
+    fn windows_and_threads_merge_exactly_enough() {
+        use crate::npy::{pylit::parse, Layout as L};
+        let dir = tempfile::tempdir().unwrap();
+        let (r, c) = (20_000usize, 7usize);
+        let vals: Vec<f64> = (0..r * c)
+            .map(|i| {
+                if i % 97 == 5 {
+                    f64::NAN
+                } else {
+                    1e6 + ((i * 7919) % 1013) as f64 * 0.01
+                }
+            })
+            .collect();
+        for fortran in [false, true] {
+            let layout =
+                L::new(parse("'<f8'").unwrap(), fortran, vec![r as u64, c as u64]).unwrap();
+            let mut bytes = layout.to_npy_header();
+            // Storage order: the same logical array either way.
+            for p in 0..r * c {
+                let (i, j) = if fortran {
+                    (p % r, p / r)
+                } else {
+                    (p / c, p % c)
+                };
+                bytes.extend_from_slice(&vals[i * c + j].to_le_bytes());
+            }
+            let path = dir.path().join(format!("a{fortran}.npy"));
+            std::fs::write(&path, bytes).unwrap();
+            let view = View::open(&path).unwrap();
+            for axis in [Axis::All, Axis::Zero] {
+                let one = compute_in_windows(&view, axis, 1, 1 << 30, &mut |_| {}).unwrap();
+                let many = compute_in_windows(&view, axis, 3, 100_000, &mut |_| {}).unwrap();
+                assert_eq!(one.results.len(), many.results.len());
+                for (a, b) in one.results.iter().zip(&many.results) {
+                    assert_eq!(
+                        (a.count, a.nan, a.inf, a.min, a.max),
+                        (b.count, b.nan, b.inf, b.min, b.max)
+                    );
+                    let (ma, mb) = (a.mean.unwrap(), b.mean.unwrap());
+                    let (sa, sb) = (a.std.unwrap(), b.std.unwrap());
+                    assert!((ma - mb).abs() <= 1e-15 * ma.abs(), "{ma} {mb}");
+                    assert!((sa - sb).abs() <= 1e-12 * sa, "{sa} {sb}");
+                }
+                if axis == Axis::Zero {
+                    // Column 3 by hand.
+                    let col: Vec<f64> = (0..r)
+                        .map(|i| vals[i * c + 3])
+                        .filter(|x| !x.is_nan())
+                        .collect();
+                    let m = col.iter().sum::<f64>() / col.len() as f64;
+                    assert!((one.results[3].mean.unwrap() - m).abs() <= 1e-12 * m);
+                    assert_eq!(one.results[3].count, r as u64);
+                }
+            }
+        }
     }
 
     #[test]
