@@ -224,9 +224,18 @@ impl Val {
             Val::Int(i) => i.to_string(),
             Val::Float(f, bits) => fmt_float(f, bits),
             Val::Complex(r, i, bits) => {
-                let im = fmt_float(i, bits);
+                // Python's complex repr: parts without a trailing `.0`, and
+                // a bare imaginary part when the real part is +0.
+                let part = |x: f64| {
+                    let s = fmt_float(x, bits);
+                    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+                };
+                let im = part(i);
+                if r == 0.0 && r.is_sign_positive() {
+                    return format!("{im}j");
+                }
                 let sign = if im.starts_with('-') { "" } else { "+" };
-                format!("({}{sign}{im}j)", fmt_float(r, bits))
+                format!("({}{sign}{im}j)", part(r))
             }
             Val::Time(t) if t == i64::MIN => "NaT".to_string(),
             Val::Time(t) => t.to_string(),
@@ -500,6 +509,9 @@ mod tests {
         assert_eq!(fmt_float(f16_to_f64(0x2e66), 16), "0.1");
         assert_eq!(fmt_float(65504.0, 16), "65500.0");
         assert_eq!(fmt_float(f64::NEG_INFINITY, 32), "-inf");
+        assert_eq!(Val::Complex(3.0, -1.0, 64).display(), "(3-1j)");
+        assert_eq!(Val::Complex(0.0, 2.0, 64).display(), "2j");
+        assert_eq!(Val::Complex(1.5, f64::NAN, 32).display(), "(1.5+nanj)");
     }
 
     #[test]
