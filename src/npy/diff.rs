@@ -23,8 +23,11 @@ use super::dtype::{Dtype, Scalar};
 use super::elem::{decode, fmt_float, long_double_eq, Kind, Val};
 use super::view::{ravel, storage_is_logical, unravel, View};
 
-/// Elements compared per mapped window (times the item size, capped).
-const WINDOW: u64 = 32 << 20;
+/// Bytes of each file mapped at a time.
+const WINDOW: u64 = 16 << 20;
+/// Elements whose bytes are compared in one `memcmp` before looking at
+/// values one by one.
+const RUN: usize = 4096;
 
 /// How values are compared.
 #[derive(Debug, Clone, Copy)]
@@ -199,11 +202,20 @@ pub fn compare(
             let count = window.min(n - first);
             let (wa, wb) = (a.map(first, count)?, b.map(first, count)?);
             let (ba, bb) = (wa.bytes(), wb.bytes());
-            for k in 0..count as usize {
-                let r = k * isz as usize..(k + 1) * isz as usize;
-                cmp.element(&ba[r.clone()], &bb[r], || {
-                    unravel(first + k as u64, shape, order)
-                });
+            let sz = isz as usize;
+            for s in (0..count as usize).step_by(RUN) {
+                let e = (s + RUN).min(count as usize);
+                let (ra, rb) = (&ba[s * sz..e * sz], &bb[s * sz..e * sz]);
+                // Identical bytes are equal values, unless NaN is among them.
+                if ra == rb && !cmp.may_hold_nan(ra, sz) {
+                    continue;
+                }
+                for k in s..e {
+                    let r = k * sz..(k + 1) * sz;
+                    cmp.element(&ba[r.clone()], &bb[r], || {
+                        unravel(first + k as u64, shape, order)
+                    });
+                }
             }
             first += count;
             progress(first * isz);
@@ -250,6 +262,51 @@ struct Comparer<'a> {
 }
 
 impl Comparer<'_> {
+    /// Whether some element of `bytes` holds a NaN (or NaT) that makes it
+    /// unequal to an identical copy of itself.
+    fn may_hold_nan(&self, bytes: &[u8], isz: usize) -> bool {
+        if self.opt.equal_nan {
+            return false;
+        }
+        let nan_able = |k: &Kind| {
+            matches!(
+                k,
+                Kind::Float { .. }
+                    | Kind::LongDouble { .. }
+                    | Kind::Complex { .. }
+                    | Kind::Time { .. }
+            )
+        };
+        let leaves: Vec<&Leaf> = self.leaves.iter().filter(|l| nan_able(&l.kind)).collect();
+        if leaves.is_empty() || isz == 0 {
+            return false;
+        }
+        if let (
+            8,
+            [Leaf {
+                kind: Kind::Float { size: 8, big },
+                ..
+            }],
+        ) = (isz, &leaves[..])
+        {
+            // The common case (a float64 array), without a decode per element.
+            return bytes.chunks_exact(8).any(|c| {
+                let b: [u8; 8] = c.try_into().expect("8 bytes");
+                let bits = if *big {
+                    u64::from_be_bytes(b)
+                } else {
+                    u64::from_le_bytes(b)
+                };
+                bits & !(1 << 63) > 0x7ff0_0000_0000_0000
+            });
+        }
+        bytes.chunks_exact(isz).any(|e| {
+            leaves
+                .iter()
+                .any(|l| decode(l.kind, &e[l.offset..l.offset + l.size]).is_nan())
+        })
+    }
+
     #[inline]
     fn element(&mut self, a: &[u8], b: &[u8], index: impl Fn() -> Vec<u64>) {
         let same = self.leaves.iter().all(|l| {

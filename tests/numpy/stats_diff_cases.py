@@ -284,6 +284,10 @@ r2 = r1.copy()
 r2["x"][2] = 0.0
 r2["tag"][3] = b"e"
 diff_case(save("d_r1.npy", r1), save("d_r2.npy", r2), r1, r2)
+# A file against itself: identical bytes, yet NaN (NaT) is not equal to NaN.
+for name, arr in [("d_p.npy", p), ("d_r1.npy", r1), ("d_c1.npy", c1), ("d_t1.npy", t1),
+                  ("d_h1.npy", h1), ("d_x.npy", x)]:
+    diff_case(name, name, arr, arr)
 # Empty and 0-d arrays.
 diff_case(save("d_e1.npy", np.zeros((0, 3))), save("d_e2.npy", np.zeros((0, 3))), np.zeros((0, 3)), np.zeros((0, 3)))
 diff_case(save("d_z1.npy", np.array(1.5)), save("d_z2.npy", np.array(2.5)), np.array(1.5), np.array(2.5))
