@@ -10,7 +10,7 @@ Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=NAME,...]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
   --only   run only the named groups (append, inspect, repair, concat,
-           append_big, stacked, many_chunks, stats)
+           append_big, stacked, many_chunks, stats, diff)
 """
 
 import os
@@ -402,6 +402,34 @@ def bench_stats(size, results):
     drop(path)
 
 
+NUMPY_DIFF = """
+import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode='r')
+b = np.load(sys.argv[2], mmap_mode='r')
+sys.exit(0 if np.array_equal(a, b) else 1)
+"""
+
+
+def bench_diff(size, results):
+    """npy diff of two equal float64 files against np.array_equal over memmaps."""
+    a = os.path.join(WORK, "diff_a.npy")
+    b = os.path.join(WORK, "diff_b.npy")
+    m = np.lib.format.open_memmap(a, mode="w+", dtype="<f8", shape=(size // 8,))
+    rng = np.random.default_rng(15)
+    step = 1 << 22
+    for i in range(0, m.size, step):
+        m[i:i + step] = rng.normal(0, 1, size=min(step, m.size - i))
+    m.flush()
+    del m
+    shutil.copyfile(a, b)
+    label = f"diff two equal {size // MiB:,} MiB float64 files"
+    r = side_by_side(label, {"npy diff": lambda: [NPY, "diff", a, b]},
+                     {"numpy array_equal (mmap)": lambda: [PY, "-c", NUMPY_DIFF, a, b]}, reps=3)
+    results.append((label, r, "npy diff", "numpy array_equal (mmap)", 1.0, 64 * 1024))
+    drop(a)
+    drop(b)
+
+
 def main():
     global NPY, WORK
     NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
@@ -422,6 +450,7 @@ def main():
         ("stacked", lambda: bench_stacked(stacked_counts, results, scaling)),
         ("many_chunks", lambda: bench_many_chunks(1000 if quick else 100_000, results)),
         ("stats", lambda: bench_stats(64 * MiB if quick else GiB, results)),
+        ("diff", lambda: bench_diff(64 * MiB if quick else 512 * MiB, results)),
     ]
     t0 = time.time()
     for name, bench in groups:

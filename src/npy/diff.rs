@@ -16,7 +16,8 @@
 //!   is ignored), each field by the rules above.
 //!
 //! Both files are read window by window in storage order when their orders
-//! agree (flat memory). When one is C-ordered and the other Fortran-ordered
+//! agree (flat memory); runs of identical bytes are skipped after one
+//! `memcmp` unless they may hold NaN. When one is C-ordered and the other Fortran-ordered
 //! the second is mapped whole and read at strided positions.
 
 use super::dtype::{Dtype, Scalar};
