@@ -102,6 +102,9 @@ fn agrees_with_numpy_on_every_case() {
         let file = case["file"].as_str().unwrap();
         let axis = case["axis"].as_bool().unwrap();
         let mut args = vec!["stats", "--json", file];
+        if let Some(i) = case.get("index").and_then(Value::as_str) {
+            args.push(i);
+        }
         if axis {
             args.extend(["--axis", "0"]);
         }
@@ -109,7 +112,7 @@ fn agrees_with_numpy_on_every_case() {
         r.ok();
         let got: Value = serde_json::from_str(&r.stdout()).expect("one JSON object");
         let want = &case["expect"];
-        let label = format!("{file} (axis {axis}, {})", case["dtype"]);
+        let label = format!("{file}[{}] (axis {axis}, {})", case["index"], case["dtype"]);
         if !axis || want["shape"].as_array().unwrap().is_empty() {
             let want = if axis { &want["results"][0] } else { want };
             for b in check(&got, want) {
@@ -186,6 +189,17 @@ fn refuses_what_it_cannot_summarise() {
         .fails()
         .stderr_has("z.npy: a 0-d array has no axis 0");
     run(d.path(), &["stats", "--axis", "1", "z.npy"]).expect_code(2);
+    write_npy(&d.path().join("v.npy"), "'<f8'", false, &[3], &[0; 24]);
+    run(d.path(), &["stats", "v.npy", "5"])
+        .fails()
+        .stderr_has("v.npy: index 5 is out of bounds for axis 0 with size 3");
+    run(d.path(), &["stats", "v.npy", "0, 1"])
+        .fails()
+        .stderr_has("too many indices for array: array is 1-dimensional, but 2 were indexed");
+    run(d.path(), &["stats", "v.npy", "x:"]).expect_code(2);
+    run(d.path(), &["stats", "v.npy", "::0"])
+        .fails()
+        .stderr_has("slice step cannot be zero");
     run(d.path(), &["stats", "missing.npy"])
         .fails()
         .stderr_has("missing.npy: cannot open");

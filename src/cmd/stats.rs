@@ -1,4 +1,4 @@
-//! `npy stats [--json] [--axis 0] FILE`: count, NaN and ±Inf counts, min,
+//! `npy stats [--json] [--axis 0] FILE [INDEX]`: count, NaN and ±Inf counts, min,
 //! max, mean and standard deviation of an array's values, in one streaming
 //! pass over the file (see `npy::stats`).
 
@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Map, Value};
 
 use crate::npy::elem::{fmt_float, Val};
+use crate::npy::index::{parse, IndexError, Items, Selection};
 use crate::npy::scan::FileStatus;
 use crate::npy::stats::{compute, Axis, Report, Summary};
 use crate::npy::view::{index_repr, unravel, OpenError, View};
@@ -25,12 +26,18 @@ Works on bool, integer and float (f2, f4, f8, either byte order) arrays.
 
 Examples:
   npy stats data.npy
+  npy stats data.npy -1000:
   npy stats --axis 0 features.npy
+  npy stats features.npy '..., 3'
   npy stats --json data.npy | jq .nan"
 )]
 pub struct Args {
     /// The .npy file.
     pub file: PathBuf,
+    /// Only `a[INDEX]`: numpy basic indexing such as `5`, `-3:`,
+    /// `10:20, ::2`, `..., -1` (brackets optional).
+    #[arg(allow_hyphen_values = true, value_parser = parse_index)]
+    pub index: Option<Items>,
     /// Print one JSON object with the keys count, nan, inf, min, max, mean,
     /// std (with --axis 0 each holds an array shaped like the remaining
     /// dimensions).
@@ -50,20 +57,42 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     } else {
         Axis::All
     };
-    let total = view.elements * view.itemsize();
-    let mut bar = Progress::bytes(total, g.quiet, "stats");
+    let sel = match &args.index {
+        Some(items) => Some(
+            items
+                .resolve(&view.header.shape, view.header.fortran_order)
+                .with_context(|| name.clone())?,
+        ),
+        None => None,
+    };
+    let elements = sel.as_ref().map_or(view.elements, Selection::len);
+    let mut bar = Progress::bytes(elements * view.itemsize(), g.quiet, "stats");
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    let report =
-        compute(&view, axis, threads, &mut |done| bar.set(done)).with_context(|| name.clone())?;
+    let report = compute(&view, axis, sel.as_ref(), threads, &mut |done| {
+        bar.set(done)
+    })
+    .with_context(|| name.clone())?;
     bar.finish();
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string(&to_json(&report))?)?;
     } else {
-        write!(out, "{}", human(&name, &view, &report))?;
+        let what = match &args.index {
+            Some(i) => format!("{name}[{}]", i.text),
+            None => name.clone(),
+        };
+        let shape = sel
+            .as_ref()
+            .map_or(view.header.shape.clone(), Selection::shape);
+        write!(out, "{}", human(&what, &view, &shape, &report))?;
     }
     out.flush()?;
     Ok(Outcome::Done)
+}
+
+/// INDEX text, checked when the command line is read (a usage error).
+fn parse_index(s: &str) -> Result<Items, IndexError> {
+    parse(s)
 }
 
 /// Opens a file's array for reading its values, with the advice `inspect`
@@ -181,12 +210,12 @@ fn cells(s: &Summary) -> [String; 7] {
 
 const NAMES: [&str; 7] = ["count", "nan", "inf", "min", "max", "mean", "std"];
 
-fn human(name: &str, view: &View, r: &Report) -> String {
+fn human(name: &str, view: &View, shape: &[u64], r: &Report) -> String {
     let h = &view.header;
     let mut t = format!(
         "{name}: {}, shape {}{}\n",
         h.dtype.describe(),
-        h.shape_repr(),
+        crate::npy::header::shape_repr(shape),
         if h.fortran_order {
             ", Fortran order"
         } else {

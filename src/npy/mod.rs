@@ -15,7 +15,8 @@
 //!   kernel-side copies, for every command that writes;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
 //!   lock, and the decoding of every simple type;
-//! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays.
+//! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
+//! - [`index`]: numpy basic indexing text (`5`, `-3:`, `..., ::2`).
 //!
 //! Everything here is pure over bytes, `Read` or `File`, and returns the typed
 //! [`FormatError`]; the commands add the file name with `anyhow`.
@@ -25,6 +26,7 @@ pub mod dtype;
 pub mod elem;
 pub mod grow;
 pub mod header;
+pub mod index;
 pub mod io;
 pub mod join;
 pub mod pylit;

@@ -16,7 +16,105 @@
 //! thread keeps its own accumulators, merged at the end.
 
 use super::elem::{self, Elem, Kind, Val};
+use super::index::Selection;
 use super::view::{ravel, unravel, View};
+
+/// Runs `$body` with `$E` the [`Elem`] type of a real kind.
+macro_rules! by_type {
+    ($kind:expr, $E:ident => $body:expr) => {
+        match $kind {
+            Kind::Bool => {
+                type $E = elem::Bool;
+                $body
+            }
+            Kind::Int { signed, size, big } => match (signed, size, big) {
+                (true, 1, _) => {
+                    type $E = elem::I8;
+                    $body
+                }
+                (false, 1, _) => {
+                    type $E = elem::U8;
+                    $body
+                }
+                (true, 2, false) => {
+                    type $E = elem::I16le;
+                    $body
+                }
+                (true, 2, true) => {
+                    type $E = elem::I16be;
+                    $body
+                }
+                (false, 2, false) => {
+                    type $E = elem::U16le;
+                    $body
+                }
+                (false, 2, true) => {
+                    type $E = elem::U16be;
+                    $body
+                }
+                (true, 4, false) => {
+                    type $E = elem::I32le;
+                    $body
+                }
+                (true, 4, true) => {
+                    type $E = elem::I32be;
+                    $body
+                }
+                (false, 4, false) => {
+                    type $E = elem::U32le;
+                    $body
+                }
+                (false, 4, true) => {
+                    type $E = elem::U32be;
+                    $body
+                }
+                (true, _, false) => {
+                    type $E = elem::I64le;
+                    $body
+                }
+                (true, _, true) => {
+                    type $E = elem::I64be;
+                    $body
+                }
+                (false, _, false) => {
+                    type $E = elem::U64le;
+                    $body
+                }
+                (false, _, true) => {
+                    type $E = elem::U64be;
+                    $body
+                }
+            },
+            Kind::Float { size, big } => match (size, big) {
+                (2, false) => {
+                    type $E = elem::F16<false>;
+                    $body
+                }
+                (2, true) => {
+                    type $E = elem::F16<true>;
+                    $body
+                }
+                (4, false) => {
+                    type $E = elem::F32le;
+                    $body
+                }
+                (4, true) => {
+                    type $E = elem::F32be;
+                    $body
+                }
+                (_, false) => {
+                    type $E = elem::F64le;
+                    $body
+                }
+                (_, true) => {
+                    type $E = elem::F64be;
+                    $body
+                }
+            },
+            _ => unreachable!("real_kind admits only bool, int and float"),
+        }
+    };
+}
 
 /// Values reduced in one two-pass block.
 const BLOCK: usize = 4096;
@@ -316,10 +414,11 @@ enum Layout {
 pub fn compute(
     view: &View,
     axis: Axis,
+    index: Option<&Selection>,
     threads: usize,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StatsError> {
-    compute_in_windows(view, axis, threads, WINDOW, progress)
+    compute_in_windows(view, axis, index, threads, WINDOW, progress)
 }
 
 /// [`compute`] with windows of about `window` bytes (tests use small ones
@@ -327,13 +426,15 @@ pub fn compute(
 fn compute_in_windows(
     view: &View,
     axis: Axis,
+    index: Option<&Selection>,
     threads: usize,
     window: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Report, StatsError> {
     let kind = elem::real_kind(&view.header.dtype)
         .ok_or_else(|| StatsError::Unsupported(view.header.dtype.describe()))?;
-    let shape = &view.header.shape;
+    let selected = index.map(Selection::shape);
+    let shape = selected.as_ref().unwrap_or(&view.header.shape);
     let (out_shape, groups, layout) = match axis {
         Axis::All => (vec![], 1, Layout::Runs { len: view.elements }),
         Axis::Zero => {
@@ -351,44 +452,15 @@ fn compute_in_windows(
             (rest, r, layout)
         }
     };
-    let accs = match kind {
-        Kind::Bool => run::<elem::Bool>(view, groups, layout, threads, window, progress),
-        Kind::Int { signed, size, big } => match (signed, size, big) {
-            (true, 1, _) => run::<elem::I8>(view, groups, layout, threads, window, progress),
-            (false, 1, _) => run::<elem::U8>(view, groups, layout, threads, window, progress),
-            (true, 2, false) => run::<elem::I16le>(view, groups, layout, threads, window, progress),
-            (true, 2, true) => run::<elem::I16be>(view, groups, layout, threads, window, progress),
-            (false, 2, false) => {
-                run::<elem::U16le>(view, groups, layout, threads, window, progress)
-            }
-            (false, 2, true) => run::<elem::U16be>(view, groups, layout, threads, window, progress),
-            (true, 4, false) => run::<elem::I32le>(view, groups, layout, threads, window, progress),
-            (true, 4, true) => run::<elem::I32be>(view, groups, layout, threads, window, progress),
-            (false, 4, false) => {
-                run::<elem::U32le>(view, groups, layout, threads, window, progress)
-            }
-            (false, 4, true) => run::<elem::U32be>(view, groups, layout, threads, window, progress),
-            (true, _, false) => run::<elem::I64le>(view, groups, layout, threads, window, progress),
-            (true, _, true) => run::<elem::I64be>(view, groups, layout, threads, window, progress),
-            (false, _, false) => {
-                run::<elem::U64le>(view, groups, layout, threads, window, progress)
-            }
-            (false, _, true) => run::<elem::U64be>(view, groups, layout, threads, window, progress),
-        },
-        Kind::Float { size, big } => match (size, big) {
-            (2, false) => run::<elem::F16<false>>(view, groups, layout, threads, window, progress),
-            (2, true) => run::<elem::F16<true>>(view, groups, layout, threads, window, progress),
-            (4, false) => run::<elem::F32le>(view, groups, layout, threads, window, progress),
-            (4, true) => run::<elem::F32be>(view, groups, layout, threads, window, progress),
-            (_, false) => run::<elem::F64le>(view, groups, layout, threads, window, progress),
-            (_, true) => run::<elem::F64be>(view, groups, layout, threads, window, progress),
-        },
-        _ => unreachable!("real_kind admits only bool, int and float"),
+    let accs = match index {
+        None => by_type!(kind, E => run::<E>(view, groups, layout, threads, window, progress)),
+        Some(sel) => by_type!(kind, E => run_gather::<E>(view, sel, groups, progress)),
     }
     .map_err(StatsError::Io)?;
     // Runs of a Fortran-order file come in Fortran order of the remaining
     // dimensions; results are reported in C order.
-    let fortran_runs = matches!(layout, Layout::Runs { .. }) && out_shape.len() > 1;
+    let fortran_runs =
+        index.is_none() && matches!(layout, Layout::Runs { .. }) && out_shape.len() > 1;
     let mut results = vec![None; accs.len()];
     for (j, a) in accs.iter().enumerate() {
         let slot = if fortran_runs {
@@ -486,6 +558,48 @@ fn run<E: Elem>(
         }
     }
     Ok(out)
+}
+
+/// The pass for an indexed selection (`a[INDEX]`): its elements are
+/// gathered in the result's C order from one mapping of the whole data, in
+/// blocks of rows as [`Layout::Rows`] does; one thread.
+fn run_gather<E: Elem>(
+    view: &View,
+    sel: &Selection,
+    groups: u64,
+    progress: &mut dyn FnMut(u64),
+) -> std::io::Result<Vec<Acc>> {
+    let isz = E::SIZE;
+    let mut accs = vec![Acc::default(); groups as usize];
+    if groups == 0 || sel.is_empty() {
+        return Ok(accs);
+    }
+    let map = view.map(0, view.elements)?;
+    let bytes = map.bytes();
+    let item = |p: &u64| &bytes[*p as usize * isz..(*p as usize + 1) * isz];
+    let cols = groups as usize;
+    let per = rows_per_block(groups) as usize * cols;
+    let mut buf: Vec<u64> = Vec::with_capacity(per);
+    let mut done = 0u64;
+    let flush = |buf: &mut Vec<u64>, accs: &mut [Acc]| {
+        for (c, acc) in accs.iter_mut().enumerate() {
+            block::<E, _>(buf[c..].iter().step_by(cols).map(item), acc);
+        }
+        buf.clear();
+    };
+    for p in sel.positions() {
+        buf.push(p);
+        if buf.len() == per {
+            flush(&mut buf, &mut accs);
+            done += per as u64;
+            progress(done * isz as u64);
+        }
+    }
+    if !buf.is_empty() {
+        flush(&mut buf, &mut accs);
+    }
+    progress(sel.len() * isz as u64);
+    Ok(accs)
 }
 
 fn rows_per_block(cols: u64) -> u64 {
@@ -590,8 +704,8 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             let view = View::open(&path).unwrap();
             for axis in [Axis::All, Axis::Zero] {
-                let one = compute_in_windows(&view, axis, 1, 1 << 30, &mut |_| {}).unwrap();
-                let many = compute_in_windows(&view, axis, 3, 100_000, &mut |_| {}).unwrap();
+                let one = compute_in_windows(&view, axis, None, 1, 1 << 30, &mut |_| {}).unwrap();
+                let many = compute_in_windows(&view, axis, None, 3, 100_000, &mut |_| {}).unwrap();
                 assert_eq!(one.results.len(), many.results.len());
                 for (a, b) in one.results.iter().zip(&many.results) {
                     assert_eq!(

@@ -162,6 +162,30 @@ stats_case("s_big.npy", big)
 big32 = (1e4 + rng.normal(0, 1e-2, size=(1_500_000, 3))).astype("<f4")
 stats_case("s_big_cols.npy", big32)
 
+# INDEX: stats of a[INDEX], numpy basic indexing, C and Fortran files.
+def stats_index_case(name, idx):
+    a = np.load(os.path.join(OUT, name))
+    r = np.asarray(eval(f"a[{idx.strip().removeprefix('[').removesuffix(']')}]"))
+    dt = a.dtype
+    stats_cases.append({"file": name, "index": idx, "axis": False, "dtype": dt.str,
+                        "expect": summary(r.reshape(-1), dt)})
+    if r.ndim >= 1:
+        rest = list(r.shape[1:])
+        cols = r.reshape(r.shape[0], int(np.prod(rest)))
+        stats_cases.append({"file": name, "index": idx, "axis": True, "dtype": dt.str,
+                            "expect": {"shape": rest,
+                                       "results": [summary(cols[:, j], dt) for j in range(cols.shape[1])]}})
+
+
+for name in ["s_f8_le.npy", "s_f8_le_f.npy", "s_i2_be_f.npy", "s_f2_le_f.npy"]:
+    for idx in ["1:4", "-2:", "::-2", "..., 1", "1, ::2", "None, 2", "3", "2, 3", "10:", ":, ::-3", "[-1, :]"]:
+        stats_index_case(name, idx)
+for idx in ["1:3, ..., ::-1", "..., 0", "-1, None, 1:", "::2, 2, :"]:
+    stats_index_case("s_f4_be_3d.npy", idx)
+    stats_index_case("s_f8_le_3d.npy", idx)
+stats_index_case("s_big.npy", "::7")
+stats_index_case("s_big_cols.npy", "100:200000:3, 1:")
+
 # ---------------------------------------------------------------- diff
 
 
