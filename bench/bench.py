@@ -6,9 +6,11 @@ measurement alternates ours and theirs, repeats, and reports the median wall
 time and the peak RSS of each process (from wait4). Prints a Markdown
 table; docs/PERFORMANCE.md holds a copy with the machine and date.
 
-Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full]
+Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=NAME,...]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
+  --only   run only the named groups (append, inspect, repair, concat,
+           append_big, stacked, many_chunks, stats, diff)
 """
 
 import os
@@ -459,6 +461,62 @@ def bench_npz(results, scaling, quick):
     for p in (src, stored, comp, zout, cpout, npout, npout + ".npz"):
         drop(p)
     drop(outdir)
+NUMPY_STATS = """
+import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode='r')
+print(a.size, int(np.isnan(a).sum()), int(np.isinf(a).sum()),
+      np.nanmin(a), np.nanmax(a), np.nanmean(a), np.nanstd(a))
+"""
+
+
+def bench_stats(size, results):
+    """npy stats against numpy's nan-functions over a memmap, on float32."""
+    path = os.path.join(WORK, "stats_f4.npy")
+    n = size // 4
+    m = np.lib.format.open_memmap(path, mode="w+", dtype="<f4", shape=(n // 16, 16))
+    flat = m.reshape(-1)
+    rng = np.random.default_rng(15)
+    step = 1 << 22
+    for i in range(0, flat.size, step):
+        flat[i:i + step] = rng.normal(0, 1, size=min(step, flat.size - i)).astype("<f4")
+    flat[::1_000_003] = np.nan
+    m.flush()
+    del m, flat
+    label = f"stats, {size // MiB:,} MiB float32"
+    r = side_by_side(label, {"npy stats": lambda: [NPY, "stats", path]},
+                     {"numpy nanmin/nanmax/nanmean/nanstd/isnan/isinf (mmap)": lambda: [PY, "-c", NUMPY_STATS, path]},
+                     reps=3)
+    results.append((label, r, "npy stats", "numpy nanmin/nanmax/nanmean/nanstd/isnan/isinf (mmap)",
+                    1 / 3, 64 * 1024))
+    drop(path)
+
+
+NUMPY_DIFF = """
+import sys, numpy as np
+a = np.load(sys.argv[1], mmap_mode='r')
+b = np.load(sys.argv[2], mmap_mode='r')
+sys.exit(0 if np.array_equal(a, b) else 1)
+"""
+
+
+def bench_diff(size, results):
+    """npy diff of two equal float64 files against np.array_equal over memmaps."""
+    a = os.path.join(WORK, "diff_a.npy")
+    b = os.path.join(WORK, "diff_b.npy")
+    m = np.lib.format.open_memmap(a, mode="w+", dtype="<f8", shape=(size // 8,))
+    rng = np.random.default_rng(15)
+    step = 1 << 22
+    for i in range(0, m.size, step):
+        m[i:i + step] = rng.normal(0, 1, size=min(step, m.size - i))
+    m.flush()
+    del m
+    shutil.copyfile(a, b)
+    label = f"diff two equal {size // MiB:,} MiB float64 files"
+    r = side_by_side(label, {"npy diff": lambda: [NPY, "diff", a, b]},
+                     {"numpy array_equal (mmap)": lambda: [PY, "-c", NUMPY_DIFF, a, b]}, reps=3)
+    results.append((label, r, "npy diff", "numpy array_equal (mmap)", 1.0, 64 * 1024))
+    drop(a)
+    drop(b)
 
 
 def main():
@@ -471,6 +529,18 @@ def main():
     concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
     stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
     append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
+    only = [g for a in sys.argv if a.startswith("--only=") for g in a[7:].split(",")]
+    groups = [
+        ("append", lambda: bench_append_row(results)),
+        ("inspect", lambda: bench_inspect(results)),
+        ("repair", lambda: bench_repair(results)),
+        ("concat", lambda: bench_concat(concat_sizes, results, scaling)),
+        ("append_big", lambda: bench_append_big(append_sizes, results, scaling)),
+        ("stacked", lambda: bench_stacked(stacked_counts, results, scaling)),
+        ("many_chunks", lambda: bench_many_chunks(1000 if quick else 100_000, results)),
+        ("stats", lambda: bench_stats(64 * MiB if quick else GiB, results)),
+        ("diff", lambda: bench_diff(64 * MiB if quick else 512 * MiB, results)),
+    ]
     t0 = time.time()
     bench_append_row(results)
     bench_inspect(results)
@@ -481,6 +551,9 @@ def main():
     bench_stacked(stacked_counts, results, scaling)
     bench_many_chunks(1000 if quick else 100_000, results)
     bench_npz(results, scaling, quick)
+    for name, bench in groups:
+        if not only or name in only:
+            bench()
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "
@@ -497,7 +570,7 @@ def main():
         target_s = f"≤ {target:g}x" if target >= 1 else f"≥ {1 / target:g}x faster"
         ratio_s = f"{ratio:.2f}x" if target >= 1 or ratio > 1 else f"{1 / ratio:.1f}x faster"
         print(f"| {name} | {ours}: {fmt_t(to)} | {ref}: {fmt_t(tr)} | {ratio_s} | {target_s}"
-              f"{' , RSS < 32 MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
+              f"{f' , RSS < {rss_limit // 1024} MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
         for other, (t, rs) in r.items():
             if other not in (ours, ref) and other not in ("cp", "cp + sync") and not (
                     other.startswith("npy ") and ("sync" in other) != ("sync" in ours)):

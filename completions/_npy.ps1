@@ -35,6 +35,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
             [CompletionResult]::new('unzip', 'unzip', [CompletionResultType]::ParameterValue, 'Write the members of an .npz archive out as .npy files')
             [CompletionResult]::new('zip', 'zip', [CompletionResultType]::ParameterValue, 'Build an .npz archive (as np.savez writes) from .npy files')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count, NaN, ±Inf, min, max, mean and std of an array''s values')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Tell whether two .npy files hold equal arrays, and where they differ')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -160,6 +162,31 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'npy;stats' {
+            [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Reduce along axis 0 only: one result per column (per position of the dimensions after the first). Only 0 is supported')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with the keys count, nan, inf, min, max, mean, std (with --axis 0 each holds an array shaped like the remaining dimensions)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'npy;diff' {
+            [CompletionResult]::new('--rtol', '--rtol', [CompletionResultType]::ParameterName, 'Relative tolerance (np.isclose''s rtol; default 1e-5 once --atol is given)')
+            [CompletionResult]::new('--atol', '--atol', [CompletionResultType]::ParameterName, 'Absolute tolerance (np.isclose''s atol; default 1e-8 once --rtol is given)')
+            [CompletionResult]::new('--first', '--first', [CompletionResultType]::ParameterName, 'How many differing elements to list')
+            [CompletionResult]::new('--equal-nan', '--equal-nan', [CompletionResultType]::ParameterName, 'Count NaN as equal to NaN (and NaT to NaT)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object (also when the arrays are equal)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'npy;completions' {
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Never show progress bars')
@@ -178,6 +205,8 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Print an array, or part of it, exactly as numpy prints it')
             [CompletionResult]::new('unzip', 'unzip', [CompletionResultType]::ParameterValue, 'Write the members of an .npz archive out as .npy files')
             [CompletionResult]::new('zip', 'zip', [CompletionResultType]::ParameterValue, 'Build an .npz archive (as np.savez writes) from .npy files')
+            [CompletionResult]::new('stats', 'stats', [CompletionResultType]::ParameterValue, 'Count, NaN, ±Inf, min, max, mean and std of an array''s values')
+            [CompletionResult]::new('diff', 'diff', [CompletionResultType]::ParameterValue, 'Tell whether two .npy files hold equal arrays, and where they differ')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -204,6 +233,12 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;help;zip' {
+            break
+        }
+        'npy;help;stats' {
+            break
+        }
+        'npy;help;diff' {
             break
         }
         'npy;help;completions' {

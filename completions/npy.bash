@@ -28,6 +28,9 @@ _npy() {
             npy,convert-stacked)
                 cmd="npy__subcmd__convert__subcmd__stacked"
                 ;;
+            npy,diff)
+                cmd="npy__subcmd__diff"
+                ;;
             npy,help)
                 cmd="npy__subcmd__help"
                 ;;
@@ -39,6 +42,9 @@ _npy() {
                 ;;
             npy,show)
                 cmd="npy__subcmd__show"
+                ;;
+            npy,stats)
+                cmd="npy__subcmd__stats"
                 ;;
             npy,unzip)
                 cmd="npy__subcmd__unzip"
@@ -58,6 +64,9 @@ _npy() {
             npy__subcmd__help,convert-stacked)
                 cmd="npy__subcmd__help__subcmd__convert__subcmd__stacked"
                 ;;
+            npy__subcmd__help,diff)
+                cmd="npy__subcmd__help__subcmd__diff"
+                ;;
             npy__subcmd__help,help)
                 cmd="npy__subcmd__help__subcmd__help"
                 ;;
@@ -69,6 +78,9 @@ _npy() {
                 ;;
             npy__subcmd__help,show)
                 cmd="npy__subcmd__help__subcmd__show"
+                ;;
+            npy__subcmd__help,stats)
+                cmd="npy__subcmd__help__subcmd__stats"
                 ;;
             npy__subcmd__help,unzip)
                 cmd="npy__subcmd__help__subcmd__unzip"
@@ -83,7 +95,7 @@ _npy() {
 
     case "${cmd}" in
         npy)
-            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked show unzip zip completions help"
+            opts="-q -h -V --quiet --help --version inspect append concat repair convert-stacked show unzip zip stats diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,8 +204,34 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__diff)
+            opts="-q -h -V --rtol --atol --equal-nan --json --first --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rtol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --atol)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__help)
-            opts="inspect append concat repair convert-stacked show unzip zip completions help"
+            opts="inspect append concat repair convert-stacked show unzip zip stats diff completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -262,6 +300,20 @@ _npy() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        npy__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         npy__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -305,6 +357,20 @@ _npy() {
             return 0
             ;;
         npy__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__help__subcmd__stats)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -406,6 +472,24 @@ _npy() {
                     return 0
                     ;;
                 --linewidth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        npy__subcmd__stats)
+            opts="-q -h -V --json --axis --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --axis)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -32,6 +32,8 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand show 'Print an array, or part of it, exactly as numpy prints it'
             cand unzip 'Write the members of an .npz archive out as .npy files'
             cand zip 'Build an .npz archive (as np.savez writes) from .npy files'
+            cand stats 'Count, NaN, ±Inf, min, max, mean and std of an array''s values'
+            cand diff 'Tell whether two .npy files hold equal arrays, and where they differ'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -148,6 +150,29 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'npy;stats'= {
+            cand --axis 'Reduce along axis 0 only: one result per column (per position of the dimensions after the first). Only 0 is supported'
+            cand --json 'Print one JSON object with the keys count, nan, inf, min, max, mean, std (with --axis 0 each holds an array shaped like the remaining dimensions)'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'npy;diff'= {
+            cand --rtol 'Relative tolerance (np.isclose''s rtol; default 1e-5 once --atol is given)'
+            cand --atol 'Absolute tolerance (np.isclose''s atol; default 1e-8 once --rtol is given)'
+            cand --first 'How many differing elements to list'
+            cand --equal-nan 'Count NaN as equal to NaN (and NaT to NaT)'
+            cand --json 'Print one JSON object (also when the arrays are equal)'
+            cand -q 'Never show progress bars'
+            cand --quiet 'Never show progress bars'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'npy;completions'= {
             cand -q 'Never show progress bars'
             cand --quiet 'Never show progress bars'
@@ -165,6 +190,8 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand show 'Print an array, or part of it, exactly as numpy prints it'
             cand unzip 'Write the members of an .npz archive out as .npy files'
             cand zip 'Build an .npz archive (as np.savez writes) from .npy files'
+            cand stats 'Count, NaN, ±Inf, min, max, mean and std of an array''s values'
+            cand diff 'Tell whether two .npy files hold equal arrays, and where they differ'
             cand completions 'Print shell completions'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -183,6 +210,10 @@ set edit:completion:arg-completer[npy] = {|@words|
         &'npy;help;unzip'= {
         }
         &'npy;help;zip'= {
+        }
+        &'npy;help;stats'= {
+        }
+        &'npy;help;diff'= {
         }
         &'npy;help;completions'= {
         }

@@ -15,7 +15,8 @@ use crate::cmd;
 /// one file" into one array. It never holds an array in memory.
 ///
 /// Exit status: 0 success, 1 failure (or a --check that found something),
-/// 2 usage error.
+/// 2 usage error. `npy diff` exits 1 when the arrays differ and 2 on trouble,
+/// as cmp does.
 #[derive(Debug, Parser)]
 #[command(name = "npy", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -45,6 +46,10 @@ pub enum Command {
     Unzip(cmd::unzip::Args),
     /// Build an .npz archive (as np.savez writes) from .npy files.
     Zip(cmd::zip::Args),
+    /// Count, NaN, ±Inf, min, max, mean and std of an array's values.
+    Stats(cmd::stats::Args),
+    /// Tell whether two .npy files hold equal arrays, and where they differ.
+    Diff(cmd::diff::Args),
     /// Print shell completions.
     Completions(cmd::completions::Args),
 }

@@ -25,6 +25,9 @@ pub enum Outcome {
     /// The command ran, but found problems it already reported (a `--check`
     /// that found something, one bad file among several): exit 1.
     Problems,
+    /// Trouble (a file could not be read), already reported, for commands
+    /// that keep exit 1 for a negative answer (`diff`, as `cmp`): exit 2.
+    Trouble,
 }
 
 pub fn main_entry() -> ExitCode {
@@ -46,6 +49,7 @@ pub fn main_entry() -> ExitCode {
     match cmd::run(cli) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Problems) => ExitCode::from(1),
+        Ok(Outcome::Trouble) => ExitCode::from(2),
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             report(&e);

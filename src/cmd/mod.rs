@@ -5,11 +5,13 @@ pub mod append;
 pub mod completions;
 pub mod concat;
 pub mod convert_stacked;
+pub mod diff;
 pub mod inspect;
 pub mod repair;
 pub mod show;
 pub mod unzip;
 pub mod zip;
+pub mod stats;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Repair(a) => repair::run(a, g),
         Command::ConvertStacked(a) => convert_stacked::run(a, g),
         Command::Show(a) => show::run(a, g),
+        Command::Stats(a) => stats::run(a, g),
+        Command::Diff(a) => diff::run(a, g),
         Command::Completions(a) => completions::run(a, g),
         Command::Unzip(a) => unzip::run(a, g),
         Command::Zip(a) => zip::run(a, g),

@@ -215,6 +215,29 @@ impl Selection {
         }
     }
 
+    /// Element offsets of every selected element, in C order, one at a
+    /// time (no list of them is built).
+    pub fn positions(&self) -> impl Iterator<Item = u64> + '_ {
+        let n = if self.is_empty() { 0 } else { self.len() };
+        let nd = self.shape.len();
+        let mut idx = vec![0u64; nd];
+        let mut pos = self.base as i128;
+        (0..n).map(move |k| {
+            if k > 0 {
+                for ax in (0..nd).rev() {
+                    idx[ax] += 1;
+                    pos += self.strides[ax] as i128;
+                    if idx[ax] < self.shape[ax] {
+                        break;
+                    }
+                    pos -= self.strides[ax] as i128 * self.shape[ax] as i128;
+                    idx[ax] = 0;
+                }
+            }
+            pos as u64
+        })
+    }
+
     /// Element offsets of every selected element, in C order.
     pub fn offsets(&self) -> Vec<u64> {
         let kept: Vec<Vec<u64>> = self.shape.iter().map(|&n| (0..n).collect()).collect();

@@ -22,13 +22,19 @@
 //! - [`npz`]: `.npz` archives (zip files of `.npy` members) and `ARCHIVE:NAME`
 //!   paths;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
-//!   kernel-side copies, for every command that writes.
+//!   kernel-side copies, for every command that writes;
+//! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
+//!   lock, and the decoding of every simple type;
+//! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
+//! - [`index`]: numpy basic indexing text (`5`, `-3:`, `..., ::2`).
 //!
 //! Everything here is pure over bytes, `Read` or `File`, and returns the typed
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
+pub mod diff;
 pub mod dtype;
 pub mod export;
+pub mod elem;
 pub mod grow;
 pub mod header;
 pub mod index;
@@ -41,6 +47,8 @@ pub mod pylit;
 pub mod repair;
 pub mod scan;
 pub mod values;
+pub mod stats;
+pub mod view;
 
 pub use dtype::Dtype;
 pub use header::{read_header, read_header_at, Header, Layout, Version};

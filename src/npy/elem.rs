@@ -1,0 +1,533 @@
+//! Element values: decoding the bytes of one scalar of any simple type (every
+//! integer width, `f2`/`f4`/`f8`, x87 long double, complex, datetimes, either
+//! byte order) into a value that can be compared, summed and printed.
+//!
+//! Two views of the same rules: [`Kind`] + [`Val`] decode any scalar by
+//! matching on its kind (what `diff` needs, one element at a time), and the
+//! [`Elem`] trait decodes one fixed type with no branching on the kind (what
+//! the `stats` inner loops are monomorphised over).
+
+use super::dtype::{Dtype, Scalar};
+
+/// How to decode one simple (non-record) type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    Int {
+        signed: bool,
+        size: u8,
+        big: bool,
+    },
+    /// IEEE binary16/32/64.
+    Float {
+        size: u8,
+        big: bool,
+    },
+    /// x87 80-bit extended precision stored in 12 or 16 bytes (`<f16`, `<g`).
+    LongDouble {
+        big: bool,
+    },
+    Complex {
+        size: u8,
+        big: bool,
+    },
+    /// datetime64 / timedelta64: an i64 count of units, `NaT` = i64::MIN.
+    Time {
+        big: bool,
+    },
+    /// Anything compared byte for byte (`S`, `U`, `V`, long complex, objects).
+    Bytes,
+}
+
+impl Kind {
+    pub fn of(s: &Scalar) -> Kind {
+        let big = s.byteorder == '>';
+        let size = s.size as u8;
+        match (s.kind, s.size) {
+            ('b', _) => Kind::Bool,
+            ('i', _) => Kind::Int {
+                signed: true,
+                size,
+                big,
+            },
+            ('u', _) => Kind::Int {
+                signed: false,
+                size,
+                big,
+            },
+            ('f', 2 | 4 | 8) => Kind::Float { size, big },
+            ('f', 12 | 16) => Kind::LongDouble { big },
+            ('c', 8 | 16) => Kind::Complex {
+                size: size / 2,
+                big,
+            },
+            ('M' | 'm', 8) => Kind::Time { big },
+            _ => Kind::Bytes,
+        }
+    }
+
+    /// True for the kinds `stats` summarises: bool, integers, floats.
+    pub fn is_real_number(&self) -> bool {
+        matches!(self, Kind::Bool | Kind::Int { .. } | Kind::Float { .. })
+    }
+}
+
+/// One decoded scalar.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Val {
+    Bool(bool),
+    Int(i128),
+    /// A float, with the bits of its storage type (16, 32, 64, or 80 for
+    /// long double) so it prints as that type's shortest repr.
+    Float(f64, u8),
+    Complex(f64, f64, u8),
+    Time(i64),
+    /// Compared by bytes; printed by the caller from the bytes.
+    Bytes,
+}
+
+fn arr<const N: usize>(b: &[u8], big: bool) -> [u8; N] {
+    let mut a: [u8; N] = b[..N].try_into().expect("length checked by caller");
+    if big {
+        a.reverse();
+    }
+    a
+}
+
+/// Decodes a scalar of `kind` from the start of `b` (which holds at least
+/// its size).
+pub fn decode(kind: Kind, b: &[u8]) -> Val {
+    match kind {
+        Kind::Bool => Val::Bool(b[0] != 0),
+        Kind::Int { signed, size, big } => Val::Int(match (signed, size) {
+            (true, 1) => b[0] as i8 as i128,
+            (false, 1) => b[0] as i128,
+            (true, 2) => i16::from_le_bytes(arr(b, big)) as i128,
+            (false, 2) => u16::from_le_bytes(arr(b, big)) as i128,
+            (true, 4) => i32::from_le_bytes(arr(b, big)) as i128,
+            (false, 4) => u32::from_le_bytes(arr(b, big)) as i128,
+            (true, _) => i64::from_le_bytes(arr(b, big)) as i128,
+            (false, _) => u64::from_le_bytes(arr(b, big)) as i128,
+        }),
+        Kind::Float { size, big } => Val::Float(float(b, size, big), size * 8),
+        Kind::LongDouble { big } => Val::Float(long_double(b, big), 80),
+        Kind::Complex { size, big } => {
+            let n = size as usize;
+            Val::Complex(float(b, size, big), float(&b[n..], size, big), size * 8)
+        }
+        Kind::Time { big } => Val::Time(i64::from_le_bytes(arr(b, big))),
+        Kind::Bytes => Val::Bytes,
+    }
+}
+
+fn float(b: &[u8], size: u8, big: bool) -> f64 {
+    match size {
+        2 => f16_to_f64(u16::from_le_bytes(arr(b, big))),
+        4 => f32::from_le_bytes(arr(b, big)) as f64,
+        _ => f64::from_le_bytes(arr(b, big)),
+    }
+}
+
+/// IEEE binary16 to f64 (exact: every half is a double).
+pub fn f16_to_f64(h: u16) -> f64 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((h >> 10) & 0x1f) as i32;
+    let man = (h & 0x3ff) as f64;
+    match exp {
+        0 => sign * man * 2f64.powi(-24),
+        31 if man == 0.0 => sign * f64::INFINITY,
+        31 => f64::NAN,
+        e => sign * (1.0 + man / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
+/// x87 extended precision (64-bit mantissa with explicit integer bit,
+/// 15-bit exponent) to the nearest f64. Used for comparisons with a
+/// tolerance and for printing; exact equality uses [`long_double_eq`].
+fn long_double(b: &[u8], big: bool) -> f64 {
+    let (man, se) = long_double_parts(b, big);
+    let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = (se & 0x7fff) as i32;
+    if exp == 0x7fff {
+        return if man << 1 == 0 {
+            sign * f64::INFINITY
+        } else {
+            f64::NAN
+        };
+    }
+    let e = if exp == 0 { -16382 } else { exp - 16383 };
+    // man / 2^63 is in [0, 2); scaling by 2^e over- or underflows exactly
+    // when the value is outside the range of a double.
+    sign * (man as f64 / 2f64.powi(63)) * 2f64.powi(e)
+}
+
+fn long_double_parts(b: &[u8], big: bool) -> (u64, u16) {
+    // Stored little-endian as 8 mantissa bytes then 2 sign/exponent bytes;
+    // big-endian storage mirrors the 10 significant bytes at the end.
+    if big {
+        let n = b.len();
+        let mut t = [0u8; 10];
+        t.copy_from_slice(&b[n - 10..]);
+        t.reverse();
+        (
+            u64::from_le_bytes(t[..8].try_into().unwrap()),
+            u16::from_le_bytes([t[8], t[9]]),
+        )
+    } else {
+        (
+            u64::from_le_bytes(b[..8].try_into().unwrap()),
+            u16::from_le_bytes([b[8], b[9]]),
+        )
+    }
+}
+
+/// Value equality of two long doubles (as numpy's `==`): the significant
+/// 10 bytes, with -0 == +0 and NaN equal to nothing; padding bytes ignored.
+pub fn long_double_eq(a: &[u8], b: &[u8], big: bool) -> Option<bool> {
+    let (ma, sa) = long_double_parts(a, big);
+    let (mb, sb) = long_double_parts(b, big);
+    let nan = |m: u64, s: u16| s & 0x7fff == 0x7fff && m << 1 != 0;
+    if nan(ma, sa) || nan(mb, sb) {
+        return None;
+    }
+    let zero = |m: u64, s: u16| s & 0x7fff == 0 && m == 0;
+    Some((zero(ma, sa) && zero(mb, sb)) || (ma == mb && sa == sb))
+}
+
+impl Val {
+    /// The value as a double (ints rounded as numpy's float64 cast rounds).
+    pub fn as_f64(&self) -> f64 {
+        match *self {
+            Val::Bool(b) => b as u8 as f64,
+            Val::Int(i) => i as f64,
+            Val::Float(f, _) => f,
+            Val::Complex(r, _, _) => r,
+            Val::Time(t) => t as f64,
+            Val::Bytes => f64::NAN,
+        }
+    }
+
+    pub fn is_nan(&self) -> bool {
+        match *self {
+            Val::Float(f, _) => f.is_nan(),
+            Val::Complex(r, i, _) => r.is_nan() || i.is_nan(),
+            Val::Time(t) => t == i64::MIN,
+            _ => false,
+        }
+    }
+
+    /// The value as numpy prints a scalar of its type (`str`): shortest
+    /// round-trip digits for floats of the storage width.
+    pub fn display(&self) -> String {
+        match *self {
+            Val::Bool(b) => if b { "True" } else { "False" }.to_string(),
+            Val::Int(i) => i.to_string(),
+            Val::Float(f, bits) => fmt_float(f, bits),
+            Val::Complex(r, i, bits) => {
+                // Python's complex repr: parts without a trailing `.0`, and
+                // a bare imaginary part when the real part is +0.
+                let part = |x: f64| {
+                    let s = fmt_float(x, bits);
+                    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+                };
+                let im = part(i);
+                if r == 0.0 && r.is_sign_positive() {
+                    return format!("{im}j");
+                }
+                let sign = if im.starts_with('-') { "" } else { "+" };
+                format!("({}{sign}{im}j)", part(r))
+            }
+            Val::Time(t) if t == i64::MIN => "NaT".to_string(),
+            Val::Time(t) => t.to_string(),
+            Val::Bytes => String::new(),
+        }
+    }
+}
+
+/// A float as Python's `repr` writes it, with the shortest digits that
+/// read back to the same value of `bits` width: `1.0`, `0.1`, `1e-05`,
+/// `1.5e+16`, `nan`, `inf`, `-inf`.
+pub fn fmt_float(x: f64, bits: u8) -> String {
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sci = match bits {
+        16 => shortest_f16(x),
+        32 => format!("{:e}", x as f32),
+        _ => format!("{x:e}"),
+    };
+    py_layout(&sci)
+}
+
+/// Lays out Rust's shortest scientific form (`-1.5e-7`) the way Python's
+/// `repr` does: positional for exponents -4..16, else `d.ddde±XX`.
+fn py_layout(sci: &str) -> String {
+    let (mant, exp) = sci.split_once('e').expect("scientific form");
+    let exp: i32 = exp.parse().expect("exponent");
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if (-4..16).contains(&exp) {
+        if exp < 0 {
+            out.push_str("0.");
+            out.push_str(&"0".repeat((-exp - 1) as usize));
+            out.push_str(&digits);
+        } else {
+            let int_len = exp as usize + 1;
+            if digits.len() <= int_len {
+                out.push_str(&digits);
+                out.push_str(&"0".repeat(int_len - digits.len()));
+                out.push_str(".0");
+            } else {
+                out.push_str(&digits[..int_len]);
+                out.push('.');
+                out.push_str(&digits[int_len..]);
+            }
+        }
+    } else {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push_str(&format!(
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.abs()
+        ));
+    }
+    out
+}
+
+/// Shortest scientific digits that read back to the half-precision value
+/// `x` (itself exactly a double): the first precision whose decimal lies
+/// inside `x`'s rounding interval.
+fn shortest_f16(x: f64) -> String {
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0e0" } else { "0e0" }.into();
+    }
+    let h = f64_to_f16_bits_exact(x);
+    let mag = h & 0x7fff;
+    let v = f16_to_f64(mag);
+    let below = if mag == 0 { 0.0 } else { f16_to_f64(mag - 1) };
+    let above = if mag >= 0x7bff {
+        v + (v - below)
+    } else {
+        f16_to_f64(mag + 1)
+    };
+    let (lo, hi) = ((below + v) / 2.0, (v + above) / 2.0);
+    let even = mag & 1 == 0;
+    for p in 0..6 {
+        let s = format!("{:.*e}", p, v);
+        let d: f64 = s.parse().expect("own output");
+        if (d > lo && d < hi) || (even && (d == lo || d == hi)) {
+            let s = format!("{:e}", d);
+            return if h & 0x8000 != 0 { format!("-{s}") } else { s };
+        }
+    }
+    format!("{x:e}")
+}
+
+/// The binary16 bits of a double known to be a half value.
+fn f64_to_f16_bits_exact(x: f64) -> u16 {
+    let sign = if x.is_sign_negative() { 0x8000u16 } else { 0 };
+    let a = x.abs();
+    // Binary search over the ordered positive halves.
+    let (mut lo, mut hi) = (0u16, 0x7c00u16);
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        if f16_to_f64(mid) < a {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    sign | lo
+}
+
+/// The simple type a dtype reduces to for `stats`, or why it does not.
+pub fn real_kind(dtype: &Dtype) -> Option<Kind> {
+    match dtype {
+        Dtype::Scalar(s) => Some(Kind::of(s)).filter(Kind::is_real_number),
+        _ => None,
+    }
+}
+
+/// A fixed element type for monomorphised loops: decode from bytes, view
+/// as a double, and (for integer types) as an exact integer.
+pub trait Elem: Copy + Send + Sync + 'static {
+    const SIZE: usize;
+    const INT: bool;
+    fn load(b: &[u8]) -> Self;
+    fn f64(self) -> f64;
+    fn i128(self) -> i128;
+}
+
+macro_rules! int_elem {
+    ($name:ident, $t:ty, $from:ident) => {
+        #[derive(Clone, Copy)]
+        pub struct $name(pub $t);
+        impl Elem for $name {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            const INT: bool = true;
+            #[inline(always)]
+            fn load(b: &[u8]) -> Self {
+                $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
+            }
+            #[inline(always)]
+            fn f64(self) -> f64 {
+                self.0 as f64
+            }
+            #[inline(always)]
+            fn i128(self) -> i128 {
+                self.0 as i128
+            }
+        }
+    };
+}
+
+macro_rules! float_elem {
+    ($name:ident, $t:ty, $from:ident) => {
+        #[derive(Clone, Copy)]
+        pub struct $name(pub $t);
+        impl Elem for $name {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            const INT: bool = false;
+            #[inline(always)]
+            fn load(b: &[u8]) -> Self {
+                $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
+            }
+            #[inline(always)]
+            fn f64(self) -> f64 {
+                self.0 as f64
+            }
+            #[inline(always)]
+            fn i128(self) -> i128 {
+                0
+            }
+        }
+    };
+}
+
+int_elem!(I8, i8, from_le_bytes);
+int_elem!(U8, u8, from_le_bytes);
+int_elem!(I16le, i16, from_le_bytes);
+int_elem!(I16be, i16, from_be_bytes);
+int_elem!(U16le, u16, from_le_bytes);
+int_elem!(U16be, u16, from_be_bytes);
+int_elem!(I32le, i32, from_le_bytes);
+int_elem!(I32be, i32, from_be_bytes);
+int_elem!(U32le, u32, from_le_bytes);
+int_elem!(U32be, u32, from_be_bytes);
+int_elem!(I64le, i64, from_le_bytes);
+int_elem!(I64be, i64, from_be_bytes);
+int_elem!(U64le, u64, from_le_bytes);
+int_elem!(U64be, u64, from_be_bytes);
+float_elem!(F32le, f32, from_le_bytes);
+float_elem!(F32be, f32, from_be_bytes);
+float_elem!(F64le, f64, from_le_bytes);
+float_elem!(F64be, f64, from_be_bytes);
+
+/// bool: 0 is False, anything else True (as numpy reads a `|b1` byte).
+#[derive(Clone, Copy)]
+pub struct Bool(pub bool);
+impl Elem for Bool {
+    const SIZE: usize = 1;
+    const INT: bool = true;
+    #[inline(always)]
+    fn load(b: &[u8]) -> Self {
+        Bool(b[0] != 0)
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        self.0 as u8 as f64
+    }
+    #[inline(always)]
+    fn i128(self) -> i128 {
+        self.0 as i128
+    }
+}
+
+/// binary16, little- or big-endian.
+#[derive(Clone, Copy)]
+pub struct F16<const BIG: bool>(pub u16);
+impl<const BIG: bool> Elem for F16<BIG> {
+    const SIZE: usize = 2;
+    const INT: bool = false;
+    #[inline(always)]
+    fn load(b: &[u8]) -> Self {
+        let a = [b[0], b[1]];
+        F16(if BIG {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        })
+    }
+    #[inline(always)]
+    fn f64(self) -> f64 {
+        f16_to_f64(self.0)
+    }
+    #[inline(always)]
+    fn i128(self) -> i128 {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn half_decodes() {
+        assert_eq!(f16_to_f64(0x3c00), 1.0);
+        assert_eq!(f16_to_f64(0xc000), -2.0);
+        assert_eq!(f16_to_f64(0x7bff), 65504.0);
+        assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
+        assert!(f16_to_f64(0x7e00).is_nan());
+        assert_eq!(f16_to_f64(0xfc00), f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn floats_print_like_python() {
+        assert_eq!(fmt_float(1.0, 64), "1.0");
+        assert_eq!(fmt_float(0.1, 64), "0.1");
+        assert_eq!(fmt_float(1e-5, 64), "1e-05");
+        assert_eq!(fmt_float(0.0001, 64), "0.0001");
+        assert_eq!(fmt_float(1.5e16, 64), "1.5e+16");
+        assert_eq!(fmt_float(123456.0, 64), "123456.0");
+        assert_eq!(fmt_float(-0.0, 64), "-0.0");
+        assert_eq!(fmt_float(0.1f32 as f64, 32), "0.1");
+        assert_eq!(fmt_float(f16_to_f64(0x2e66), 16), "0.1");
+        assert_eq!(fmt_float(65504.0, 16), "65500.0");
+        assert_eq!(fmt_float(f64::NEG_INFINITY, 32), "-inf");
+        assert_eq!(Val::Complex(3.0, -1.0, 64).display(), "(3-1j)");
+        assert_eq!(Val::Complex(0.0, 2.0, 64).display(), "2j");
+        assert_eq!(Val::Complex(1.5, f64::NAN, 32).display(), "(1.5+nanj)");
+    }
+
+    #[test]
+    fn long_double_values() {
+        // 1.0 as x87: mantissa 0x8000000000000000, exponent 16383.
+        let mut one = [0u8; 16];
+        one[7] = 0x80;
+        one[8] = 0xff;
+        one[9] = 0x3f;
+        assert_eq!(long_double(&one, false), 1.0);
+        let mut padded = one;
+        padded[12] = 7;
+        assert_eq!(long_double_eq(&one, &padded, false), Some(true));
+        let zero = [0u8; 16];
+        let mut negzero = zero;
+        negzero[9] = 0x80;
+        assert_eq!(long_double_eq(&zero, &negzero, false), Some(true));
+    }
+}
