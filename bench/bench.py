@@ -222,11 +222,54 @@ def bench_stacked(counts, results, scaling):
         scaling.append(("convert-stacked, 1 KiB saves", f"{n:,} saves", r, "npy convert-stacked --no-sync", "cp"))
         scaling.append(("convert-stacked, synced", f"{n:,} saves", r, "npy convert-stacked (fsync)", "cp + sync"))
         if n == 100_000:
-            results.append(("convert-stacked, 100,000 saves of 1 KiB", r, "npy convert-stacked --no-sync", "cp", 2.0,
+            results.append(("convert-stacked, 100,000 saves of 1 KiB", r, "npy convert-stacked --no-sync", "cp", 1.2,
                             32 * 1024))
             results.append(("convert-stacked, 100,000 saves, durable", r, "npy convert-stacked (fsync)", "cp + sync",
-                            2.0, 32 * 1024))
+                            1.0, 32 * 1024))
         for p in (src, out, cpout, out + ".np.npy"):
+            drop(p)
+
+
+NUMPY_CONCAT_MIXED = """
+import sys, numpy as np
+out, ins = sys.argv[1], sys.argv[2:]
+np.save(out, np.concatenate([np.load(p) for p in ins]))
+"""
+
+
+def bench_transpose(sizes, results, scaling):
+    """A C-order chunk and a Fortran-order chunk of `size` each: numpy's
+    result is in C order, so the Fortran one is transposed (out of core)."""
+    for size in sizes:
+        cols = 16
+        rows = size // (8 * cols)
+        c = os.path.join(WORK, "c_chunk.npy")
+        f = os.path.join(WORK, "f_chunk.npy")
+        a = np.arange(rows * cols, dtype="<f8").reshape(rows, cols)
+        np.save(c, a)
+        np.save(f, np.asfortranarray(a + 0.5))
+        del a
+        one = os.path.join(WORK, "one.bin")
+        make_file(one, os.path.getsize(c) + os.path.getsize(f))
+        out = os.path.join(WORK, "mixed.npy")
+        cpout = os.path.join(WORK, "cp.bin")
+        ours = {"npy concat --no-sync": lambda: [NPY, "concat", "-q", "--no-sync", "-o", out, c, f],
+                "npy concat (fsync)": lambda: [NPY, "concat", "-q", "-o", out, c, f]}
+        theirs = {"cp": lambda: ["cp", one, cpout],
+                  "cp + sync": lambda: ["sh", "-c", 'cp "$0" "$1" && sync "$1"', one, cpout],
+                  "numpy load + concatenate + save": lambda: [PY, "-c", NUMPY_CONCAT_MIXED, out + ".np.npy", c, f]}
+        r = side_by_side(f"concat C + Fortran {size // MiB} MiB each", ours, theirs,
+                         setup=lambda _l: [drop(cpout), drop(out), drop(out + ".np.npy")])
+        scaling.append(("concat C + Fortran chunk (transposed)", f"2 x {size // MiB} MiB", r,
+                        "npy concat --no-sync", "cp"))
+        scaling.append(("concat C + Fortran chunk, synced", f"2 x {size // MiB} MiB", r,
+                        "npy concat (fsync)", "cp + sync"))
+        if size == 64 * MiB:
+            results.append(("concat 64 MiB C + 64 MiB Fortran chunk (transposed)", r, "npy concat --no-sync", "cp",
+                            4.0, 64 * 1024))
+            results.append(("the same, against numpy", r, "npy concat --no-sync",
+                            "numpy load + concatenate + save", 1 / 2, 64 * 1024))
+        for p in (c, f, one, cpout, out, out + ".np.npy"):
             drop(p)
 
 
@@ -387,6 +430,7 @@ def main():
     bench_concat(concat_sizes, results, scaling)
     bench_append_big(append_sizes, results, scaling)
     bench_stacked(stacked_counts, results, scaling)
+    bench_transpose([64 * MiB] if quick else [64 * MiB, 512 * MiB], results, scaling)
     bench_many_chunks(1000 if quick else 100_000, results)
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
@@ -404,7 +448,7 @@ def main():
         target_s = f"≤ {target:g}x" if target >= 1 else f"≥ {1 / target:g}x faster"
         ratio_s = f"{ratio:.2f}x" if target >= 1 or ratio > 1 else f"{1 / ratio:.1f}x faster"
         print(f"| {name} | {ours}: {fmt_t(to)} | {ref}: {fmt_t(tr)} | {ratio_s} | {target_s}"
-              f"{' , RSS < 32 MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
+              f"{f', RSS < {rss_limit // 1024} MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
         for other, (t, rs) in r.items():
             if other not in (ours, ref) and other not in ("cp", "cp + sync") and not (
                     other.startswith("npy ") and ("sync" in other) != ("sync" in ours)):

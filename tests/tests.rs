@@ -11,3 +11,4 @@ mod format;
 mod inspect;
 mod reliability;
 mod repair;
+mod speed;

@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, NewFile, Wait};
+use crate::npy::join::stacked::{fast_pass, Run};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
 use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
 use crate::npy::FormatError;
@@ -69,17 +70,6 @@ pub struct Args {
     /// against power loss: OUTPUT may then appear with missing data).
     #[arg(long)]
     pub no_sync: bool,
-}
-
-/// Consecutive arrays with the same header and data size.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    offset: u64,
-    header_len: u64,
-    data_bytes: u64,
-    axis_len: u64,
-    fortran: bool,
-    count: u64,
 }
 
 struct Stacked<'a> {
@@ -222,7 +212,132 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     // Pass 1 reads the headers and plans. When the result is a C-order join
     // along axis 0 (np.vstack of C arrays, the usual case), the data is
     // copied during this pass already, behind a header of the length it will
-    // have; any array that breaks that assumption falls back to pass 2.
+    // have; any array that breaks that assumption falls back to pass 2. The
+    // fast pass does this from a map of the input; a file it cannot take
+    // (junk, a cut array, arrays that do not join) is walked carefully,
+    // which words the error.
+    let sink = || Sink::File {
+        file: &out_file,
+        durable: !args.no_sync,
+    };
+    let map = join::Guarded::map(file, 0, file_len).ok();
+    let fast = match &map {
+        Some(m) => fast_pass(
+            m,
+            file,
+            input,
+            mode,
+            MAX_RUNS,
+            sink(),
+            &out_name,
+            &mut progress,
+        )?,
+        None => Err(&mut progress),
+    };
+    let (planner, runs, early, dropped) = match fast {
+        Ok(f) => (Some(f.planner), f.runs, f.early, None),
+        Err(progress) => {
+            out_file
+                .set_len(0)
+                .with_context(|| format!("{out_name}: cannot truncate"))?;
+            careful_pass(file, file_len, &args, mode, sink(), &out_name, progress)?
+        }
+    };
+    let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
+    let geo = planner.finish().map_err(|(who, m)| match who {
+        Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
+        None => anyhow!("{name}: {m}"),
+    })?;
+    let header = geo.layout.to_npy_header();
+    let count = planner.count();
+    let done_early = match early {
+        Some((out, hl)) if geo.order == join::Order::C && geo.outer == 1 && header.len() == hl => {
+            let end = out.finish()?;
+            if let Some(m) = &map {
+                m.check().with_context(|| name.clone())?;
+            }
+            if end != hl as u64 + geo.data_bytes {
+                bail!("{name}: changed while being converted");
+            }
+            use std::os::unix::fs::FileExt;
+            out_file
+                .write_all_at(&header, 0)
+                .with_context(|| format!("{out_name}: cannot write"))?;
+            true
+        }
+        _ => false,
+    };
+
+    // Pass 2: one streaming copy, when pass 1 could not do it.
+    if !done_early {
+        out_file
+            .set_len(0)
+            .with_context(|| format!("{out_name}: cannot truncate"))?;
+        let mut parts = Stacked {
+            file,
+            path: input,
+            file_len,
+            runs,
+            count,
+            planner: &planner,
+        };
+        let total = header.len() as u64 + geo.data_bytes;
+        let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
+        join::execute(
+            &header,
+            &geo,
+            &mut parts,
+            Sink::File {
+                file: &out_file,
+                durable: !args.no_sync,
+            },
+            &out_name,
+            &mut progress,
+        )?;
+    }
+    progress.finish();
+    if args.output.is_some() && !args.force {
+        if new.commit_new(!args.no_sync)?.is_err() {
+            bail!(
+                "{out_name}: appeared while converting; not replaced (give --force to replace it)"
+            );
+        }
+    } else {
+        new.commit(!args.no_sync)?;
+    }
+    if let Some(we) = dropped {
+        eprintln!(
+            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it",
+            file_len - we.offset,
+            complete(count)
+        );
+    }
+    Ok(Outcome::Done)
+}
+
+/// Pass 1 with positioned reads, wording every problem: returns the plan,
+/// the runs (`None` past [`MAX_RUNS`]), the output when the data was copied
+/// already (with the header length it is behind), and the incomplete last
+/// array left out under `--drop-incomplete`.
+#[allow(clippy::type_complexity)]
+fn careful_pass<'a>(
+    file: &File,
+    file_len: u64,
+    args: &Args,
+    mode: Mode,
+    sink: Sink<'a>,
+    out_name: &'a str,
+    progress: &'a mut Progress,
+) -> Result<(
+    Option<Planner>,
+    Option<Vec<Run>>,
+    Option<(join::Out<'a>, usize)>,
+    Option<WalkError>,
+)> {
+    let input = &args.input;
+    let name = input.display().to_string();
+    let mut sink = Some(sink);
+    let mut progress = Some(progress);
     let mut planner: Option<Planner> = None;
     let mut runs: Option<Vec<Run>> = Some(Vec::new());
     let mut dropped: Option<WalkError> = None;
@@ -288,18 +403,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 || data_bytes == 0;
             if early.is_none() && e.index == 0 {
                 if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
-                    early = Some((
-                        join::Out::new(
-                            Sink::File {
-                                file: &out_file,
-                                durable: !args.no_sync,
-                            },
-                            &out_name,
-                            hl as u64,
-                            &mut progress,
-                        ),
-                        hl,
-                    ));
+                    if let (Some(s), Some(pr)) = (sink.take(), progress.take()) {
+                        early = Some((join::Out::new(s, out_name, hl as u64, pr), hl));
+                    }
                 }
             }
             match &mut early {
@@ -321,71 +427,5 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             }
         }
     }
-    let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
-    let geo = planner.finish().map_err(|(who, m)| match who {
-        Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
-        None => anyhow!("{name}: {m}"),
-    })?;
-    let header = geo.layout.to_npy_header();
-    let count = planner.count();
-    let done_early = match early {
-        Some((out, hl)) if geo.order == join::Order::C && geo.outer == 1 && header.len() == hl => {
-            let end = out.finish()?;
-            if end != hl as u64 + geo.data_bytes {
-                bail!("{name}: changed while being converted");
-            }
-            use std::os::unix::fs::FileExt;
-            out_file
-                .write_all_at(&header, 0)
-                .with_context(|| format!("{out_name}: cannot write"))?;
-            true
-        }
-        _ => false,
-    };
-
-    // Pass 2: one streaming copy, when pass 1 could not do it.
-    if !done_early {
-        out_file
-            .set_len(0)
-            .with_context(|| format!("{out_name}: cannot truncate"))?;
-        let mut parts = Stacked {
-            file,
-            path: input,
-            file_len,
-            runs,
-            count,
-            planner: &planner,
-        };
-        let total = header.len() as u64 + geo.data_bytes;
-        let mut progress = Progress::bytes(total, g.quiet, &format!("joining {count} arrays"));
-        join::execute(
-            &header,
-            &geo,
-            &mut parts,
-            Sink::File {
-                file: &out_file,
-                durable: !args.no_sync,
-            },
-            &out_name,
-            &mut progress,
-        )?;
-    }
-    progress.finish();
-    if args.output.is_some() && !args.force {
-        if new.commit_new(!args.no_sync)?.is_err() {
-            bail!(
-                "{out_name}: appeared while converting; not replaced (give --force to replace it)"
-            );
-        }
-    } else {
-        new.commit(!args.no_sync)?;
-    }
-    if let Some(we) = dropped {
-        eprintln!(
-            "npy: {name}: left out the last {} bytes: {we}; converted the {} before it",
-            file_len - we.offset,
-            complete(count)
-        );
-    }
-    Ok(Outcome::Done)
+    Ok((planner, runs, early, dropped))
 }

@@ -1,15 +1,16 @@
 //! Executing a planned join: the result written as a plan of byte ranges.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
 use super::super::io::copy_range;
-use super::plan::{both_contiguous, Geometry, TRANSPOSE_MAX};
-use super::transpose::transpose;
+use super::map::Guarded;
+use super::plan::{both_contiguous, Geometry};
+use super::transpose::Transposed;
 use super::{Order, Part, Parts, Sink};
 use crate::progress::Progress;
 
@@ -23,6 +24,8 @@ const WINDOW: usize = 4 << 20;
 const WRITEBACK_STEP: u64 = 8 << 20;
 /// Per-input read buffer when interleaving.
 const SCRATCH: usize = 1 << 20;
+/// Slices gathered into one vectored write (Linux's `IOV_MAX`).
+const IOV_MAX: usize = 1024;
 
 /// Appends bytes and file ranges to a [`Sink`] through one buffer; ranges
 /// of a MiB or more go straight from file to file in the kernel.
@@ -35,6 +38,10 @@ pub struct Out<'a> {
     /// Output offset up to which writeback has been started.
     kicked: u64,
     progress: &'a mut Progress,
+    /// Slices to append, after `buf` (which is empty while any is
+    /// pending), written with one vectored write per batch.
+    vecs: Vec<IoSlice<'a>>,
+    vec_bytes: usize,
 }
 
 impl<'a> Out<'a> {
@@ -47,7 +54,103 @@ impl<'a> Out<'a> {
             buf_start: start,
             kicked: start,
             progress,
+            vecs: Vec::new(),
+            vec_bytes: 0,
         }
+    }
+
+    /// Appends `bytes` without copying them here: they are gathered with
+    /// others into one vectored write (`pwritev`), the kernel's copy being
+    /// the only one.
+    pub fn push_ref(&mut self, bytes: &'a [u8]) -> Result<()> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            self.flush()?;
+        }
+        self.vecs.push(IoSlice::new(bytes));
+        self.vec_bytes += bytes.len();
+        if self.vecs.len() >= IOV_MAX || self.vec_bytes >= BUF {
+            self.flush_vecs()?;
+        }
+        Ok(())
+    }
+
+    /// Gives up the output (what is pending is not written) and hands back
+    /// the progress display it was given.
+    pub fn into_progress(self) -> &'a mut Progress {
+        self.progress
+    }
+
+    /// Bytes pushed by reference and not written yet.
+    pub fn pending(&self) -> usize {
+        self.vec_bytes
+    }
+
+    /// The output offset reached once everything pushed is written.
+    pub fn position(&self) -> u64 {
+        self.buf_start + self.buf.len() as u64 + self.vec_bytes as u64
+    }
+
+    fn flush_vecs(&mut self) -> Result<()> {
+        if self.vecs.is_empty() {
+            return Ok(());
+        }
+        let mut vecs = std::mem::take(&mut self.vecs);
+        let total = self.vec_bytes;
+        let res = match &mut self.sink {
+            Sink::File { file, .. } => pwritev_all(file, &mut vecs, self.buf_start),
+            Sink::Writer(w) => vecs.iter().try_for_each(|v| w.write_all(v)),
+        };
+        res.map_err(|e| {
+            if e.raw_os_error() == Some(libc::EFAULT) {
+                // The kernel found a page of an input's map past its end.
+                anyhow!("an input {}", super::map::Shrank)
+            } else {
+                anyhow::Error::new(e).context(format!("{}: cannot write", self.name))
+            }
+        })?;
+        vecs.clear();
+        self.vecs = vecs;
+        self.vec_bytes = 0;
+        self.buf_start += total as u64;
+        self.progress.set(self.buf_start);
+        self.start_writeback();
+        Ok(())
+    }
+
+    /// Appends `len` bytes (a multiple of `isz`) that `fill` produces into
+    /// the buffer, a piece at a time: `fill(offset within the len, piece)`.
+    fn generate(
+        &mut self,
+        len: u64,
+        isz: usize,
+        fill: &mut dyn FnMut(u64, &mut [u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.flush_vecs()?;
+        let mut done = 0u64;
+        while done < len {
+            let free = BUF.saturating_sub(self.buf.len());
+            let room = if self.buf.is_empty() {
+                (free - free % isz).max(isz)
+            } else {
+                free - free % isz
+            };
+            if room == 0 {
+                self.flush()?;
+                continue;
+            }
+            let n = (len - done).min(room as u64) as usize;
+            let at = self.buf.len();
+            self.buf.resize(at + n, 0);
+            fill(done, &mut self.buf[at..])?;
+            done += n as u64;
+            if self.buf.len() >= BUF {
+                self.flush()?;
+            }
+        }
+        Ok(())
     }
 
     /// Appends `len` bytes of `file` (named `name` in messages) from `off`.
@@ -62,6 +165,7 @@ impl<'a> Out<'a> {
     }
 
     fn flush(&mut self) -> Result<()> {
+        self.flush_vecs()?;
         if self.buf.is_empty() {
             return Ok(());
         }
@@ -108,6 +212,7 @@ impl<'a> Out<'a> {
 
     /// Appends bytes.
     pub fn push(&mut self, bytes: &[u8]) -> Result<()> {
+        self.flush_vecs()?;
         if self.buf.len() + bytes.len() > BUF {
             self.flush()?;
         }
@@ -127,6 +232,7 @@ impl<'a> Out<'a> {
         len: u64,
         win: Option<&mut Window>,
     ) -> Result<()> {
+        self.flush_vecs()?;
         let rerr = |e: io::Error| {
             anyhow::Error::new(e).context(format!("{}: cannot read", name.display()))
         };
@@ -232,17 +338,7 @@ pub fn execute<'a>(
     out_name: &'a str,
     progress: &'a mut Progress,
 ) -> Result<u64> {
-    let staging = if geo.data_bytes > 0 && geo.transposes {
-        stage(geo, parts)?
-    } else {
-        None
-    };
-    let mut staged = Staged {
-        parts,
-        staging,
-        geo,
-    };
-    let parts: &mut dyn Parts = &mut staged;
+    let isz = geo.layout.itemsize() as usize;
     let mut out = Out::new(sink, out_name, 0, progress);
     out.push(header)?;
     let unit = geo.unit;
@@ -250,18 +346,25 @@ pub fn execute<'a>(
         // Nothing to copy (some dimension is 0).
     } else if geo.outer == 1 || geo.row >= (BUF / 2) as u64 {
         // One block per input per outer index, each appended in turn.
-        let mut win = parts.sequential().then(|| Window {
+        let mut win = (parts.sequential() && !geo.transposes).then(|| Window {
             buf: Vec::new(),
             start: 0,
             fd: -1,
         });
         for o in 0..geo.outer {
-            parts.visit(&mut |p| {
+            visit_pieces(geo, parts, &mut |p| {
                 let len = p.axis_len * unit;
                 if len == 0 {
                     return Ok(());
                 }
-                out.segment(p.file, p.name, p.data_offset + o * len, len, win.as_mut())
+                match p.src {
+                    Src::File(file) => {
+                        out.segment(file, p.name, p.data_offset + o * len, len, win.as_mut())
+                    }
+                    Src::Transposed(_) => {
+                        out.generate(len, isz, &mut |at, buf| p.read(o * len + at, buf))
+                    }
+                }
             })?;
         }
     } else {
@@ -276,7 +379,7 @@ pub fn execute<'a>(
             let row = geo.row as usize;
             out.buf.resize(r as usize * row, 0);
             let mut col = 0usize;
-            parts.visit(&mut |p| {
+            visit_pieces(geo, parts, &mut |p| {
                 let inner = (p.axis_len * unit) as usize;
                 if inner == 0 {
                     return Ok(());
@@ -286,10 +389,7 @@ pub fn execute<'a>(
                 while done < r {
                     let k = per_read.min(r - done);
                     scratch.resize(k as usize * inner, 0);
-                    let src = p.data_offset + (o0 + done) * inner as u64;
-                    p.file
-                        .read_exact_at(&mut scratch, src)
-                        .with_context(|| format!("{}: cannot read", p.name.display()))?;
+                    p.read((o0 + done) * inner as u64, &mut scratch)?;
                     for j in 0..k as usize {
                         let d = (done as usize + j) * row + col;
                         out.buf[d..d + inner].copy_from_slice(&scratch[j * inner..(j + 1) * inner]);
@@ -335,22 +435,57 @@ impl Geometry {
     }
 }
 
-/// Copies every input that must be transposed, transposed, into one unnamed
-/// temporary file, in visiting order; `None` when there is none.
-fn stage(geo: &Geometry, parts: &mut dyn Parts) -> Result<Option<File>> {
-    let mut staging: Option<(File, u64)> = None;
-    let isz = geo.layout.itemsize();
+/// Where a piece of the result's input comes from.
+enum Src<'s> {
+    File(&'s File),
+    /// An input in the other memory order, read through a map.
+    Transposed(&'s Transposed<'s>),
+}
+
+/// One input as the executor reads it: bytes in the result's memory order
+/// from `data_offset` on.
+struct Piece<'s> {
+    src: Src<'s>,
+    name: &'s Path,
+    data_offset: u64,
+    axis_len: u64,
+}
+
+impl Piece<'_> {
+    /// Fills `buf` from byte `off` of the input's data (in the result's
+    /// memory order).
+    fn read(&self, off: u64, buf: &mut [u8]) -> Result<()> {
+        match self.src {
+            Src::File(f) => f
+                .read_exact_at(buf, self.data_offset + off)
+                .with_context(|| format!("{}: cannot read", self.name.display())),
+            Src::Transposed(t) => t
+                .read(off, buf)
+                .map_err(|e| anyhow!("{}: {e}", self.name.display())),
+        }
+    }
+}
+
+/// Visits the inputs as pieces, each one stored in the other memory order
+/// than the result's mapped and read transposed, a range at a time (its map
+/// lives for the visit only, so however many inputs need it, one map at a
+/// time is open).
+fn visit_pieces(
+    geo: &Geometry,
+    parts: &mut dyn Parts,
+    f: &mut dyn FnMut(Piece<'_>) -> Result<()>,
+) -> Result<()> {
+    let isz = geo.layout.itemsize() as usize;
     parts.visit(&mut |p| {
-        if !geo.needs_transpose(&p) {
-            return Ok(());
+        if !(geo.transposes && geo.needs_transpose(&p)) {
+            return f(Piece {
+                src: Src::File(p.file),
+                name: p.name,
+                data_offset: p.data_offset,
+                axis_len: p.axis_len,
+            });
         }
-        let n = geo.part_bytes(&p);
-        if n > TRANSPOSE_MAX {
-            bail!("{}: too large to transpose ({n} bytes)", p.name.display());
-        }
-        let mut src = vec![0u8; n as usize];
-        p.file
-            .read_exact_at(&mut src, p.data_offset)
+        let map = Guarded::map(p.file, p.data_offset, geo.part_bytes(&p))
             .with_context(|| format!("{}: cannot read", p.name.display()))?;
         let mut shape = geo.joined.clone();
         shape[geo.axis] = p.axis_len;
@@ -359,57 +494,43 @@ fn stage(geo: &Geometry, parts: &mut dyn Parts) -> Result<Option<File>> {
         if !p.fortran {
             shape.reverse();
         }
-        let dst = transpose(&src, &shape, isz);
-        let (file, at) = match &mut staging {
-            Some(s) => s,
-            None => staging.insert((
-                tempfile::tempfile().context("cannot create a temporary file to transpose into")?,
-                0,
-            )),
-        };
-        file.write_all_at(&dst, *at)
-            .context("cannot write the temporary file to transpose into")?;
-        *at += n;
-        Ok(())
-    })?;
-    Ok(staging.map(|(f, _)| f))
-}
-
-/// The inputs with each that needed transposing replaced by its transposed
-/// copy in the staging file.
-struct Staged<'p, 'g> {
-    parts: &'p mut dyn Parts,
-    staging: Option<File>,
-    geo: &'g Geometry,
-}
-
-impl Parts for Staged<'_, '_> {
-    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
-        let Some(staging) = &self.staging else {
-            return self.parts.visit(f);
-        };
-        let geo = self.geo;
-        let mut at = 0u64;
-        let fortran = geo.order == Order::F;
-        self.parts.visit(&mut |p| {
-            if geo.needs_transpose(&p) {
-                let n = geo.part_bytes(&p);
-                let q = Part {
-                    file: staging,
-                    name: p.name,
-                    data_offset: at,
-                    axis_len: p.axis_len,
-                    fortran,
-                };
-                at += n;
-                f(q)
-            } else {
-                f(p)
-            }
+        let t = Transposed::over(&map, &shape, isz);
+        f(Piece {
+            src: Src::Transposed(&t),
+            name: p.name,
+            data_offset: 0,
+            axis_len: p.axis_len,
         })
-    }
+    })
+}
 
-    fn sequential(&self) -> bool {
-        self.parts.sequential()
+/// Writes all of `vecs` at `off` with as few `pwritev` calls as it takes.
+fn pwritev_all(file: &File, mut vecs: &mut [IoSlice<'_>], mut off: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    while !vecs.is_empty() {
+        let n = vecs.len().min(IOV_MAX);
+        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; the slices
+        // are borrowed for the call and the descriptor is open.
+        let r = unsafe {
+            libc::pwritev(
+                file.as_raw_fd(),
+                vecs.as_ptr() as *const libc::iovec,
+                n as libc::c_int,
+                off as libc::off_t,
+            )
+        };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if r == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        off += r as u64;
+        IoSlice::advance_slices(&mut vecs, r as usize);
     }
+    Ok(())
 }

@@ -23,7 +23,9 @@
 //! an input stored in the other memory order).
 
 mod exec;
+mod map;
 mod plan;
+pub mod stacked;
 mod transpose;
 
 use std::fs::File;
@@ -33,25 +35,15 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use exec::{execute, Out};
-pub use plan::{
-    both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner, TRANSPOSE_MAX,
-};
-pub use transpose::transpose;
+pub use map::{Guarded, Shrank};
+pub use plan::{both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner};
+pub use transpose::{transpose, Transposed};
 
 /// Memory order of array data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Order {
     C,
     F,
-}
-
-impl Order {
-    fn name(self) -> &'static str {
-        match self {
-            Order::C => "C order",
-            Order::F => "Fortran order",
-        }
-    }
 }
 
 /// How the inputs are joined, as numpy names it.

@@ -5,10 +5,6 @@ use super::super::header::{shape_repr, Header, Layout};
 use super::super::pylit::Py;
 use super::{Mode, Order};
 
-/// Arrays stored in the other memory order than numpy's result are
-/// transposed in memory, up to this size each (larger ones are refused).
-pub const TRANSPOSE_MAX: u64 = 8 << 20;
-
 /// Strides numpy gives an array `np.load` made: C strides (a zero dimension
 /// counting as one, as `_array_fill_strides` does), or for `fortran_order`
 /// the transpose of the C strides of the reversed shape. Only compared with
@@ -150,13 +146,9 @@ pub struct Planner {
     count: u64,
     votes: OrderVotes,
     last: Option<(Vec<u64>, bool)>,
-    /// First non-empty input whose bytes are not in C (resp. F) order,
-    /// with the caller's tag for it.
-    not_c: Option<(u64, u64)>,
-    not_f: Option<(u64, u64)>,
-    /// The same, for inputs too large to transpose.
-    big_not_c: Option<(u64, u64, u64)>,
-    big_not_f: Option<(u64, u64, u64)>,
+    /// Some non-empty input's bytes are not in C (resp. F) order.
+    not_c: bool,
+    not_f: bool,
     /// How messages name the first input.
     first_name: String,
 }
@@ -227,10 +219,8 @@ impl Planner {
             count: 0,
             votes: OrderVotes::new(ndim_joined),
             last: None,
-            not_c: None,
-            not_f: None,
-            big_not_c: None,
-            big_not_f: None,
+            not_c: false,
+            not_f: false,
             first_name: "array 0".into(),
         };
         p.ref_shape = p.joined_shape(&first.shape);
@@ -274,7 +264,7 @@ impl Planner {
     /// Checks one input (the first one too) and adds it. `tag` is the
     /// caller's name for it (an input number or a byte offset), returned by
     /// [`Planner::finish`] when this input is the one in the wrong order.
-    pub fn add(&mut self, h: &Header, tag: u64) -> Result<(), String> {
+    pub fn add(&mut self, h: &Header, _tag: u64) -> Result<(), String> {
         if h.dtype.has_object() {
             return Err("holds Python objects (pickled data): npy never joins these".into());
         }
@@ -300,16 +290,10 @@ impl Planner {
             self.votes.add(&js, &st);
             let bytes = h.data_bytes().unwrap_or(0);
             if bytes > 0 && !both_contiguous(&h.shape) {
-                let (slot, big) = if h.fortran_order {
-                    (&mut self.not_c, &mut self.big_not_c)
+                if h.fortran_order {
+                    self.not_c = true;
                 } else {
-                    (&mut self.not_f, &mut self.big_not_f)
-                };
-                if slot.is_none() {
-                    *slot = Some((self.count, tag));
-                }
-                if bytes > TRANSPOSE_MAX && big.is_none() {
-                    *big = Some((self.count, tag, bytes));
+                    self.not_f = true;
                 }
             }
             self.last = Some((h.shape.clone(), h.fortran_order));
@@ -370,9 +354,11 @@ impl Planner {
         Ok(())
     }
 
-    /// The result, or why npy cannot write it: `Err((Some((index, tag)),
-    /// message))` names an input whose bytes are in the other memory order
-    /// than numpy's result and too large to transpose in memory.
+    /// The result, or why npy cannot write it. The error's first member
+    /// names an input (its index and the tag given to [`Planner::add`])
+    /// when one is to blame; every error today is about the whole join
+    /// (inputs in either memory order are transposed as needed, whatever
+    /// their size), so it is `None`.
     #[allow(clippy::type_complexity)]
     pub fn finish(&self) -> Result<Geometry, (Option<(u64, u64)>, String)> {
         if self.count == 0 {
@@ -382,28 +368,6 @@ impl Planner {
         shape[self.axis] = self.axis_sum;
         let itemsize = self.first_layout.itemsize();
         let order = saved_order(&shape, &self.votes.perm(), itemsize);
-        let offender = match order {
-            Order::C => self.big_not_c,
-            Order::F => self.big_not_f,
-        };
-        if let Some((index, tag, bytes)) = offender {
-            let theirs = if order == Order::C {
-                Order::F
-            } else {
-                Order::C
-            };
-            return Err((
-                Some((index, tag)),
-                format!(
-                    "stored in {} but numpy's result is in {}: its {bytes} data bytes would \
-                     have to be transposed, which npy does only for arrays of up to {} MiB \
-                     (it never holds more in memory)",
-                    theirs.name(),
-                    order.name(),
-                    TRANSPOSE_MAX >> 20
-                ),
-            ));
-        }
         let layout = Layout::new(self.descr.clone(), order == Order::F, shape.clone())
             .map_err(|e| (None, format!("the joined array: {e}")))?;
         let data_bytes = layout.data_bytes().map_err(|e| (None, e.to_string()))?;
@@ -425,8 +389,8 @@ impl Planner {
             joined: self.ref_shape.clone(),
             axis: self.axis,
             transposes: match order {
-                Order::C => self.not_c.is_some(),
-                Order::F => self.not_f.is_some(),
+                Order::C => self.not_c,
+                Order::F => self.not_f,
             },
             outer,
             unit,
