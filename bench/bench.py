@@ -6,9 +6,11 @@ measurement alternates ours and theirs, repeats, and reports the median wall
 time and the peak RSS of each process (from wait4). Prints a Markdown
 table; docs/PERFORMANCE.md holds a copy with the machine and date.
 
-Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full]
+Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=GROUP,...]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
+  --only   run only these groups: append-row, inspect, repair, concat, append,
+           stacked, transpose, many-chunks
 """
 
 import os
@@ -423,15 +425,21 @@ def main():
     concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
     stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
     append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
+    only = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--only=")), None)
+    groups = [
+        ("append-row", lambda: bench_append_row(results)),
+        ("inspect", lambda: bench_inspect(results)),
+        ("repair", lambda: bench_repair(results)),
+        ("concat", lambda: bench_concat(concat_sizes, results, scaling)),
+        ("append", lambda: bench_append_big(append_sizes, results, scaling)),
+        ("stacked", lambda: bench_stacked(stacked_counts, results, scaling)),
+        ("transpose", lambda: bench_transpose([64 * MiB] if quick else [64 * MiB, 512 * MiB], results, scaling)),
+        ("many-chunks", lambda: bench_many_chunks(1000 if quick else 100_000, results)),
+    ]
     t0 = time.time()
-    bench_append_row(results)
-    bench_inspect(results)
-    bench_repair(results)
-    bench_concat(concat_sizes, results, scaling)
-    bench_append_big(append_sizes, results, scaling)
-    bench_stacked(stacked_counts, results, scaling)
-    bench_transpose([64 * MiB] if quick else [64 * MiB, 512 * MiB], results, scaling)
-    bench_many_chunks(1000 if quick else 100_000, results)
+    for name, go in groups:
+        if only is None or name in only:
+            go()
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "

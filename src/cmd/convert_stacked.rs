@@ -4,19 +4,19 @@
 //!
 //! One pass over the headers plans the result (constant memory: consecutive
 //! arrays of the same size are kept as one run, and past a bound the plan is
-//! re-walked instead of stored), then one streaming copy writes it to a
-//! temporary file that is renamed into place (see `npy::join`).
+//! re-walked instead of stored) and, for the usual C-order vstack, copies the
+//! data as it goes; otherwise one streaming copy follows. The result goes to
+//! a temporary file that is renamed into place. The passes are in
+//! `npy::join::stacked`, the copy in `npy::join`.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, NewFile, Wait};
-use crate::npy::join::stacked::{fast_pass, Run};
-use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
+use crate::npy::join::stacked::{careful_pass, complete, fast_pass, Stacked};
+use crate::npy::join::{self, Mode, Sink};
 use crate::npy::FormatError;
 use crate::progress::Progress;
 use crate::Outcome;
@@ -70,81 +70,6 @@ pub struct Args {
     /// against power loss: OUTPUT may then appear with missing data).
     #[arg(long)]
     pub no_sync: bool,
-}
-
-struct Stacked<'a> {
-    file: &'a File,
-    path: &'a Path,
-    file_len: u64,
-    /// `None`: too many runs to keep, walk the headers again.
-    runs: Option<Vec<Run>>,
-    count: u64,
-    planner: &'a Planner,
-}
-
-impl Parts for Stacked<'_> {
-    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
-        match &self.runs {
-            Some(runs) => {
-                for r in runs {
-                    let step = r.header_len + r.data_bytes;
-                    for k in 0..r.count {
-                        f(Part {
-                            file: self.file,
-                            name: self.path,
-                            data_offset: r.offset + k * step + r.header_len,
-                            axis_len: r.axis_len,
-                            fortran: r.fortran,
-                        })?;
-                    }
-                }
-            }
-            None => {
-                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
-                    let e = e.map_err(|e| {
-                        anyhow!(
-                            "{}: changed while being converted: {e}",
-                            self.path.display()
-                        )
-                    })?;
-                    f(Part {
-                        file: self.file,
-                        name: self.path,
-                        data_offset: e.data_offset(),
-                        axis_len: self.planner.axis_len(&e.header.shape),
-                        fortran: e.header.fortran_order,
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn sequential(&self) -> bool {
-        true
-    }
-}
-
-/// Whether a walk stopped at an array that runs to the end of the file
-/// without being complete (an interrupted `np.save`), as opposed to junk or
-/// a malformed header.
-fn incomplete(file: &File, file_len: u64, e: &WalkError) -> bool {
-    match &e.kind {
-        WalkErrorKind::TruncatedData { .. } => true,
-        WalkErrorKind::Junk { .. } => false,
-        WalkErrorKind::BadHeader(_) => matches!(
-            read_header_at(file, e.offset, file_len),
-            Err(FormatError::ShortHeader | FormatError::HeaderPastEnd { .. })
-        ),
-    }
-}
-
-fn complete(n: u64) -> String {
-    if n == 1 {
-        "1 complete array".into()
-    } else {
-        format!("{n} complete arrays")
-    }
 }
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
@@ -240,7 +165,17 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             out_file
                 .set_len(0)
                 .with_context(|| format!("{out_name}: cannot truncate"))?;
-            careful_pass(file, file_len, &args, mode, sink(), &out_name, progress)?
+            careful_pass(
+                file,
+                input,
+                file_len,
+                mode,
+                args.drop_incomplete,
+                MAX_RUNS,
+                sink(),
+                &out_name,
+                progress,
+            )?
         }
     };
     let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
@@ -313,119 +248,4 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Done)
-}
-
-/// Pass 1 with positioned reads, wording every problem: returns the plan,
-/// the runs (`None` past [`MAX_RUNS`]), the output when the data was copied
-/// already (with the header length it is behind), and the incomplete last
-/// array left out under `--drop-incomplete`.
-#[allow(clippy::type_complexity)]
-fn careful_pass<'a>(
-    file: &File,
-    file_len: u64,
-    args: &Args,
-    mode: Mode,
-    sink: Sink<'a>,
-    out_name: &'a str,
-    progress: &'a mut Progress,
-) -> Result<(
-    Option<Planner>,
-    Option<Vec<Run>>,
-    Option<(join::Out<'a>, usize)>,
-    Option<WalkError>,
-)> {
-    let input = &args.input;
-    let name = input.display().to_string();
-    let mut sink = Some(sink);
-    let mut progress = Some(progress);
-    let mut planner: Option<Planner> = None;
-    let mut runs: Option<Vec<Run>> = Some(Vec::new());
-    let mut dropped: Option<WalkError> = None;
-    let mut early: Option<(join::Out, usize)> = None;
-    let mut early_possible = true;
-    let mut walker = Walker::new(file, file_len);
-    while let Some(item) = walker.next() {
-        let e = match item {
-            Ok(e) => e,
-            Err(we) => {
-                let cut = incomplete(file, file_len, &we);
-                if args.drop_incomplete && cut && we.index > 0 {
-                    dropped = Some(we);
-                    break;
-                }
-                let hint = if cut && we.index > 0 {
-                    format!(
-                        "; give --drop-incomplete to convert the {} before it",
-                        complete(we.index)
-                    )
-                } else {
-                    String::new()
-                };
-                bail!("{name}: {we}{hint}");
-            }
-        };
-        let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
-        let p = match &mut planner {
-            Some(p) => p,
-            None => planner.insert(Planner::new(mode, &e.header).map_err(at)?),
-        };
-        p.add(&e.header, e.offset).map_err(at)?;
-        let axis_len = p.axis_len(&e.header.shape);
-        let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
-        if let Some(rs) = &mut runs {
-            let joins = rs.last().is_some_and(|r| {
-                r.header_len == e.header.header_len
-                    && r.data_bytes == data_bytes
-                    && r.axis_len == axis_len
-                    && r.fortran == e.header.fortran_order
-                    && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
-            });
-            if joins {
-                if let Some(r) = rs.last_mut() {
-                    r.count += 1;
-                }
-            } else if rs.len() >= MAX_RUNS {
-                runs = None;
-            } else {
-                rs.push(Run {
-                    offset: e.offset,
-                    header_len: e.header.header_len,
-                    data_bytes,
-                    axis_len,
-                    fortran: e.header.fortran_order,
-                    count: 1,
-                });
-            }
-        }
-        if early_possible {
-            let c_bytes = !e.header.fortran_order
-                || join::both_contiguous(&e.header.shape)
-                || data_bytes == 0;
-            if early.is_none() && e.index == 0 {
-                if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
-                    if let (Some(s), Some(pr)) = (sink.take(), progress.take()) {
-                        early = Some((join::Out::new(s, out_name, hl as u64, pr), hl));
-                    }
-                }
-            }
-            match &mut early {
-                Some((out, _)) if c_bytes => {
-                    let off = e.data_offset();
-                    if data_bytes >= 1 << 20 {
-                        out.copy(file, input, off, data_bytes)?;
-                    } else {
-                        let bytes = walker
-                            .read_at(off, data_bytes as usize)
-                            .with_context(|| format!("{name}: cannot read"))?;
-                        out.push(bytes)?;
-                    }
-                }
-                _ => {
-                    early = None;
-                    early_possible = false;
-                }
-            }
-        }
-    }
-    Ok((planner, runs, early, dropped))
 }

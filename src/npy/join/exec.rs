@@ -24,6 +24,8 @@ const WINDOW: usize = 4 << 20;
 const WRITEBACK_STEP: u64 = 8 << 20;
 /// Per-input read buffer when interleaving.
 const SCRATCH: usize = 1 << 20;
+/// Inputs to transpose up to this size are read into memory, not mapped.
+const SMALL: u64 = 1 << 20;
 /// Slices gathered into one vectored write (Linux's `IOV_MAX`).
 const IOV_MAX: usize = 1024;
 
@@ -467,15 +469,17 @@ impl Piece<'_> {
 }
 
 /// Visits the inputs as pieces, each one stored in the other memory order
-/// than the result's mapped and read transposed, a range at a time (its map
-/// lives for the visit only, so however many inputs need it, one map at a
-/// time is open).
+/// than the result's read transposed, a range at a time: from a map that
+/// lives for the visit only (so however many inputs need it, one map at a
+/// time is open), or for one of at most [`SMALL`] bytes from a copy in
+/// memory.
 fn visit_pieces(
     geo: &Geometry,
     parts: &mut dyn Parts,
     f: &mut dyn FnMut(Piece<'_>) -> Result<()>,
 ) -> Result<()> {
     let isz = geo.layout.itemsize() as usize;
+    let mut small = Vec::new();
     parts.visit(&mut |p| {
         if !(geo.transposes && geo.needs_transpose(&p)) {
             return f(Piece {
@@ -485,8 +489,7 @@ fn visit_pieces(
                 axis_len: p.axis_len,
             });
         }
-        let map = Guarded::map(p.file, p.data_offset, geo.part_bytes(&p))
-            .with_context(|| format!("{}: cannot read", p.name.display()))?;
+        let n = geo.part_bytes(&p);
         let mut shape = geo.joined.clone();
         shape[geo.axis] = p.axis_len;
         // C-order bytes of a shape are the Fortran-order bytes of its
@@ -494,14 +497,29 @@ fn visit_pieces(
         if !p.fortran {
             shape.reverse();
         }
+        if n <= SMALL {
+            // Small: one read into memory costs less than a map.
+            small.resize(n as usize, 0);
+            p.file
+                .read_exact_at(&mut small, p.data_offset)
+                .with_context(|| format!("{}: cannot read", p.name.display()))?;
+            let t = Transposed::new(&small, &shape, isz);
+            return f(transposed(&t, p.name, p.axis_len));
+        }
+        let map = Guarded::map(p.file, p.data_offset, n)
+            .with_context(|| format!("{}: cannot read", p.name.display()))?;
         let t = Transposed::over(&map, &shape, isz);
-        f(Piece {
-            src: Src::Transposed(&t),
-            name: p.name,
-            data_offset: 0,
-            axis_len: p.axis_len,
-        })
+        f(transposed(&t, p.name, p.axis_len))
     })
+}
+
+fn transposed<'s>(t: &'s Transposed<'s>, name: &'s Path, axis_len: u64) -> Piece<'s> {
+    Piece {
+        src: Src::Transposed(t),
+        name,
+        data_offset: 0,
+        axis_len,
+    }
 }
 
 /// Writes all of `vecs` at `off` with as few `pwritev` calls as it takes.

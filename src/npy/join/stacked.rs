@@ -1,5 +1,9 @@
-//! The fast pass of `convert-stacked`: arrays stored back to back in one
-//! mapped file, walked and copied with no per-array allocation and one copy.
+//! `convert-stacked`'s passes over arrays stored back to back in one file.
+//!
+//! The fast pass walks a map of the file and copies with no per-array
+//! allocation and one copy; the careful pass ([`careful_pass`]) walks it
+//! with positioned reads and words every problem; [`Stacked`] hands the
+//! arrays to the executor when the data is copied in a second pass.
 //!
 //! [`MapWalk`] reads the headers straight from the map; a header whose bytes
 //! equal the previous one's is neither parsed nor cloned. [`fast_pass`]
@@ -13,13 +17,15 @@
 use std::fs::File;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
 
-use super::super::header::{parse_dict, preamble_within, Header};
+use super::super::header::{parse_dict, preamble_within, read_header_at, Header};
+use super::super::scan::{WalkError, WalkErrorKind, Walker};
+use super::super::FormatError;
 use super::exec::Out;
 use super::map::Guarded;
 use super::plan::{both_contiguous, Planner};
-use super::{Mode, Sink};
+use super::{Mode, Part, Parts, Sink};
 use crate::progress::Progress;
 
 /// Arrays at least this large are copied file to file by the kernel
@@ -275,4 +281,195 @@ pub fn fast_pass<'a>(
         })),
         None => give_up(progress, early),
     }
+}
+
+pub struct Stacked<'a> {
+    pub file: &'a File,
+    pub path: &'a Path,
+    pub file_len: u64,
+    /// `None`: too many runs to keep, walk the headers again.
+    pub runs: Option<Vec<Run>>,
+    pub count: u64,
+    pub planner: &'a Planner,
+}
+
+impl Parts for Stacked<'_> {
+    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
+        match &self.runs {
+            Some(runs) => {
+                for r in runs {
+                    let step = r.header_len + r.data_bytes;
+                    for k in 0..r.count {
+                        f(Part {
+                            file: self.file,
+                            name: self.path,
+                            data_offset: r.offset + k * step + r.header_len,
+                            axis_len: r.axis_len,
+                            fortran: r.fortran,
+                        })?;
+                    }
+                }
+            }
+            None => {
+                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
+                    let e = e.map_err(|e| {
+                        anyhow!(
+                            "{}: changed while being converted: {e}",
+                            self.path.display()
+                        )
+                    })?;
+                    f(Part {
+                        file: self.file,
+                        name: self.path,
+                        data_offset: e.data_offset(),
+                        axis_len: self.planner.axis_len(&e.header.shape),
+                        fortran: e.header.fortran_order,
+                    })?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn sequential(&self) -> bool {
+        true
+    }
+}
+
+/// Whether a walk stopped at an array that runs to the end of the file
+/// without being complete (an interrupted `np.save`), as opposed to junk or
+/// a malformed header.
+pub fn incomplete(file: &File, file_len: u64, e: &WalkError) -> bool {
+    match &e.kind {
+        WalkErrorKind::TruncatedData { .. } => true,
+        WalkErrorKind::Junk { .. } => false,
+        WalkErrorKind::BadHeader(_) => matches!(
+            read_header_at(file, e.offset, file_len),
+            Err(FormatError::ShortHeader | FormatError::HeaderPastEnd { .. })
+        ),
+    }
+}
+
+pub fn complete(n: u64) -> String {
+    if n == 1 {
+        "1 complete array".into()
+    } else {
+        format!("{n} complete arrays")
+    }
+}
+
+/// Pass 1 with positioned reads, wording every problem: returns the plan,
+/// the runs (`None` past `max_runs`), the output when the data was copied
+/// already (with the header length it is behind), and the incomplete last
+/// array left out under `--drop-incomplete`.
+#[allow(clippy::type_complexity)]
+#[allow(clippy::too_many_arguments)]
+pub fn careful_pass<'a>(
+    file: &File,
+    input: &Path,
+    file_len: u64,
+    mode: Mode,
+    drop_incomplete: bool,
+    max_runs: usize,
+    sink: Sink<'a>,
+    out_name: &'a str,
+    progress: &'a mut Progress,
+) -> Result<(
+    Option<Planner>,
+    Option<Vec<Run>>,
+    Option<(Out<'a>, usize)>,
+    Option<WalkError>,
+)> {
+    let name = input.display().to_string();
+    let mut sink = Some(sink);
+    let mut progress = Some(progress);
+    let mut planner: Option<Planner> = None;
+    let mut runs: Option<Vec<Run>> = Some(Vec::new());
+    let mut dropped: Option<WalkError> = None;
+    let mut early: Option<(Out, usize)> = None;
+    let mut early_possible = true;
+    let mut walker = Walker::new(file, file_len);
+    while let Some(item) = walker.next() {
+        let e = match item {
+            Ok(e) => e,
+            Err(we) => {
+                let cut = incomplete(file, file_len, &we);
+                if drop_incomplete && cut && we.index > 0 {
+                    dropped = Some(we);
+                    break;
+                }
+                let hint = if cut && we.index > 0 {
+                    format!(
+                        "; give --drop-incomplete to convert the {} before it",
+                        complete(we.index)
+                    )
+                } else {
+                    String::new()
+                };
+                bail!("{name}: {we}{hint}");
+            }
+        };
+        let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
+        let p = match &mut planner {
+            Some(p) => p,
+            None => planner.insert(Planner::new(mode, &e.header).map_err(at)?),
+        };
+        p.add(&e.header, e.offset).map_err(at)?;
+        let axis_len = p.axis_len(&e.header.shape);
+        let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
+        if let Some(rs) = &mut runs {
+            let joins = rs.last().is_some_and(|r| {
+                r.header_len == e.header.header_len
+                    && r.data_bytes == data_bytes
+                    && r.axis_len == axis_len
+                    && r.fortran == e.header.fortran_order
+                    && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
+            });
+            if joins {
+                if let Some(r) = rs.last_mut() {
+                    r.count += 1;
+                }
+            } else if rs.len() >= max_runs {
+                runs = None;
+            } else {
+                rs.push(Run {
+                    offset: e.offset,
+                    header_len: e.header.header_len,
+                    data_bytes,
+                    axis_len,
+                    fortran: e.header.fortran_order,
+                    count: 1,
+                });
+            }
+        }
+        if early_possible {
+            let c_bytes =
+                !e.header.fortran_order || both_contiguous(&e.header.shape) || data_bytes == 0;
+            if early.is_none() && e.index == 0 {
+                if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
+                    if let (Some(s), Some(pr)) = (sink.take(), progress.take()) {
+                        early = Some((Out::new(s, out_name, hl as u64, pr), hl));
+                    }
+                }
+            }
+            match &mut early {
+                Some((out, _)) if c_bytes => {
+                    let off = e.data_offset();
+                    if data_bytes >= 1 << 20 {
+                        out.copy(file, input, off, data_bytes)?;
+                    } else {
+                        let bytes = walker
+                            .read_at(off, data_bytes as usize)
+                            .with_context(|| format!("{name}: cannot read"))?;
+                        out.push(bytes)?;
+                    }
+                }
+                _ => {
+                    early = None;
+                    early_possible = false;
+                }
+            }
+        }
+    }
+    Ok((planner, runs, early, dropped))
 }
