@@ -261,3 +261,49 @@ fn many_small_saves_convert_like_numpy() {
     assert_eq!(all.len() - ha - (part.len() - hp), 1024);
     assert_eq!(all[ha..all.len() - 1024], part[hp..]);
 }
+
+/// An input truncated by another process while it is read through a map
+/// (here: a Fortran-order input being transposed) ends in a clear error,
+/// exit 1, not a silent death by SIGBUS. The output is a pipe the test
+/// stops reading, so the truncation lands after the map is made and before
+/// most of it is read.
+#[test]
+fn input_truncated_under_the_map_is_an_error_not_a_signal() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let dir = tempdir();
+    let d = dir.path();
+    let rows = 131_072u64; // 16 MiB of f8 in Fortran order
+    let data: Vec<u8> = (0..rows * 16)
+        .flat_map(|i| (i as f64).to_le_bytes())
+        .collect();
+    write_npy(&d.join("f.npy"), "'<f8'", true, &[rows, 16], &data);
+    write_npy(&d.join("c.npy"), "'<f8'", false, &[4, 16], &data[..512]);
+    let mut child = Command::new(bin())
+        .args(["concat", "-q", "-o", "-", "f.npy", "c.npy"])
+        .current_dir(d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    // The first bytes of data come from the map: it exists now.
+    let mut first = vec![0u8; 1 << 16];
+    out.read_exact(&mut first).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(d.join("f.npy"))
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let mut rest = Vec::new();
+    out.read_to_end(&mut rest).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
+    assert!(
+        err.contains("npy: f.npy: shrank while being read"),
+        "stderr: {err}"
+    );
+    assert!((first.len() + rest.len()) < 128 + data.len());
+}
