@@ -17,10 +17,15 @@
 //! input, done in the kernel (`copy_file_range`) when it is large; otherwise
 //! the blocks are interleaved through one bounded buffer, a batch of outer
 //! indices at a time, reading each input's batch with one positioned read.
+//! An input stored in the other memory order than the result's is read
+//! transposed, any range of it on demand, from a memory map ([`Transposed`]),
+//! so inputs of any size join in bounded memory.
 //!
 //! The module is split by concern: `plan` (checking headers and working out
-//! the result), `exec` (writing it) and `transpose` (reordering the bytes of
-//! an input stored in the other memory order).
+//! the result), `exec` (writing it), `transpose` (reordering the bytes of an
+//! input stored in the other memory order), `map` (memory maps that survive
+//! their file shrinking) and `stacked` (`convert-stacked`'s passes over one
+//! file of arrays back to back).
 
 mod exec;
 mod map;
