@@ -6,11 +6,12 @@ measurement alternates ours and theirs, repeats, and reports the median wall
 time and the peak RSS of each process (from wait4). Prints a Markdown
 table; docs/PERFORMANCE.md holds a copy with the machine and date.
 
-Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=NAME,...]
+Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=GROUP,...]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
-  --only   run only the named groups (append, inspect, repair, concat,
-           append_big, stacked, many_chunks, stats, diff)
+  --only   run only these groups: append-row, inspect, repair, concat, append,
+           stacked, transpose, many-chunks, show, npz,
+           stats, diff
 """
 
 import os
@@ -224,11 +225,54 @@ def bench_stacked(counts, results, scaling):
         scaling.append(("convert-stacked, 1 KiB saves", f"{n:,} saves", r, "npy convert-stacked --no-sync", "cp"))
         scaling.append(("convert-stacked, synced", f"{n:,} saves", r, "npy convert-stacked (fsync)", "cp + sync"))
         if n == 100_000:
-            results.append(("convert-stacked, 100,000 saves of 1 KiB", r, "npy convert-stacked --no-sync", "cp", 2.0,
+            results.append(("convert-stacked, 100,000 saves of 1 KiB", r, "npy convert-stacked --no-sync", "cp", 1.2,
                             32 * 1024))
             results.append(("convert-stacked, 100,000 saves, durable", r, "npy convert-stacked (fsync)", "cp + sync",
-                            2.0, 32 * 1024))
+                            1.0, 32 * 1024))
         for p in (src, out, cpout, out + ".np.npy"):
+            drop(p)
+
+
+NUMPY_CONCAT_MIXED = """
+import sys, numpy as np
+out, ins = sys.argv[1], sys.argv[2:]
+np.save(out, np.concatenate([np.load(p) for p in ins]))
+"""
+
+
+def bench_transpose(sizes, results, scaling):
+    """A C-order chunk and a Fortran-order chunk of `size` each: numpy's
+    result is in C order, so the Fortran one is transposed (out of core)."""
+    for size in sizes:
+        cols = 16
+        rows = size // (8 * cols)
+        c = os.path.join(WORK, "c_chunk.npy")
+        f = os.path.join(WORK, "f_chunk.npy")
+        a = np.arange(rows * cols, dtype="<f8").reshape(rows, cols)
+        np.save(c, a)
+        np.save(f, np.asfortranarray(a + 0.5))
+        del a
+        one = os.path.join(WORK, "one.bin")
+        make_file(one, os.path.getsize(c) + os.path.getsize(f))
+        out = os.path.join(WORK, "mixed.npy")
+        cpout = os.path.join(WORK, "cp.bin")
+        ours = {"npy concat --no-sync": lambda: [NPY, "concat", "-q", "--no-sync", "-o", out, c, f],
+                "npy concat (fsync)": lambda: [NPY, "concat", "-q", "-o", out, c, f]}
+        theirs = {"cp": lambda: ["cp", one, cpout],
+                  "cp + sync": lambda: ["sh", "-c", 'cp "$0" "$1" && sync "$1"', one, cpout],
+                  "numpy load + concatenate + save": lambda: [PY, "-c", NUMPY_CONCAT_MIXED, out + ".np.npy", c, f]}
+        r = side_by_side(f"concat C + Fortran {size // MiB} MiB each", ours, theirs,
+                         setup=lambda _l: [drop(cpout), drop(out), drop(out + ".np.npy")])
+        scaling.append(("concat C + Fortran chunk (transposed)", f"2 x {size // MiB} MiB", r,
+                        "npy concat --no-sync", "cp"))
+        scaling.append(("concat C + Fortran chunk, synced", f"2 x {size // MiB} MiB", r,
+                        "npy concat (fsync)", "cp + sync"))
+        if size == 64 * MiB:
+            results.append(("concat 64 MiB C + 64 MiB Fortran chunk (transposed)", r, "npy concat --no-sync", "cp",
+                            4.0, 64 * 1024))
+            results.append(("the same, against numpy", r, "npy concat --no-sync",
+                            "numpy load + concatenate + save", 1 / 2, 64 * 1024))
+        for p in (c, f, one, cpout, out, out + ".np.npy"):
             drop(p)
 
 
@@ -529,31 +573,25 @@ def main():
     concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
     stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
     append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
-    only = [g for a in sys.argv if a.startswith("--only=") for g in a[7:].split(",")]
+    only = next((a.split("=", 1)[1].split(",") for a in sys.argv if a.startswith("--only=")), None)
     groups = [
-        ("append", lambda: bench_append_row(results)),
+        ("append-row", lambda: bench_append_row(results)),
         ("inspect", lambda: bench_inspect(results)),
         ("repair", lambda: bench_repair(results)),
         ("concat", lambda: bench_concat(concat_sizes, results, scaling)),
-        ("append_big", lambda: bench_append_big(append_sizes, results, scaling)),
+        ("append", lambda: bench_append_big(append_sizes, results, scaling)),
         ("stacked", lambda: bench_stacked(stacked_counts, results, scaling)),
-        ("many_chunks", lambda: bench_many_chunks(1000 if quick else 100_000, results)),
+        ("transpose", lambda: bench_transpose([64 * MiB] if quick else [64 * MiB, 512 * MiB], results, scaling)),
+        ("many-chunks", lambda: bench_many_chunks(1000 if quick else 100_000, results)),
+        ("show", lambda: bench_show(results)),
+        ("npz", lambda: bench_npz(results, scaling, quick)),
         ("stats", lambda: bench_stats(64 * MiB if quick else GiB, results)),
         ("diff", lambda: bench_diff(64 * MiB if quick else 512 * MiB, results)),
     ]
     t0 = time.time()
-    bench_append_row(results)
-    bench_inspect(results)
-    bench_repair(results)
-    bench_show(results)
-    bench_concat(concat_sizes, results, scaling)
-    bench_append_big(append_sizes, results, scaling)
-    bench_stacked(stacked_counts, results, scaling)
-    bench_many_chunks(1000 if quick else 100_000, results)
-    bench_npz(results, scaling, quick)
-    for name, bench in groups:
-        if not only or name in only:
-            bench()
+    for name, go in groups:
+        if only is None or name in only:
+            go()
 
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "
@@ -570,7 +608,7 @@ def main():
         target_s = f"≤ {target:g}x" if target >= 1 else f"≥ {1 / target:g}x faster"
         ratio_s = f"{ratio:.2f}x" if target >= 1 or ratio > 1 else f"{1 / ratio:.1f}x faster"
         print(f"| {name} | {ours}: {fmt_t(to)} | {ref}: {fmt_t(tr)} | {ratio_s} | {target_s}"
-              f"{f' , RSS < {rss_limit // 1024} MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
+              f"{f', RSS < {rss_limit // 1024} MiB' if rss_limit else ''} | {'yes' if met else '**no**'} | {ro / 1024:.1f} MiB |")
         for other, (t, rs) in r.items():
             if other not in (ours, ref) and other not in ("cp", "cp + sync") and not (
                     other.startswith("npy ") and ("sync" in other) != ("sync" in ours)):

@@ -266,14 +266,14 @@ fn unfinished_npyz_file_points_to_repair() {
 }
 
 /// `convertible` is decided by the same planner `convert-stacked` runs: a
-/// stacked file that it refuses (here: a Fortran array over 8 MiB that
-/// numpy's C-ordered vstack result would need transposed) is not called
-/// convertible, and says why.
+/// stacked file that it refuses (here: arrays whose dtypes differ) is not
+/// called convertible, and says why; one it converts (here: a Fortran array
+/// over 8 MiB that numpy's C-ordered vstack result needs transposed) is.
 #[test]
 fn stacked_convertible_agrees_with_convert_stacked() {
     let d = tempdir();
     let p = d.path();
-    let n = 350_000u64; // 3 x 350,000 f8 = 8.4 MB, over the 8 MiB limit
+    let n = 350_000u64; // 3 x 350,000 f8 = 8.4 MB, transposed out of core
     write_npy(
         &p.join("c.npy"),
         "'<f8'",
@@ -293,12 +293,20 @@ fn stacked_convertible_agrees_with_convert_stacked() {
     std::fs::write(p.join("st.npy"), &st).unwrap();
     let j = &run(p, &["inspect", "--json", "st.npy"]).json_lines()[0];
     assert_eq!(j["status"], "stacked");
+    assert_eq!(j["convertible"], true, "{j}");
+    run(p, &["convert-stacked", "st.npy", "-o", "mixed.npy"]).ok();
+    // A float array after them: dtypes differ, refused by both.
+    write_npy(&p.join("i.npy"), "'<i8'", false, &[3, 2], &[0u8; 48]);
+    st.extend(std::fs::read(p.join("i.npy")).unwrap());
+    std::fs::write(p.join("st.npy"), &st).unwrap();
+    let j = &run(p, &["inspect", "--json", "st.npy"]).json_lines()[0];
+    assert_eq!(j["status"], "stacked");
     assert_eq!(j["convertible"], false);
     let msg = j["message"].as_str().unwrap();
-    assert!(msg.contains("array 1 at byte offset"), "{msg}");
+    assert!(msg.contains("array 2 at byte offset"), "{msg}");
     run(p, &["convert-stacked", "st.npy", "-o", "out.npy"])
         .fails()
-        .stderr_has("array 1 at byte offset");
+        .stderr_has("array 2 at byte offset");
     // Two C-order arrays of the same shape do convert.
     let mut ok = std::fs::read(p.join("c.npy")).unwrap();
     ok.extend(std::fs::read(p.join("c.npy")).unwrap());

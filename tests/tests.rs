@@ -16,3 +16,4 @@ mod repair;
 mod safety;
 mod show;
 mod stats;
+mod speed;

@@ -4,18 +4,19 @@
 //!
 //! One pass over the headers plans the result (constant memory: consecutive
 //! arrays of the same size are kept as one run, and past a bound the plan is
-//! re-walked instead of stored), then one streaming copy writes it to a
-//! temporary file that is renamed into place (see `npy::join`).
+//! re-walked instead of stored) and, for the usual C-order vstack, copies the
+//! data as it goes; otherwise one streaming copy follows. The result goes to
+//! a temporary file that is renamed into place. The passes are in
+//! `npy::join::stacked`, the copy in `npy::join`.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use crate::npy::header::read_header_at;
 use crate::npy::io::{lock_existing, open_input, Dest, NewFile, Wait};
-use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{WalkError, WalkErrorKind, Walker};
+use crate::npy::join::stacked::{careful_pass, complete, fast_pass, Stacked};
+use crate::npy::join::{self, Mode, Sink};
 use crate::npy::FormatError;
 use crate::progress::Progress;
 use crate::Outcome;
@@ -75,92 +76,6 @@ pub struct Args {
     pub no_sync: bool,
 }
 
-/// Consecutive arrays with the same header and data size.
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    offset: u64,
-    header_len: u64,
-    data_bytes: u64,
-    axis_len: u64,
-    fortran: bool,
-    count: u64,
-}
-
-struct Stacked<'a> {
-    file: &'a File,
-    path: &'a Path,
-    file_len: u64,
-    /// `None`: too many runs to keep, walk the headers again.
-    runs: Option<Vec<Run>>,
-    count: u64,
-    planner: &'a Planner,
-}
-
-impl Parts for Stacked<'_> {
-    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
-        match &self.runs {
-            Some(runs) => {
-                for r in runs {
-                    let step = r.header_len + r.data_bytes;
-                    for k in 0..r.count {
-                        f(Part {
-                            file: self.file,
-                            name: self.path,
-                            data_offset: r.offset + k * step + r.header_len,
-                            axis_len: r.axis_len,
-                            fortran: r.fortran,
-                        })?;
-                    }
-                }
-            }
-            None => {
-                for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
-                    let e = e.map_err(|e| {
-                        anyhow!(
-                            "{}: changed while being converted: {e}",
-                            self.path.display()
-                        )
-                    })?;
-                    f(Part {
-                        file: self.file,
-                        name: self.path,
-                        data_offset: e.data_offset(),
-                        axis_len: self.planner.axis_len(&e.header.shape),
-                        fortran: e.header.fortran_order,
-                    })?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn sequential(&self) -> bool {
-        true
-    }
-}
-
-/// Whether a walk stopped at an array that runs to the end of the file
-/// without being complete (an interrupted `np.save`), as opposed to junk or
-/// a malformed header.
-fn incomplete(file: &File, file_len: u64, e: &WalkError) -> bool {
-    match &e.kind {
-        WalkErrorKind::TruncatedData { .. } => true,
-        WalkErrorKind::Junk { .. } => false,
-        WalkErrorKind::BadHeader(_) => matches!(
-            read_header_at(file, e.offset, file_len),
-            Err(FormatError::ShortHeader | FormatError::HeaderPastEnd { .. })
-        ),
-    }
-}
-
-fn complete(n: u64) -> String {
-    if n == 1 {
-        "1 complete array".into()
-    } else {
-        format!("{n} complete arrays")
-    }
-}
-
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let input = &args.input;
     let name = input.display().to_string();
@@ -180,7 +95,6 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         ),
     };
     let out_name = dest.name(&target);
-    let stream = matches!(dest, Dest::Stdout | Dest::Stream(_));
     if matches!(dest, Dest::Stdout) {
         crate::console::stdout_usable()?;
         if crate::console::stdout_is_terminal() {
@@ -226,105 +140,51 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     // Pass 1 reads the headers and plans. When the result is a C-order join
     // along axis 0 (np.vstack of C arrays, the usual case), the data is
     // copied during this pass already, behind a header of the length it will
-    // have; any array that breaks that assumption falls back to pass 2.
-    let mut planner: Option<Planner> = None;
-    let mut runs: Option<Vec<Run>> = Some(Vec::new());
-    let mut dropped: Option<WalkError> = None;
-    let mut early: Option<(join::Out, usize)> = None;
-    let mut early_possible = !stream;
-    let mut walker = Walker::new(file, file_len);
-    while let Some(item) = walker.next() {
-        let e = match item {
-            Ok(e) => e,
-            Err(we) => {
-                let cut = incomplete(file, file_len, &we);
-                if args.drop_incomplete && cut && we.index > 0 {
-                    dropped = Some(we);
-                    break;
-                }
-                let hint = if cut && we.index > 0 {
-                    format!(
-                        "; give --drop-incomplete to convert the {} before it",
-                        complete(we.index)
-                    )
-                } else {
-                    String::new()
-                };
-                bail!("{name}: {we}{hint}");
+    // have; any array that breaks that assumption falls back to pass 2. The
+    // fast pass does this from a map of the input; a file it cannot take
+    // (junk, a cut array, arrays that do not join) is walked carefully,
+    // which words the error.
+    // A stream result (stdout, a FIFO) is written in order, in pass 2.
+    let sink = || {
+        out_file.as_ref().map(|file| Sink::File {
+            file,
+            durable: !args.no_sync,
+        })
+    };
+    let map = join::Guarded::map(file, 0, file_len).ok();
+    let fast = match &map {
+        Some(m) => fast_pass(
+            m,
+            file,
+            input,
+            mode,
+            MAX_RUNS,
+            sink(),
+            &out_name,
+            &mut progress,
+        )?,
+        None => Err(&mut progress),
+    };
+    let (planner, runs, early, dropped) = match fast {
+        Ok(f) => (Some(f.planner), f.runs, f.early, None),
+        Err(progress) => {
+            if let Some(f) = &out_file {
+                f.set_len(0)
+                    .with_context(|| format!("{out_name}: cannot truncate"))?;
             }
-        };
-        let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
-        let p = match &mut planner {
-            Some(p) => p,
-            None => planner.insert(Planner::new(mode, &e.header).map_err(at)?),
-        };
-        p.add(&e.header, e.offset).map_err(at)?;
-        let axis_len = p.axis_len(&e.header.shape);
-        let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
-        if let Some(rs) = &mut runs {
-            let joins = rs.last().is_some_and(|r| {
-                r.header_len == e.header.header_len
-                    && r.data_bytes == data_bytes
-                    && r.axis_len == axis_len
-                    && r.fortran == e.header.fortran_order
-                    && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
-            });
-            if joins {
-                if let Some(r) = rs.last_mut() {
-                    r.count += 1;
-                }
-            } else if rs.len() >= MAX_RUNS {
-                runs = None;
-            } else {
-                rs.push(Run {
-                    offset: e.offset,
-                    header_len: e.header.header_len,
-                    data_bytes,
-                    axis_len,
-                    fortran: e.header.fortran_order,
-                    count: 1,
-                });
-            }
+            careful_pass(
+                file,
+                input,
+                file_len,
+                mode,
+                args.drop_incomplete,
+                MAX_RUNS,
+                sink(),
+                &out_name,
+                progress,
+            )?
         }
-        if early_possible {
-            let c_bytes = !e.header.fortran_order
-                || join::both_contiguous(&e.header.shape)
-                || data_bytes == 0;
-            if early.is_none() && e.index == 0 {
-                if let Some(hl) = p.c_header_len_along_0().filter(|_| c_bytes) {
-                    early = Some((
-                        join::Out::new(
-                            Sink::File {
-                                file: out_file.as_ref().expect("a file result"),
-                                durable: !args.no_sync,
-                            },
-                            &out_name,
-                            hl as u64,
-                            &mut progress,
-                        ),
-                        hl,
-                    ));
-                }
-            }
-            match &mut early {
-                Some((out, _)) if c_bytes => {
-                    let off = e.data_offset();
-                    if data_bytes >= 1 << 20 {
-                        out.copy(file, input, off, data_bytes)?;
-                    } else {
-                        let bytes = walker
-                            .read_at(off, data_bytes as usize)
-                            .with_context(|| format!("{name}: cannot read"))?;
-                        out.push(bytes)?;
-                    }
-                }
-                _ => {
-                    early = None;
-                    early_possible = false;
-                }
-            }
-        }
-    }
+    };
     let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
     let geo = planner.finish().map_err(|(who, m)| match who {
         Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
@@ -337,6 +197,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let done_early = match early {
         Some((out, hl)) if geo.order == join::Order::C && geo.outer == 1 && header.len() == hl => {
             let end = out.finish()?;
+            if let Some(m) = &map {
+                m.check().with_context(|| name.clone())?;
+            }
             if end != hl as u64 + geo.data_bytes {
                 bail!("{name}: changed while being converted");
             }

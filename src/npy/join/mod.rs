@@ -1,0 +1,94 @@
+//! Joining arrays without loading them: what `concat` and `convert-stacked`
+//! share.
+//!
+//! [`Planner`] takes the inputs' headers one at a time (constant memory, so a
+//! stacked file of ten million arrays plans like one of three), checks that
+//! they join, and works out the result exactly as numpy would: its shape, its
+//! header, and its memory order. numpy's `np.concatenate` chooses the result's
+//! memory order from the inputs' strides (`PyArray_CreateMultiSortedStridePerm`)
+//! and `np.save` writes Fortran order only for a result that is F- but not
+//! C-contiguous; [`OrderVotes`] reproduces both, so a header comes out
+//! byte-identical to numpy's.
+//!
+//! [`execute`] then writes the result as a plan of byte ranges. In the
+//! result's memory order every input contributes, for each index of the axes
+//! before the join axis ("outer"), one contiguous block. When there is one
+//! outer index (joining along the growth axis) that is one contiguous copy per
+//! input, done in the kernel (`copy_file_range`) when it is large; otherwise
+//! the blocks are interleaved through one bounded buffer, a batch of outer
+//! indices at a time, reading each input's batch with one positioned read.
+//! An input stored in the other memory order than the result's is read
+//! transposed, any range of it on demand, from a memory map ([`Transposed`]),
+//! so inputs of any size join in bounded memory.
+//!
+//! The module is split by concern: `plan` (checking headers and working out
+//! the result), `exec` (writing it), `transpose` (reordering the bytes of an
+//! input stored in the other memory order), `map` (memory maps that survive
+//! their file shrinking) and `stacked` (`convert-stacked`'s passes over one
+//! file of arrays back to back).
+
+mod exec;
+mod map;
+mod plan;
+pub mod stacked;
+mod transpose;
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::Result;
+
+pub use exec::{execute, Out};
+pub use map::{Guarded, Shrank};
+pub use plan::{both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner};
+pub use transpose::{transpose, Transposed};
+
+/// Memory order of array data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    C,
+    F,
+}
+
+/// How the inputs are joined, as numpy names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `np.concatenate(arrays, axis)`; a negative axis counts from the end.
+    Concatenate(i64),
+    /// `np.vstack(arrays)`: `np.atleast_2d` of each, then axis 0.
+    Vstack,
+    /// `np.stack(arrays)`: a new leading axis.
+    Stack,
+}
+
+/// One input's data, as [`Parts::visit`] hands it out.
+pub struct Part<'a> {
+    pub file: &'a File,
+    /// The file's name, for messages.
+    pub name: &'a Path,
+    pub data_offset: u64,
+    /// Steps along the join axis.
+    pub axis_len: u64,
+    /// Whether its bytes are in Fortran order (its header's `fortran_order`).
+    pub fortran: bool,
+}
+
+/// The inputs, in order; visited once per batch of outer indices.
+pub trait Parts {
+    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()>;
+    /// Whether the inputs lie back to back in one file, so reading ahead pays.
+    fn sequential(&self) -> bool {
+        false
+    }
+}
+
+/// Where the result goes.
+pub enum Sink<'a> {
+    /// A new file, written with positioned writes from offset 0. With
+    /// `durable`, writeback is started as the copy goes, so the fsync before
+    /// the rename finds little left to do; without, the page cache keeps it.
+    File { file: &'a File, durable: bool },
+    /// A stream (stdout).
+    Writer(&'a mut dyn Write),
+}
