@@ -67,6 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             [CompletionResult]::new('--axis', '--axis', [CompletionResultType]::ParameterName, 'Axis to join along; negative counts from the end')
             [CompletionResult]::new('--files-from', '--files-from', [CompletionResultType]::ParameterName, 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line')
             [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Sort all input paths first: `natural` puts chunk_2 before chunk_10')
+            [CompletionResult]::new('--part', '--part', [CompletionResultType]::ParameterName, 'Write only part K of N of OUTPUT (K from 1 to N), so that N processes, on one machine or many sharing a filesystem, make OUTPUT together. Every part must be given the same inputs and flags. The part that completes the set publishes OUTPUT; a part that dies is run again; a part finding OUTPUT already made does nothing. One status line goes to stderr (not with --quiet)')
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
             [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Replace OUTPUT if it exists')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)')

@@ -11,6 +11,9 @@
 //!   through a fresh file (the `append` write protocol);
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
+//! - [`part`]: one join written by N independent processes sharing a
+//!   filesystem (`concat --part K/N`): the cut, the staging directory, the
+//!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes.
 //!
@@ -22,6 +25,7 @@ pub mod grow;
 pub mod header;
 pub mod io;
 pub mod join;
+pub mod part;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
