@@ -9,5 +9,6 @@ mod concat;
 mod convert_stacked;
 mod format;
 mod inspect;
+mod part;
 mod reliability;
 mod repair;
