@@ -9,6 +9,7 @@ table; docs/PERFORMANCE.md holds a copy with the machine and date.
 Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
+  --parts-only  only `concat --part` (N parts in turn and at once vs one concat)
 """
 
 import os
@@ -187,6 +188,38 @@ def bench_concat(sizes, results, scaling):
         for p in (one, cpout, out, out + ".np.npy"):
             drop(p)
         drop(d)
+
+
+def bench_parts(size, results):
+    """`concat --part K/N`: N parts one after another, and 2 at once, against
+    one plain concat of the same chunks (all durable, or all --no-sync)."""
+    import shlex
+    d = os.path.join(WORK, f"parts_{size // MiB}")
+    paths = save_chunks(d, size, 64)
+    out = os.path.join(WORK, "parts.npy")
+    stage = os.path.join(WORK, ".parts.npy.npy-part")
+    q = " ".join(shlex.quote(x) for x in [NPY, "concat", "-q", "-o", out] + paths)
+
+    def seq(n, flags=""):
+        return lambda: ["sh", "-c", f"for k in $(seq {n}); do {q} {flags} --part $k/{n} || exit 1; done"]
+
+    def par(n, flags=""):
+        return lambda: ["sh", "-c", f"seq {n} | xargs -P {n} -I K {q} {flags} --part K/{n}"]
+
+    for flags, tag in (("", "(fsync)"), ("--no-sync", "--no-sync")):
+        ours = {f"4 parts one after another {tag}": seq(4, flags),
+                f"8 parts one after another {tag}": seq(8, flags),
+                f"2 parts at once (xargs -P 2) {tag}": par(2, flags)}
+        theirs = {f"npy concat {tag}": lambda flags=flags: [NPY, "concat", "-q", "-o", out] + flags.split() + paths}
+        r = side_by_side(f"concat --part {size // MiB} MiB {tag}", ours, theirs, reps=7,
+                         setup=lambda _l: [drop(out), drop(stage)])
+        results.append((f"concat --part, 64 chunks, {size // MiB} MiB: 4 parts in turn {tag}", r,
+                        f"4 parts one after another {tag}", f"npy concat {tag}", 1.3, 32 * 1024))
+        results.append((f"concat --part, 64 chunks, {size // MiB} MiB: 2 parts at once {tag}", r,
+                        f"2 parts at once (xargs -P 2) {tag}", f"npy concat {tag}", 1.0, 32 * 1024))
+    drop(out)
+    drop(stage)
+    drop(d)
 
 
 def write_stacked(path, n, row_bytes=1024):
@@ -377,10 +410,18 @@ def main():
     full = "--full" in sys.argv
     os.makedirs(WORK, exist_ok=True)
     results, scaling = [], []
+    t0 = time.time()
+    if "--parts-only" in sys.argv:
+        bench_parts(64 * MiB if quick else 512 * MiB, results)
+    else:
+        run_all(quick, full, results, scaling)
+    print_tables(results, scaling, t0)
+
+
+def run_all(quick, full, results, scaling):
     concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
     stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
     append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
-    t0 = time.time()
     bench_append_row(results)
     bench_inspect(results)
     bench_repair(results)
@@ -388,7 +429,10 @@ def main():
     bench_append_big(append_sizes, results, scaling)
     bench_stacked(stacked_counts, results, scaling)
     bench_many_chunks(1000 if quick else 100_000, results)
+    bench_parts(64 * MiB if quick else 512 * MiB, results)
 
+
+def print_tables(results, scaling, t0):
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "
           f"{platform.platform()}; numpy {np.__version__}; {time.strftime('%Y-%m-%d')}; "

@@ -3,6 +3,7 @@
 #   bench/run.sh            default sizes (under 15 minutes on 2 cores)
 #   bench/run.sh --quick    smallest sizes, a smoke test
 #   bench/run.sh --full     adds 4 GiB concat and 1M saves
+#   bench/run.sh --parts-only   only concat --part against one concat
 # Needs about 12 GiB free in $BENCH_DIR (default: a temp dir under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -463,4 +463,16 @@ fn empty_result_and_usage_errors() {
     run(d, &["concat", "-o", "-", "--part", "1/2", "c0.npy"])
         .expect_code(2)
         .stderr_has("--part needs -o FILE");
+    // OUTPUT among the inputs: a rerun after publication would join it again.
+    let c0 = std::fs::read(d.join("c0.npy")).unwrap();
+    run(
+        d,
+        &[
+            "concat", "-f", "-o", "c0.npy", "--part", "1/1", "c0.npy", "c1.npy",
+        ],
+    )
+    .fails()
+    .stderr_has("c0.npy: is also an input");
+    assert_eq!(std::fs::read(d.join("c0.npy")).unwrap(), c0);
+    assert!(!staging(d, "c0.npy").exists());
 }

@@ -288,7 +288,11 @@ pub fn staging_dir(output: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    parent_dir(&target).join(format!(".{name}.npy-part"))
+    let dir = format!(".{name}.npy-part");
+    match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.join(dir),
+        _ => PathBuf::from(dir),
+    }
 }
 
 /// Syncs the directory holding `path`, making a rename in it durable.
@@ -353,11 +357,21 @@ fn fingerprint(job: &Job) -> Value {
         "output": out_name,
         "axis": job.geo.axis,
         "sort": job.sort,
-        "header": String::from_utf8_lossy(job.header),
+        "result": header_dict(job.header),
         "header_hex": hex(job.header),
         "size": total_size(job),
         "inputs": inputs,
     })
+}
+
+/// The dict of a header, for people reading `plan.json` or a message.
+fn header_dict(header: &[u8]) -> String {
+    let from = header.iter().position(|&b| b == b'{').unwrap_or(0);
+    let to = header
+        .iter()
+        .rposition(|&b| b == b'}')
+        .map_or(header.len(), |i| i + 1);
+    String::from_utf8_lossy(&header[from..to.max(from)]).into_owned()
 }
 
 fn hex(b: &[u8]) -> String {
@@ -441,8 +455,8 @@ fn difference(ours: &Value, theirs: &Value) -> Option<String> {
     if ours["header_hex"] != theirs["header_hex"] || ours["size"] != theirs["size"] {
         return Some(format!(
             "the result differs: {} here, {} in the round",
-            ours["header"].as_str().unwrap_or("?").trim_end(),
-            theirs["header"].as_str().unwrap_or("?").trim_end()
+            ours["result"].as_str().unwrap_or("?"),
+            theirs["result"].as_str().unwrap_or("?")
         ));
     }
     (ours != theirs).then(|| "plan.json differs from this part's plan".to_string())

@@ -1,7 +1,9 @@
 //! `npy concat --part K/N`: the wording around `npy::part`, which does the
 //! work (the cut, the staging directory, the publication).
 
-use anyhow::Result;
+use std::os::unix::fs::MetadataExt;
+
+use anyhow::{bail, Result};
 
 use super::{Args, Inputs};
 use crate::npy::join::Geometry;
@@ -25,6 +27,16 @@ pub fn run(
     inputs: &Inputs,
     g: super::super::Global,
 ) -> Result<Outcome> {
+    // A published OUTPUT would be joined again by a rerun: never an input.
+    if let Ok(m) = std::fs::metadata(&args.output) {
+        if inputs.info.iter().any(|i| i.id == (m.dev(), m.ino())) {
+            bail!(
+                "{}: is also an input; with --part, OUTPUT must be a new file (a rerun after \
+                 publication would join it again)",
+                args.output.display()
+            );
+        }
+    }
     let list: Vec<Input> = inputs
         .paths
         .iter()
