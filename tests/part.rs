@@ -129,11 +129,27 @@ fn parallel_parts_match_one_concat_and_numpy() {
         assert!(np == want, "plain concat differs from numpy");
     }
     let before = names(d);
-    let n = 4;
+    at_once(d, "all.npy", 4, &inputs);
+    assert!(std::fs::read(d.join("all.npy")).unwrap() == want);
+    let mut after = before.clone();
+    after.push("all.npy".into());
+    after.sort();
+    assert_eq!(names(d), after, "nothing but OUT is left beside it");
+    // Many parts finishing at the same moment (most have nothing to write).
+    for round in 0..3 {
+        let out = format!("tiny{round}.npy");
+        at_once(d, &out, 16, &inputs[..2]);
+        assert!(std::fs::read(d.join(&out)).unwrap() == reference(d, &[], &inputs[..2]));
+        assert!(!staging(d, &out).exists());
+    }
+}
+
+/// Runs the `n` parts all at once; exactly one must publish.
+fn at_once(d: &Path, out: &str, n: u32, inputs: &[String]) {
     let children: Vec<_> = (1..=n)
         .map(|k| {
             let spec = format!("{k}/{n}");
-            let mut args = vec!["concat", "-o", "all.npy", "--part", &spec];
+            let mut args = vec!["concat", "-o", out, "--part", &spec];
             args.extend(inputs.iter().map(|s| s.as_str()));
             Command::new(bin())
                 .args(&args)
@@ -154,11 +170,6 @@ fn parallel_parts_match_one_concat_and_numpy() {
         }
     }
     assert_eq!(published, 1, "exactly one part publishes");
-    assert!(std::fs::read(d.join("all.npy")).unwrap() == want);
-    let mut after = before.clone();
-    after.push("all.npy".into());
-    after.sort();
-    assert_eq!(names(d), after, "nothing but OUT is left beside it");
 }
 
 #[test]
@@ -475,4 +486,58 @@ fn empty_result_and_usage_errors() {
     .stderr_has("c0.npy: is also an input");
     assert_eq!(std::fs::read(d.join("c0.npy")).unwrap(), c0);
     assert!(!staging(d, "c0.npy").exists());
+}
+
+#[test]
+fn a_publisher_that_died_midway_is_finished_by_any_rerun() {
+    let dir = tempdir();
+    let d = dir.path();
+    let shapes: Vec<Vec<u64>> = (0..3).map(|i| vec![3000 + i, 64]).collect();
+    let inputs = chunks(d, &shapes, &[false]);
+    let want = reference(d, &[], &inputs);
+    let st = staging(d, "all.npy");
+    part(d, "all.npy", 1, 2, &[], &inputs).ok();
+    let kept = d.join("kept");
+    std::fs::create_dir(&kept).unwrap();
+    for f in ["plan.json", "done"] {
+        std::fs::copy(st.join(f), kept.join(f)).unwrap();
+    }
+    part(d, "all.npy", 2, 2, &[], &inputs)
+        .ok()
+        .stderr_has("published");
+    // Died after the rename, before any removal: plan.json and done are
+    // left (done marks part 1 only; the data file is now OUT).
+    std::fs::create_dir(&st).unwrap();
+    for f in ["plan.json", "done"] {
+        std::fs::copy(kept.join(f), st.join(f)).unwrap();
+    }
+    part(d, "all.npy", 2, 2, &[], &inputs)
+        .ok()
+        .stderr_has("already published");
+    assert!(!st.exists());
+    // Died after removing plan.json, before done and the directory.
+    std::fs::create_dir(&st).unwrap();
+    std::fs::copy(kept.join("done"), st.join("done")).unwrap();
+    part(d, "all.npy", 1, 2, &[], &inputs)
+        .ok()
+        .stderr_has("already published");
+    assert!(!st.exists());
+    // Died before its last rmdir.
+    std::fs::create_dir(&st).unwrap();
+    part(d, "all.npy", 1, 2, &[], &inputs)
+        .ok()
+        .stderr_has("already published");
+    assert!(!st.exists());
+    assert!(std::fs::read(d.join("all.npy")).unwrap() == want);
+    // Died between writing the header and the rename: every part is
+    // done, and any rerun publishes.
+    std::fs::create_dir(&st).unwrap();
+    std::fs::copy(kept.join("plan.json"), st.join("plan.json")).unwrap();
+    std::fs::write(st.join("done"), b"11\n").unwrap();
+    std::fs::rename(d.join("all.npy"), st.join("data")).unwrap();
+    part(d, "all.npy", 1, 2, &[], &inputs)
+        .ok()
+        .stderr_has("part 1/2 already done; all 2 parts done, all.npy published");
+    assert!(!st.exists());
+    assert!(std::fs::read(d.join("all.npy")).unwrap() == want);
 }

@@ -14,12 +14,12 @@
 //! - `plan.json`: the plan's fingerprint: N, the resolved axis, the sort
 //!   order, each input's path (as given), size, data offset, length along
 //!   the axis and memory order, and the result's header and size. A part
-//!   whose own plan differs is refused, naming the first difference. It is
-//!   also the lock file (POSIX `fcntl` locks, which NFS, GPFS, CephFS and
-//!   Lustre mounted with `-o flock` carry between machines).
+//!   whose own plan differs is refused, naming the first difference.
 //! - `done`: one byte per part, `1` once that part's bytes are durable. It
-//!   is read and written only under the lock: taking a lock is what makes
-//!   an NFS client drop its cached view of a file other machines wrote.
+//!   is also the lock file (POSIX `fcntl` locks, which NFS, GPFS, CephFS and
+//!   Lustre mounted with `-o flock` carry between machines), and is read and
+//!   written only under its lock: locking a file is what makes an NFS client
+//!   drop its cached view of it, which other machines wrote.
 //! - `data`: the output being made, created at full size (sparse), with no
 //!   header until it is published.
 //!
@@ -35,8 +35,8 @@
 //! The part that sets the last byte publishes, still under the lock: header
 //! at offset 0, sync, rename `data` to OUT (a hard link when OUT must not be
 //! replaced), sync the directory, then remove the staging directory,
-//! `plan.json` last, so a part that still finds `plan.json` can lock it and
-//! see the round is over.
+//! `done` last, so a part that still finds it can lock it and see the round
+//! is over (and finish the removal if the publisher died during it).
 //!
 //! **After publication** there is nothing beside OUT but OUT, so a part that
 //! finds no round and an OUT whose size and header are the plan's takes it
@@ -490,8 +490,7 @@ fn out_state(job: &Job, out: &Path) -> Result<OutState> {
 
 /// The open files of a round this part takes part in.
 struct Round {
-    /// `plan.json`, opened read-write to be locked.
-    lock: File,
+    /// `done`, opened read-write: the record and the lock.
     done: File,
     data: File,
 }
@@ -511,14 +510,19 @@ pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
         range,
         wrote,
     };
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 1 {
+            // Something else is changing the round (being published,
+            // removed): give it a moment.
+            std::thread::sleep(std::time::Duration::from_millis(10 * attempt as u64));
+        }
         let round = match enter(job, &p, &ours)? {
             Entered::Round(r) => r,
             Entered::Published => return Ok(report(Status::AlreadyPublished, false)),
             Entered::Again => continue,
         };
         // Is this part already done? (Read under the lock: see the module doc.)
-        let Some(mut guard) = Guard::take(&round.lock, &p.plan)? else {
+        let Some(mut guard) = Guard::take(&round.done, &p.done)? else {
             continue;
         };
         let done = read_done(&round.done, &p, job.spec.n)?;
@@ -558,7 +562,7 @@ pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
             wrote = true;
         }
         // Mark done; publish when this completes the set.
-        let Some(guard) = Guard::take(&round.lock, &p.plan)? else {
+        let Some(guard) = Guard::take(&round.done, &p.done)? else {
             // The round ended while we wrote (another run of this part
             // completed it): OUT is published, or we look again.
             if let OutState::Planned = out_state(job, &p.out)? {
@@ -605,55 +609,19 @@ enum Entered {
 
 /// Finds the round and checks it is ours, or starts one.
 fn enter(job: &Job, p: &Paths, ours: &Value) -> Result<Entered> {
-    match fs::read(&p.plan) {
-        Ok(bytes) => {
-            let theirs: Value = serde_json::from_slice(&bytes).map_err(|e| PartError::Broken {
-                staging: p.dir.clone(),
-                what: format!("its plan.json is not readable JSON ({e})"),
-            })?;
-            if let Some(what) = difference(ours, &theirs) {
-                return Err(PartError::Mismatch {
-                    staging: p.dir.clone(),
-                    what,
-                });
-            }
-            let rw = |path: &Path| OpenOptions::new().read(true).write(true).open(path);
-            let lock = match rw(&p.plan) {
-                Ok(f) => f,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Entered::Again),
-                Err(e) => return Err(ioerr(&p.plan, "cannot open")(e)),
-            };
-            match (rw(&p.done), rw(&p.data)) {
-                (Ok(done), Ok(data)) => Ok(Entered::Round(Round { lock, done, data })),
-                (Err(e), _) | (_, Err(e)) if e.kind() != io::ErrorKind::NotFound => {
-                    Err(ioerr(&p.dir, "cannot open the staging files")(e))
-                }
-                _ => {
-                    // Published (data renamed to OUT) and being cleaned up,
-                    // or left half cleaned by a publisher that died.
-                    let Some(guard) = Guard::take(&lock, &p.plan)? else {
-                        return Ok(Entered::Again);
-                    };
-                    match out_state(job, &p.out)? {
-                        OutState::Planned => {
-                            clean_up(p, job.sync)?;
-                            drop(guard);
-                            Ok(Entered::Published)
-                        }
-                        _ => Err(PartError::Broken {
-                            staging: p.dir.clone(),
-                            what: "its data or done file is missing and OUT was not published"
-                                .into(),
-                        }),
-                    }
-                }
-            }
-        }
+    let rw = |path: &Path| OpenOptions::new().read(true).write(true).open(path);
+    let bytes = match fs::read(&p.plan) {
+        Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // No round, or one whose publisher died while removing it
+            // (`done` goes last): finish that, or start a round.
+            match rw(&p.done) {
+                Ok(done) => return finish_clean_up(job, p, &done),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(ioerr(&p.done, "cannot open")(e)),
+            }
             match out_state(job, &p.out)? {
                 OutState::Planned => {
-                    // A publisher that died just before its last rmdir
-                    // leaves the directory empty: finish its work.
                     let _ = fs::remove_dir(&p.dir);
                     return Ok(Entered::Published);
                 }
@@ -665,9 +633,57 @@ fn enter(job: &Job, p: &Paths, ours: &Value) -> Result<Entered> {
                 _ => {}
             }
             start_round(job, p, ours)?;
-            Ok(Entered::Again)
+            return Ok(Entered::Again);
         }
-        Err(e) => Err(ioerr(&p.plan, "cannot read")(e)),
+        Err(e) => return Err(ioerr(&p.plan, "cannot read")(e)),
+    };
+    let theirs: Value = serde_json::from_slice(&bytes).map_err(|e| PartError::Broken {
+        staging: p.dir.clone(),
+        what: format!("its plan.json is not readable JSON ({e})"),
+    })?;
+    if let Some(what) = difference(ours, &theirs) {
+        return Err(PartError::Mismatch {
+            staging: p.dir.clone(),
+            what,
+        });
+    }
+    let done = match rw(&p.done) {
+        Ok(f) => f,
+        // `plan.json` is removed before `done`: never so in a round.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(PartError::Broken {
+                staging: p.dir.clone(),
+                what: "its done file is missing".into(),
+            })
+        }
+        Err(e) => return Err(ioerr(&p.done, "cannot open")(e)),
+    };
+    match rw(&p.data) {
+        Ok(data) => Ok(Entered::Round(Round { done, data })),
+        // Published (renamed to OUT), and being removed or left half
+        // removed by a publisher that died.
+        Err(e) if e.kind() == io::ErrorKind::NotFound => finish_clean_up(job, p, &done),
+        Err(e) => Err(ioerr(&p.data, "cannot open")(e)),
+    }
+}
+
+/// The staging directory lost its data file or `plan.json`, which only a
+/// publication does: once OUT is this join's result, removes the rest.
+fn finish_clean_up(job: &Job, p: &Paths, done: &File) -> Result<Entered> {
+    let Some(guard) = Guard::take(done, &p.done)? else {
+        return Ok(Entered::Again);
+    };
+    match out_state(job, &p.out)? {
+        OutState::Planned => {
+            clean_up(p, job.sync)?;
+            drop(guard);
+            Ok(Entered::Published)
+        }
+        // A round being prepared never shows: it appears whole.
+        _ => Err(PartError::Broken {
+            staging: p.dir.clone(),
+            what: "its data file or plan.json is missing and OUT was not published".into(),
+        }),
     }
 }
 
@@ -824,8 +840,8 @@ fn publish(job: &Job, p: &Paths, round: &Round) -> Result<()> {
     clean_up(p, job.sync)
 }
 
-/// Removes the staging directory, `plan.json` last, and any staging
-/// directory a part left half made.
+/// Removes the staging directory, `done` (the lock file) last, and any
+/// staging directory a part left half made. The lock is held.
 fn clean_up(p: &Paths, sync: bool) -> Result<()> {
     let gone = |r: io::Result<()>, path: &Path| match r {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ioerr(path, "cannot remove")(e)),
@@ -834,12 +850,12 @@ fn clean_up(p: &Paths, sync: bool) -> Result<()> {
     if let Ok(entries) = fs::read_dir(&p.dir) {
         for e in entries.flatten() {
             let path = e.path();
-            if path != p.plan {
+            if path != p.done {
                 gone(fs::remove_file(&path), &path)?;
             }
         }
     }
-    gone(fs::remove_file(&p.plan), &p.plan)?;
+    gone(fs::remove_file(&p.done), &p.done)?;
     gone(fs::remove_dir(&p.dir), &p.dir)?;
     let prefix = format!(
         "{}.tmp-",
@@ -858,7 +874,7 @@ fn clean_up(p: &Paths, sync: bool) -> Result<()> {
     Ok(())
 }
 
-/// An exclusive POSIX (`fcntl`) lock on the whole of `plan.json`, released
+/// An exclusive POSIX (`fcntl`) lock on the whole of `done`, released
 /// when dropped. POSIX locks belong to the process: this one must be the
 /// only descriptor of the file the process closes while it holds it.
 struct Guard<'a> {
