@@ -263,21 +263,25 @@ fn ioerr<'a>(path: &'a Path, doing: &'static str) -> impl FnOnce(io::Error) -> P
     }
 }
 
-/// The output file offsets where the parts' ranges start, and where the
-/// last ends: `n + 1` offsets from `header_len` to `total`. Each cut is the
-/// even share of the data rounded up to a multiple of [`ALIGN`].
-pub fn cuts(header_len: u64, total: u64, n: u32) -> Vec<u64> {
-    let data = total - header_len;
-    (0..=n as u64)
-        .map(|j| {
-            let even = header_len + (data as u128 * j as u128 / n as u128) as u64;
-            if j == 0 {
-                header_len
-            } else {
-                even.div_ceil(ALIGN).saturating_mul(ALIGN).min(total)
-            }
-        })
-        .collect()
+/// Output file offset where part `j + 1`'s range starts (`j = n`: where
+/// the last one ends): the even share of the data, rounded up to a multiple
+/// of [`ALIGN`] (within `header_len..=total`).
+fn cut(header_len: u64, total: u64, n: u32, j: u32) -> u64 {
+    if j == 0 {
+        return header_len;
+    }
+    let data = (total - header_len) as u128;
+    let even = header_len + (data * j as u128 / n as u128) as u64;
+    even.div_ceil(ALIGN).saturating_mul(ALIGN).min(total)
+}
+
+/// The output file range [lo, hi) part `spec` writes, of an output of
+/// `total` bytes whose data starts at `header_len`.
+pub fn share(header_len: u64, total: u64, spec: PartSpec) -> (u64, u64) {
+    (
+        cut(header_len, total, spec.n, spec.k - 1),
+        cut(header_len, total, spec.n, spec.k),
+    )
 }
 
 /// Where a join into `output` is staged: `.NAME.npy-part` beside it (beside
@@ -501,9 +505,8 @@ struct Round {
 pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
     let p = Paths::new(job.output);
     let total = total_size(job);
-    let cut = cuts(job.header.len() as u64, total, job.spec.n);
     let k = job.spec.k as usize;
-    let range = (cut[k - 1], cut[k]);
+    let range = share(job.header.len() as u64, total, job.spec);
     let ours = fingerprint(job);
     let report = |status, wrote| Report {
         status,
@@ -698,7 +701,7 @@ fn start_round(job: &Job, p: &Paths, plan: &Value) -> Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix(&prefix)
         .tempdir_in(&parent)
-        .map_err(ioerr(&parent, "cannot create the staging directory in"))?;
+        .map_err(ioerr(&p.dir, "cannot create"))?;
     let t = tmp.path();
     let write = |name: &str, bytes: &[u8], len: Option<u64>| -> Result<()> {
         let path = t.join(name);
@@ -1271,22 +1274,30 @@ mod tests {
     }
 
     #[test]
-    fn cuts_tile_the_data_on_aligned_offsets() {
-        let c = cuts(128, 128 + 10 * ALIGN + 5, 4);
-        assert_eq!(c.len(), 5);
-        assert_eq!(c[0], 128);
-        assert_eq!(*c.last().unwrap(), 128 + 10 * ALIGN + 5);
+    fn shares_tile_the_data_on_aligned_offsets() {
+        let cuts = |h: u64, t: u64, n: u32| -> Vec<(u64, u64)> {
+            (1..=n).map(|k| share(h, t, PartSpec { k, n })).collect()
+        };
+        let total = 128 + 10 * ALIGN + 5;
+        let c = cuts(128, total, 4);
+        assert_eq!(c.first().unwrap().0, 128);
+        assert_eq!(c.last().unwrap().1, total);
         for w in c.windows(2) {
-            assert!(w[0] <= w[1]);
+            assert_eq!(w[0].1, w[1].0);
+            assert_eq!(w[0].1 % ALIGN, 0);
         }
-        for &x in &c[1..4] {
-            assert_eq!(x % ALIGN, 0);
-        }
-        // Tiny data: every cut past the first is the end.
-        assert_eq!(cuts(128, 228, 3), vec![128, 228, 228, 228]);
-        assert_eq!(cuts(128, 128, 2), vec![128, 128, 128]);
+        // About even: 10 MiB in 4 is 3, 3, 2 and 2 MiB (and the odd bytes).
+        assert_eq!(c[0].1, 3 * ALIGN);
+        assert_eq!(c[1].1, 6 * ALIGN);
+        assert_eq!(c[2].1, 8 * ALIGN);
+        // Tiny data: all of it falls to part 1.
+        assert_eq!(cuts(128, 228, 3), vec![(128, 228), (228, 228), (228, 228)]);
+        assert_eq!(cuts(128, 128, 2), vec![(128, 128), (128, 128)]);
+        // The most parts, on a terabyte.
+        let t = 128 + (1u64 << 40);
+        let n = MAX_PARTS;
+        assert_eq!(share(128, t, PartSpec { k: n, n }).1, t);
     }
-
     use crate::npy::join::{execute, Mode, Part, Parts, Planner, Sink};
     use crate::npy::{pylit, read_header, Layout};
     use crate::progress::Progress;

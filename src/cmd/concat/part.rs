@@ -60,13 +60,8 @@ pub fn run(
         sync: !args.no_sync,
     };
     let total = header.len() as u64 + geo.data_bytes;
-    let share = part::cuts(header.len() as u64, total, spec.n);
-    let k = spec.k as usize;
-    let mut progress = Progress::bytes(
-        share[k] - share[k - 1],
-        g.quiet,
-        &format!("part {}/{}", spec.k, spec.n),
-    );
+    let (lo, hi) = part::share(header.len() as u64, total, spec);
+    let mut progress = Progress::bytes(hi - lo, g.quiet, &format!("part {}/{}", spec.k, spec.n));
     let report = part::run(&job, &mut |n| progress.set(n))?;
     progress.finish();
     if !g.quiet {
