@@ -9,7 +9,7 @@ table; docs/PERFORMANCE.md holds a copy with the machine and date.
 Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full]
   --quick  smallest sizes only (a smoke test, about a minute)
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
-  --parts-only  only `concat --part` (N parts in turn and at once vs one concat)
+  --parts-only  only `concat --part` against one concat (bench_parts)
 """
 
 import os
@@ -410,18 +410,10 @@ def main():
     full = "--full" in sys.argv
     os.makedirs(WORK, exist_ok=True)
     results, scaling = [], []
-    t0 = time.time()
-    if "--parts-only" in sys.argv:
-        bench_parts(64 * MiB if quick else 512 * MiB, results)
-    else:
-        run_all(quick, full, results, scaling)
-    print_tables(results, scaling, t0)
-
-
-def run_all(quick, full, results, scaling):
     concat_sizes = [64 * MiB] if quick else [64 * MiB, 512 * MiB, 2 * GiB] + ([4 * GiB] if full else [])
     stacked_counts = [1000] if quick else [1000, 100_000] + ([1_000_000] if full else [300_000])
     append_sizes = [64 * MiB] if quick else [64 * MiB, 256 * MiB, 1 * GiB]
+    t0 = time.time()
     bench_append_row(results)
     bench_inspect(results)
     bench_repair(results)
@@ -431,8 +423,6 @@ def run_all(quick, full, results, scaling):
     bench_many_chunks(1000 if quick else 100_000, results)
     bench_parts(64 * MiB if quick else 512 * MiB, results)
 
-
-def print_tables(results, scaling, t0):
     print(f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / GiB:.0f} GiB RAM, "
           f"{platform.platform()}; numpy {np.__version__}; {time.strftime('%Y-%m-%d')}; "
@@ -466,5 +456,20 @@ def print_tables(results, scaling, t0):
     print(f"Total benchmark time: {time.time() - t0:.0f} s")
 
 
+def main_parts():
+    """`bench.py NPY WORK --parts-only [--quick]`: only bench_parts."""
+    global NPY, WORK
+    NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
+    os.makedirs(WORK, exist_ok=True)
+    results = []
+    bench_parts(64 * MiB if "--quick" in sys.argv else 512 * MiB, results)
+    print(f"{platform.machine()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; "
+          f"medians of alternating runs")
+    for name, r, ours, ref, target, _ in results:
+        ratio = r[ours][0] / r[ref][0]
+        print(f"| {name} | {fmt_t(r[ours][0])} | {fmt_t(r[ref][0])} | {ratio:.2f}x | "
+              f"≤ {target:g}x | {'yes' if ratio <= target else '**no**'} | {r[ours][1] / 1024:.1f} MiB |")
+
+
 if __name__ == "__main__":
-    main()
+    main_parts() if "--parts-only" in sys.argv else main()

@@ -184,6 +184,22 @@ fn shuffled_sequential_parts_match_one_concat() {
     // One part alone is a plain concat.
     sequential(d, "one.npy", 1, &[1], &[], &inputs);
     assert!(std::fs::read(d.join("one.npy")).unwrap() == want);
+    // The input list from a file, sorted naturally (c10 after c9).
+    let more: Vec<Vec<u64>> = (0..12).map(|i| vec![600 + 10 * i, 64]).collect();
+    let sub = d.join("list");
+    std::fs::create_dir(&sub).unwrap();
+    let mut names = chunks(&sub, &more, &[false]);
+    names.reverse();
+    std::fs::write(sub.join("list.txt"), names.join("\n") + "\n").unwrap();
+    let flags = ["--files-from", "list.txt", "--sort", "natural"];
+    let want = reference(&sub, &flags, &[]);
+    names.sort_by_key(|n| n[1..n.len() - 4].parse::<u32>().unwrap());
+    assert!(
+        want == reference(&sub, &[], &names),
+        "the list was not sorted naturally"
+    );
+    sequential(&sub, "all.npy", 3, &[2, 1, 3], &flags, &[]);
+    assert!(std::fs::read(sub.join("all.npy")).unwrap() == want);
 }
 
 /// Parts of joins along other axes and of Fortran-order inputs, checked

@@ -66,10 +66,10 @@ pub struct Args {
     pub no_sync: bool,
     /// Write only part K of N of OUTPUT (K from 1 to N), so that N processes,
     /// on one machine or many sharing a filesystem, make OUTPUT together.
-    /// Every part must be given the same inputs and flags. The part that
-    /// completes the set publishes OUTPUT; a part that dies is run again; a
-    /// part finding OUTPUT already made does nothing. One status line goes
-    /// to stderr (not with --quiet).
+    /// Every part must be given the same inputs, --axis and --sort. The part
+    /// that completes the set publishes OUTPUT; a part that dies is run
+    /// again; a part finding OUTPUT already made does nothing. One status
+    /// line goes to stderr (not with --quiet).
     #[arg(long, value_name = "K/N")]
     pub part: Option<crate::npy::part::PartSpec>,
 }
