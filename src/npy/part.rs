@@ -678,7 +678,7 @@ fn finish_clean_up(job: &Job, p: &Paths, done: &File) -> Result<Entered> {
     };
     match out_state(job, &p.out)? {
         OutState::Planned => {
-            clean_up(p, job.sync)?;
+            clean_up(p)?;
             drop(guard);
             Ok(Entered::Published)
         }
@@ -690,7 +690,8 @@ fn finish_clean_up(job: &Job, p: &Paths, done: &File) -> Result<Entered> {
     }
 }
 
-/// Prepares a round in a private directory and renames it into place.
+/// Prepares a round in a private directory and renames it into place (the
+/// rename, synced, is the only sync).
 /// Losing the race to another part is not an error: the caller looks again.
 fn start_round(job: &Job, p: &Paths, plan: &Value) -> Result<()> {
     let parent = parent_dir(&p.dir);
@@ -716,10 +717,6 @@ fn start_round(job: &Job, p: &Paths, plan: &Value) -> Result<()> {
             f.set_len(len)
                 .map_err(ioerr(&p.dir, "cannot size the staging data file"))?;
         }
-        if job.sync {
-            f.sync_all()
-                .map_err(ioerr(&p.dir, "cannot sync the staging files"))?;
-        }
         Ok(())
     };
     let plan_bytes = serde_json::to_vec(plan).expect("JSON of plain values");
@@ -728,11 +725,10 @@ fn start_round(job: &Job, p: &Paths, plan: &Value) -> Result<()> {
     zeros.push(b'\n');
     write("done", &zeros, None)?;
     write("plan.json", &plan_bytes, None)?;
-    if job.sync {
-        File::open(t)
-            .and_then(|d| d.sync_all())
-            .map_err(ioerr(&p.dir, "cannot sync"))?;
-    }
+    // Not synced: what matters after a power loss is that a `1` in `done`
+    // means durable data, which each part's own syncs ensure. A round lost
+    // or torn by a power loss is either gone (parts start again) or fails
+    // to read (the message says to delete it).
     match fs::rename(t, &p.dir) {
         Ok(()) => {
             // Now named `.OUT.npy-part`: nothing of it is ours to remove.
@@ -840,12 +836,12 @@ fn publish(job: &Job, p: &Paths, round: &Round) -> Result<()> {
     if job.sync {
         sync_parent(&p.out)?;
     }
-    clean_up(p, job.sync)
+    clean_up(p)
 }
 
 /// Removes the staging directory, `done` (the lock file) last, and any
 /// staging directory a part left half made. The lock is held.
-fn clean_up(p: &Paths, sync: bool) -> Result<()> {
+fn clean_up(p: &Paths) -> Result<()> {
     let gone = |r: io::Result<()>, path: &Path| match r {
         Err(e) if e.kind() != io::ErrorKind::NotFound => Err(ioerr(path, "cannot remove")(e)),
         _ => Ok(()),
@@ -871,9 +867,8 @@ fn clean_up(p: &Paths, sync: bool) -> Result<()> {
             }
         }
     }
-    if sync {
-        sync_parent(&p.dir)?;
-    }
+    // Not synced: a removal lost to a power loss is finished by the next
+    // part that looks (OUT, synced before, is what counts).
     Ok(())
 }
 
