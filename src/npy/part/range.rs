@@ -21,6 +21,10 @@ const BIG: u64 = 1 << 20;
 const SCRATCH: usize = 1 << 20;
 /// Writeback of the data is started every this many bytes.
 const WRITEBACK_STEP: u64 = 8 << 20;
+/// Inputs in the other memory order than the result are transposed in
+/// memory, up to this size each (the limit of `npy concat` without
+/// `--part`, whose plan refuses larger ones, so this is a second guard).
+pub const TRANSPOSE_LIMIT: u64 = 8 << 20;
 /// Inputs kept open while a range is written; beyond, each is reopened.
 const KEEP_OPEN: usize = 256;
 
@@ -135,8 +139,8 @@ fn needs_transpose(geo: &Geometry, inp: &Input) -> bool {
 }
 
 /// Transposes, into one unnamed temporary file, every input that needs it
-/// and has a run in data range [lo, hi) (each is at most
-/// `join::TRANSPOSE_MAX` bytes: the plan refused larger ones).
+/// and has a run in data range [lo, hi) (each at most [`TRANSPOSE_LIMIT`]
+/// bytes, held in memory for the transpose).
 fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Result<()> {
     let isz = geo.layout.itemsize();
     let mut at = 0u64;
@@ -145,6 +149,12 @@ fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Re
             continue;
         }
         let n = geo.outer * geo.block(inp.axis_len);
+        if n > TRANSPOSE_LIMIT {
+            return Err(PartError::Transpose {
+                path: inp.path.clone(),
+                bytes: n,
+            });
+        }
         let mut bytes = vec![0u8; n as usize];
         let (f, off) = src.get(i)?;
         f.read_exact_at(&mut bytes, off)
@@ -386,9 +396,14 @@ mod tests {
         }
     }
 
-    /// Joins `shapes` (with their orders) along `axis` with `execute`, then
-    /// with `write_range` over random cuts, and compares.
-    fn check(dir: &Path, shapes: &[(&[u64], bool)], axis: i64, rng: &mut Rng) {
+    /// Writes inputs of `shapes` (distinct bytes) into `dir` and plans
+    /// their join along `axis`.
+    #[allow(clippy::type_complexity)]
+    fn planned(
+        dir: &Path,
+        shapes: &[(&[u64], bool)],
+        axis: i64,
+    ) -> (Geometry, Vec<u8>, Vec<(File, PathBuf, Input)>) {
         let mut files = Vec::new();
         let mut planner: Option<Planner> = None;
         let mut fill = 0u8;
@@ -418,6 +433,13 @@ mod tests {
         }
         let geo = planner.unwrap().finish().unwrap();
         let header = geo.layout.to_npy_header();
+        (geo, header, files)
+    }
+
+    /// Joins `shapes` (with their orders) along `axis` with `execute`, then
+    /// with `write_range` over random cuts, and compares.
+    fn check(dir: &Path, shapes: &[(&[u64], bool)], axis: i64, rng: &mut Rng) {
+        let (geo, header, files) = planned(dir, shapes, axis);
         let want_path = dir.join("want.npy");
         let want_file = File::create(&want_path).unwrap();
         let mut quiet = Progress::bytes(0, true, "");
@@ -525,5 +547,33 @@ mod tests {
             1,
             &mut rng,
         );
+    }
+
+    #[test]
+    fn inputs_too_large_to_transpose_in_memory_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let (geo, header, files) = planned(dir.path(), &[(&[4, 6], false), (&[3, 6], true)], 0);
+        let mut inputs: Vec<Input> = files.into_iter().map(|x| x.2).collect();
+        // The Fortran input as the plan of a much longer one would have it.
+        inputs[1].axis_len = (TRANSPOSE_LIMIT / geo.unit) + 1;
+        let out = tempfile::tempfile().unwrap();
+        let h = header.len() as u64;
+        let r = write_range(
+            &geo,
+            &inputs,
+            h,
+            (h, h + geo.data_bytes),
+            &out,
+            Path::new("o"),
+            false,
+            &mut |_| {},
+        );
+        match r {
+            Err(PartError::Transpose { path, bytes }) => {
+                assert_eq!(path, inputs[1].path);
+                assert!(bytes > TRANSPOSE_LIMIT);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
