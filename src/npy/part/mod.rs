@@ -384,6 +384,7 @@ pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
     let k = job.spec.k as usize;
     let range = share(job.header.len() as u64, total, job.spec);
     let ours = fingerprint(job);
+    range::check_transposable(job.geo, job.inputs)?;
     let report = |status, wrote| Report {
         status,
         range,

@@ -138,6 +138,24 @@ fn needs_transpose(geo: &Geometry, inp: &Input) -> bool {
         && geo.outer.saturating_mul(geo.block(inp.axis_len)) > 0
 }
 
+/// Refuses, before anything is written, an input that would have to be
+/// transposed and is larger than [`TRANSPOSE_LIMIT`].
+pub fn check_transposable(geo: &Geometry, inputs: &[Input]) -> Result<()> {
+    if !geo.transposes {
+        return Ok(());
+    }
+    for inp in inputs {
+        let n = geo.outer.saturating_mul(geo.block(inp.axis_len));
+        if needs_transpose(geo, inp) && n > TRANSPOSE_LIMIT {
+            return Err(PartError::Transpose {
+                path: inp.path.clone(),
+                bytes: n,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Transposes, into one unnamed temporary file, every input that needs it
 /// and has a run in data range [lo, hi) (each at most [`TRANSPOSE_LIMIT`]
 /// bytes, held in memory for the transpose).
@@ -556,6 +574,13 @@ mod tests {
         let mut inputs: Vec<Input> = files.into_iter().map(|x| x.2).collect();
         // The Fortran input as the plan of a much longer one would have it.
         inputs[1].axis_len = (TRANSPOSE_LIMIT / geo.unit) + 1;
+        // Refused when the part starts (before its round is touched)...
+        assert!(matches!(
+            check_transposable(&geo, &inputs),
+            Err(PartError::Transpose { .. })
+        ));
+        assert!(check_transposable(&geo, &inputs[..1]).is_ok());
+        // ... and by the writer itself.
         let out = tempfile::tempfile().unwrap();
         let h = header.len() as u64;
         let r = write_range(
