@@ -11,7 +11,8 @@ Usage: bench.py NPY_BINARY WORKDIR [--quick] [--full] [--only=GROUP,...]
   --full   adds the largest sizes (4 GiB concat, 1M saves); longer than 15 min
   --only   run only these groups: append-row, inspect, repair, concat, append,
            stacked, transpose, many-chunks, show, npz,
-           stats, diff
+           stats, diff, parts
+  --parts-only  only `concat --part` against one concat (bench_parts)
 """
 
 import os
@@ -190,6 +191,38 @@ def bench_concat(sizes, results, scaling):
         for p in (one, cpout, out, out + ".np.npy"):
             drop(p)
         drop(d)
+
+
+def bench_parts(size, results):
+    """`concat --part K/N`: N parts one after another, and 2 at once, against
+    one plain concat of the same chunks (all durable, or all --no-sync)."""
+    import shlex
+    d = os.path.join(WORK, f"parts_{size // MiB}")
+    paths = save_chunks(d, size, 64)
+    out = os.path.join(WORK, "parts.npy")
+    stage = os.path.join(WORK, ".parts.npy.npy-part")
+    q = " ".join(shlex.quote(x) for x in [NPY, "concat", "-q", "-o", out] + paths)
+
+    def seq(n, flags=""):
+        return lambda: ["sh", "-c", f"for k in $(seq {n}); do {q} {flags} --part $k/{n} || exit 1; done"]
+
+    def par(n, flags=""):
+        return lambda: ["sh", "-c", f"seq {n} | xargs -P {n} -I K {q} {flags} --part K/{n}"]
+
+    for flags, tag in (("", "(fsync)"), ("--no-sync", "--no-sync")):
+        ours = {f"4 parts one after another {tag}": seq(4, flags),
+                f"8 parts one after another {tag}": seq(8, flags),
+                f"2 parts at once (xargs -P 2) {tag}": par(2, flags)}
+        theirs = {f"npy concat {tag}": lambda flags=flags: [NPY, "concat", "-q", "-o", out] + flags.split() + paths}
+        r = side_by_side(f"concat --part {size // MiB} MiB {tag}", ours, theirs, reps=7,
+                         setup=lambda _l: [drop(out), drop(stage)])
+        results.append((f"concat --part, 64 chunks, {size // MiB} MiB: 4 parts in turn {tag}", r,
+                        f"4 parts one after another {tag}", f"npy concat {tag}", 1.3, 32 * 1024))
+        results.append((f"concat --part, 64 chunks, {size // MiB} MiB: 2 parts at once {tag}", r,
+                        f"2 parts at once (xargs -P 2) {tag}", f"npy concat {tag}", 1.0, 32 * 1024))
+    drop(out)
+    drop(stage)
+    drop(d)
 
 
 def write_stacked(path, n, row_bytes=1024):
@@ -587,6 +620,7 @@ def main():
         ("npz", lambda: bench_npz(results, scaling, quick)),
         ("stats", lambda: bench_stats(64 * MiB if quick else GiB, results)),
         ("diff", lambda: bench_diff(64 * MiB if quick else 512 * MiB, results)),
+        ("parts", lambda: bench_parts(64 * MiB if quick else 512 * MiB, results)),
     ]
     t0 = time.time()
     for name, go in groups:
@@ -626,5 +660,20 @@ def main():
     print(f"Total benchmark time: {time.time() - t0:.0f} s")
 
 
+def main_parts():
+    """`bench.py NPY WORK --parts-only [--quick]`: only bench_parts."""
+    global NPY, WORK
+    NPY, WORK = os.path.abspath(sys.argv[1]), sys.argv[2]
+    os.makedirs(WORK, exist_ok=True)
+    results = []
+    bench_parts(64 * MiB if "--quick" in sys.argv else 512 * MiB, results)
+    print(f"{platform.machine()}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}; "
+          f"medians of alternating runs")
+    for name, r, ours, ref, target, _ in results:
+        ratio = r[ours][0] / r[ref][0]
+        print(f"| {name} | {fmt_t(r[ours][0])} | {fmt_t(r[ref][0])} | {ratio:.2f}x | "
+              f"≤ {target:g}x | {'yes' if ratio <= target else '**no**'} | {r[ours][1] / 1024:.1f} MiB |")
+
+
 if __name__ == "__main__":
-    main()
+    main_parts() if "--parts-only" in sys.argv else main()

@@ -145,7 +145,7 @@ _npy() {
             return 0
             ;;
         npy__subcmd__concat)
-            opts="-o -f -q -h -V --output --axis --files-from --sort --force --no-sync --quiet --help --version"
+            opts="-o -f -q -h -V --output --axis --files-from --sort --force --no-sync --part --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +169,10 @@ _npy() {
                     ;;
                 --sort)
                     COMPREPLY=($(compgen -W "natural" -- "${cur}"))
+                    return 0
+                    ;;
+                --part)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

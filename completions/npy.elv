@@ -66,6 +66,7 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand --axis 'Axis to join along; negative counts from the end'
             cand --files-from 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line'
             cand --sort 'Sort all input paths first: `natural` puts chunk_2 before chunk_10'
+            cand --part 'Write only part K of N of OUTPUT (K from 1 to N), so that N processes, on one machine or many sharing a filesystem, make OUTPUT together. Every part must be given the same inputs, --axis and --sort. The part that completes the set publishes OUTPUT; a part that dies is run again; a part finding OUTPUT already made does nothing. One status line goes to stderr (not with --quiet)'
             cand -f 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)'
             cand --force 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)'
             cand --no-sync 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'

@@ -56,6 +56,7 @@ complete -c npy -n "__fish_npy_using_subcommand concat" -s o -l output -d 'The f
 complete -c npy -n "__fish_npy_using_subcommand concat" -l axis -d 'Axis to join along; negative counts from the end' -r
 complete -c npy -n "__fish_npy_using_subcommand concat" -l files-from -d 'Read input paths from FILE, one per line (`-` for stdin); they follow any INPUT given on the command line' -r -F
 complete -c npy -n "__fish_npy_using_subcommand concat" -l sort -d 'Sort all input paths first: `natural` puts chunk_2 before chunk_10' -r -f -a "natural\t'Digit runs compare as numbers: a2 < a10 < b1'"
+complete -c npy -n "__fish_npy_using_subcommand concat" -l part -d 'Write only part K of N of OUTPUT (K from 1 to N), so that N processes, on one machine or many sharing a filesystem, make OUTPUT together. Every part must be given the same inputs, --axis and --sort. The part that completes the set publishes OUTPUT; a part that dies is run again; a part finding OUTPUT already made does nothing. One status line goes to stderr (not with --quiet)' -r
 complete -c npy -n "__fish_npy_using_subcommand concat" -s f -l force -d 'Replace OUTPUT if it exists (a regular file only; under the lock `npy append` takes, so no append to it is lost, even when OUTPUT is also an input)'
 complete -c npy -n "__fish_npy_using_subcommand concat" -l no-sync -d 'Skip fsync before the rename (still safe against a killed process, not against power loss: OUTPUT may then appear with missing data)'
 complete -c npy -n "__fish_npy_using_subcommand concat" -s q -l quiet -d 'Never show progress bars'

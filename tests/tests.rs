@@ -11,6 +11,7 @@ mod diff;
 mod format;
 mod inspect;
 mod npz;
+mod part;
 mod reliability;
 mod repair;
 mod safety;

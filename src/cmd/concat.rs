@@ -23,6 +23,8 @@ use crate::npy::scan::{scan_file, scan_settled, FileStatus};
 use crate::progress::Progress;
 use crate::Outcome;
 
+mod part;
+
 /// Inputs kept open between the check and the copy; beyond this many each
 /// file is opened again when its turn comes (and checked to be the same file).
 const KEEP_OPEN: usize = 256;
@@ -32,7 +34,8 @@ const KEEP_OPEN: usize = 256;
   npy concat -o all.npy chunk_*.npy
   npy concat -o wide.npy --axis 1 left.npy right.npy
   find out/ -name 'chunk_*.npy' | npy concat -o all.npy --sort natural --files-from -
-  npy concat -o - a.npy b.npy | ssh host 'cat > ab.npy'")]
+  npy concat -o - a.npy b.npy | ssh host 'cat > ab.npy'
+  npy concat -o all.npy --part 3/8 chunk_*.npy   # part 3 of 8 (see docs/scale.md)")]
 pub struct Args {
     /// The file to write (`-` for stdout). A FIFO or a device is written
     /// through, never replaced.
@@ -64,6 +67,14 @@ pub struct Args {
     /// against power loss: OUTPUT may then appear with missing data).
     #[arg(long)]
     pub no_sync: bool,
+    /// Write only part K of N of OUTPUT (K from 1 to N), so that N processes,
+    /// on one machine or many sharing a filesystem, make OUTPUT together.
+    /// Every part must be given the same inputs, --axis and --sort. The part
+    /// that completes the set publishes OUTPUT; a part that dies is run
+    /// again; a part finding OUTPUT already made does nothing. One status
+    /// line goes to stderr (not with --quiet).
+    #[arg(long, value_name = "K/N")]
+    pub part: Option<crate::npy::part::PartSpec>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,8 +146,17 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         bail!("no input files: name them, or give --files-from FILE");
     }
     // Before any input is read: a file to replace is locked here (the lock
-    // `npy append` takes) and stays locked until it has been replaced.
-    let dest = Dest::open(&args.output, args.force)?;
+    // `npy append` takes) and stays locked until it has been replaced. A part
+    // of a split concat decides about OUTPUT once it knows the plan (OUTPUT
+    // may be its own published result).
+    let dest = match args.part {
+        Some(_) if args.output == Path::new("-") => {
+            part::usage("--part needs -o FILE: parts write into one file, not to stdout")
+        }
+        Some(_) if args.output.is_dir() => bail!("{}: is a directory", args.output.display()),
+        Some(_) => Dest::Create(args.output.clone()),
+        None => Dest::open(&args.output, args.force)?,
+    };
     let out_name = dest.name(&args.output);
     if matches!(dest, Dest::Stdout) {
         crate::console::stdout_usable()?;
@@ -227,6 +247,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let total = header.len() as u64 + geo.data_bytes;
     let n = paths.len();
     inputs.paths = paths;
+    if let Some(spec) = args.part {
+        return part::run(&args, spec, &geo, &header, &inputs, g);
+    }
     let mut progress = Progress::bytes(total, g.quiet, &format!("joining {n} files"));
 
     match &dest {

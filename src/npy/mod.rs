@@ -21,6 +21,9 @@
 //!   cells and JSON;
 //! - [`npz`]: `.npz` archives (zip files of `.npy` members) and `ARCHIVE:NAME`
 //!   paths;
+//! - [`part`]: one join written by N independent processes sharing a
+//!   filesystem (`concat --part K/N`): the cut, the staging directory, the
+//!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
@@ -43,6 +46,7 @@ pub mod join;
 pub mod limits;
 pub mod print;
 pub mod npz;
+pub mod part;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
