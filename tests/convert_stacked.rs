@@ -4,27 +4,12 @@
 //! `--in-place`, `--drop-incomplete`; SIGKILL at random moments.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::common::*;
 use crate::concat::kill_trials;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// The oracle, allowed to refuse: `None` when numpy raised.
-fn try_oracle(py: &str, args: &[&str]) -> Option<serde_json::Value> {
-    let out = Command::new(py)
-        .arg(repo().join("tests/numpy/oracle.py"))
-        .args(args)
-        .output()
-        .expect("run oracle.py");
-    if out.status.success() {
-        Some(serde_json::from_slice(&out.stdout).expect("oracle JSON"))
-    } else {
-        None
-    }
 }
 
 /// A stacked file: `np.save` of each piece on one handle is exactly the

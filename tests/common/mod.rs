@@ -1,6 +1,8 @@
 //! Test harness: run the `npy` binary in a temp dir and check status,
 //! stdout, stderr and the files afterwards; call numpy through
-//! `tests/numpy/oracle.py` and `tests/numpy/cases.py`.
+//! `tests/numpy/oracle.py` and `tests/numpy/cases.py`, through long-lived
+//! `oracle.py serve` processes (numpy is imported once per process, not once
+//! per call).
 //!
 //! numpy tests need a Python with numpy: `NPY_PYTHON` names it (`.ci/run`
 //! sets it to its venv), else `python3` is tried. When neither has numpy the
@@ -149,21 +151,113 @@ pub fn python() -> Option<&'static str> {
     }
 }
 
+/// What one oracle call exited with and printed.
+pub struct OracleOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One `oracle.py serve` process: numpy imported once, then one JSON line
+/// in and one out per call.
+struct OracleServer {
+    py: String,
+    // Kept so the process is not reaped early; it ends when stdin closes.
+    _child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl OracleServer {
+    fn start(py: &str) -> OracleServer {
+        use std::process::Stdio;
+        let mut child = Command::new(py)
+            .arg(repo().join("tests/numpy/oracle.py"))
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start oracle.py serve");
+        OracleServer {
+            py: py.to_string(),
+            stdin: child.stdin.take().unwrap(),
+            stdout: std::io::BufReader::new(child.stdout.take().unwrap()),
+            _child: child,
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> std::io::Result<OracleOutput> {
+        use std::io::{BufRead as _, Write as _};
+        let mut req = serde_json::to_string(args).expect("request JSON");
+        req.push('\n');
+        self.stdin.write_all(req.as_bytes())?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("oracle.py serve ended"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
+        Ok(OracleOutput {
+            code: v["code"].as_i64().unwrap_or(-1) as i32,
+            stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
+            stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// Idle oracle servers. A call takes one (or starts one when all are busy,
+/// so tests running in parallel never wait for each other) and puts it back
+/// after: a test binary starts as many Pythons as it makes oracle calls at
+/// once, instead of one per call. They exit when the test binary does.
+fn oracle_pool() -> &'static std::sync::Mutex<Vec<OracleServer>> {
+    static POOL: OnceLock<std::sync::Mutex<Vec<OracleServer>>> = OnceLock::new();
+    POOL.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+/// Runs `tests/numpy/oracle.py ARGS` (through a long-lived server process)
+/// and returns its exit code and output, whatever they are.
+pub fn oracle_output(py: &str, args: &[&str]) -> OracleOutput {
+    let idle = {
+        let mut pool = oracle_pool().lock().unwrap_or_else(|e| e.into_inner());
+        pool.iter()
+            .position(|s| s.py == py)
+            .map(|i| pool.swap_remove(i))
+    };
+    let mut server = idle.unwrap_or_else(|| OracleServer::start(py));
+    let out = server
+        .call(args)
+        .unwrap_or_else(|e| panic!("oracle.py {args:?}: {e}"));
+    oracle_pool()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(server);
+    out
+}
+
 /// Runs `tests/numpy/oracle.py ARGS` and parses its JSON output.
 #[track_caller]
 pub fn oracle(py: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(py)
-        .arg(repo().join("tests/numpy/oracle.py"))
-        .args(args)
-        .output()
-        .expect("run oracle.py");
+    let out = oracle_output(py, args);
     assert!(
-        out.status.success(),
+        out.code == 0,
         "oracle.py {:?} failed:\n{}",
         args,
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
-    serde_json::from_slice(&out.stdout).expect("oracle JSON")
+    serde_json::from_str(&out.stdout).expect("oracle JSON")
+}
+
+/// The oracle, allowed to refuse: `None` when numpy raised (exit 1).
+#[track_caller]
+pub fn try_oracle(py: &str, args: &[&str]) -> Option<serde_json::Value> {
+    let out = oracle_output(py, args);
+    match out.code {
+        0 => Some(serde_json::from_str(&out.stdout).expect("oracle JSON")),
+        1 => None,
+        c => panic!("oracle.py {args:?}: exit {c}:\n{}", out.stderr),
+    }
 }
 
 /// Does numpy load `file`? Returns its (descr, shape, fortran_order) as JSON.
@@ -188,16 +282,8 @@ pub fn assert_np_equal(py: &str, a: &Path, b: &Path) {
 /// Generates numpy's test arrays (tests/numpy/cases.py) into `dir` and
 /// returns the manifest.
 pub fn numpy_cases(py: &str, dir: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(py)
-        .arg(repo().join("tests/numpy/cases.py"))
-        .arg(dir)
-        .output()
-        .expect("run cases.py");
-    assert!(
-        out.status.success(),
-        "cases.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = oracle_output(py, &["cases", dir.to_str().unwrap()]);
+    assert!(out.code == 0, "cases.py failed:\n{}", out.stderr);
     let m = std::fs::read(dir.join("manifest.json")).expect("manifest");
     serde_json::from_slice::<Vec<serde_json::Value>>(&m).expect("manifest JSON")
 }
