@@ -210,7 +210,17 @@ fn mismatches_are_refused_and_nothing_written() {
         &["concat", "-o", "out.npy", "a.npy", "missing.npy"],
         &["missing.npy"],
     );
-    refused(d, &["concat", "-o", "out.npy"], &["no input"]);
+    // No inputs at all is a usage error; an empty list is a failure.
+    run(d, &["concat", "-o", "out.npy"])
+        .expect_code(2)
+        .stderr_has("<INPUTS>...");
+    assert!(!d.join("out.npy").exists());
+    std::fs::write(d.join("empty.txt"), "\n").unwrap();
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "--files-from", "empty.txt"],
+        &["no input"],
+    );
 }
 
 #[test]

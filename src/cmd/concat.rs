@@ -28,6 +28,8 @@ use crate::Outcome;
 const KEEP_OPEN: usize = 256;
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "npy concat [OPTIONS] --output <OUTPUT> <INPUTS>...
+       npy concat [OPTIONS] --output <OUTPUT> --files-from <FILE> [INPUTS]...")]
 #[command(after_long_help = "Examples:
   npy concat -o all.npy chunk_*.npy
   npy concat -o wide.npy --axis 1 left.npy right.npy
@@ -38,6 +40,7 @@ pub struct Args {
     #[arg(short, long)]
     pub output: PathBuf,
     /// Files to join, in order.
+    #[arg(required_unless_present = "files_from")]
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
     #[arg(
