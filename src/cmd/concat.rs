@@ -252,8 +252,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 }
 
 /// Paths listed one per line in `list` (`-`: stdin). Empty lines are skipped;
-/// a trailing `\r` is dropped.
-fn read_list(list: &Path) -> Result<Vec<PathBuf>> {
+/// a trailing `\r` is dropped. Also inspect's `--files-from`.
+pub(crate) fn read_list(list: &Path) -> Result<Vec<PathBuf>> {
     let shown = if list == Path::new("-") {
         "<stdin>".to_string()
     } else {

@@ -13,15 +13,28 @@ use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "Examples:
+#[command(
+    after_long_help = "With -r, a directory stands for every .npy file below it, in sorted
+order (symbolic links to directories are not followed).
+
+Examples:
   npy inspect data.npy
-  npy inspect --json chunks/*.npy | jq -c '[.path, .shape]'
-  npy inspect --check *.npy || echo 'something needs attention'
-  curl -s https://example.org/a.npy | npy inspect -")]
+  npy inspect --json chunks/*.npy | grep -v '\"status\":\"ok\"'
+  npy inspect --check -r data/ > report.txt || echo 'something needs attention'
+  find . -name '*.npy' -newer stamp | npy inspect --check --files-from -
+  curl -s https://example.org/a.npy | npy inspect -"
+)]
 pub struct Args {
-    /// Files to inspect; `-` reads one from stdin.
-    #[arg(required = true)]
+    /// Files to inspect; `-` reads one from stdin; with -r, directories too.
+    #[arg(required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
+    /// Read more paths from FILE, one per line (`-` for stdin); they follow
+    /// any FILE given on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// Inspect every .npy file below each directory given, in sorted order.
+    #[arg(short, long)]
+    pub recursive: bool,
     /// One JSON object per file per line.
     #[arg(long)]
     pub json: bool,
@@ -31,17 +44,23 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
+    let mut paths = args.files.clone();
+    if let Some(list) = &args.files_from {
+        paths.extend(super::concat::read_list(list)?);
+        if list == Path::new("-") && paths.iter().any(|p| p == Path::new("-")) {
+            anyhow::bail!("<stdin>: is the list of files (--files-from -), so it cannot be a file to inspect too");
+        }
+    }
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let mut failed = false;
-    let mut not_ok = false;
-    for path in &args.files {
-        match inspect_one(path) {
-            Ok(scan) => {
-                if scan.status != FileStatus::Ok {
-                    not_ok = true;
-                }
-                let shown = display_path(path);
+    let (mut failed, mut not_ok) = (false, false);
+    // Called with each path, or with the error of a directory that could
+    // not be read; Err only for a closed stdout.
+    let mut one = |path: Result<&Path>| -> Result<()> {
+        let scanned = path.and_then(|p| Ok((display_path(p), inspect_one(p)?)));
+        match scanned {
+            Ok((shown, scan)) => {
+                not_ok |= scan.status != FileStatus::Ok;
                 if args.json {
                     writeln!(out, "{}", serde_json::to_string(&to_json(&shown, &scan))?)?;
                 } else {
@@ -49,13 +68,19 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                 }
                 out.flush()?;
             }
+            Err(e) if crate::is_broken_pipe(&e) => return Err(e),
             Err(e) => {
-                if crate::is_broken_pipe(&e) {
-                    return Err(e);
-                }
                 failed = true;
                 crate::report(&e);
             }
+        }
+        Ok(())
+    };
+    for path in &paths {
+        if args.recursive && path.is_dir() {
+            walk(path, &mut one)?;
+        } else {
+            one(Ok(path))?;
         }
     }
     Ok(if failed || (args.check && not_ok) {
@@ -63,6 +88,37 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+/// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
+/// entries sorted by name (so the order is the sorted order of the paths).
+/// Symbolic links to files are followed, to directories not (no loops). A
+/// directory that cannot be read is passed to `f` as an error.
+fn walk(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).and_then(|rd| {
+        rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+            .collect::<std::io::Result<Vec<_>>>()
+    });
+    let mut entries = match entries {
+        Ok(e) => e,
+        Err(e) => {
+            let e = anyhow::Error::new(e)
+                .context(format!("{}: cannot read the directory", dir.display()));
+            return f(Err(e));
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in entries {
+        let path = dir.join(name);
+        if kind.is_dir() {
+            walk(&path, f)?;
+        } else if path.extension().is_some_and(|x| x == "npy")
+            && (kind.is_file() || (kind.is_symlink() && path.is_file()))
+        {
+            f(Ok(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn display_path(p: &Path) -> String {
@@ -88,7 +144,7 @@ fn inspect_one(path: &Path) -> Result<Scan> {
         let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
         let kind = f.metadata()?.file_type();
         if kind.is_dir() {
-            anyhow::bail!("{name}: is a directory");
+            anyhow::bail!("{name}: is a directory (give -r to inspect the .npy files below it)");
         }
         if kind.is_file() {
             f
