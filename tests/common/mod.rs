@@ -113,8 +113,46 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
     Run::new(dir, args)
 }
 
+/// A scratch directory, removed when dropped. It is made under
+/// [`scratch_root`].
 pub fn tempdir() -> TempDir {
-    tempfile::tempdir().expect("tempdir")
+    match scratch_root() {
+        Some(root) => tempfile::tempdir_in(root),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir")
+}
+
+/// Where [`tempdir`] makes directories: `NPY_TEST_TMPDIR` when set; else
+/// `/dev/shm` when it is a writable tmpfs with at least 4 GiB free; else
+/// `None`, the system's temporary directory.
+///
+/// Every command `npy` runs syncs what it writes (twice for an append), and
+/// the suite runs thousands of them: on a disk each sync waits for the
+/// device, on tmpfs it returns at once. What is tested does not change: the
+/// same calls are made in the same order, and a SIGKILL leaves the page cache
+/// as it leaves tmpfs (power loss is not something a test can cause).
+pub fn scratch_root() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Some(d) = std::env::var_os("NPY_TEST_TMPDIR").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(d));
+        }
+        let shm = Path::new("/dev/shm");
+        let c = std::ffi::CString::new("/dev/shm").unwrap();
+        // SAFETY: statfs is plain old data; all zeroes is a valid value.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a struct we own to write into.
+        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        let free = st.f_bavail as u64 * st.f_bsize as u64;
+        let ok =
+            st.f_type as i64 == TMPFS_MAGIC && free >= 4 << 30 && tempfile::tempdir_in(shm).is_ok();
+        ok.then(|| shm.to_path_buf())
+    })
+    .as_deref()
 }
 
 /// The Python interpreter with numpy, or `None` (and a note) when there is
@@ -348,4 +386,105 @@ pub fn dir_listing(d: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     v.sort();
     v
+}
+
+/// xorshift64*: a small seeded generator (no dependency), so a randomized
+/// test can be replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator from any seed (0 included).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform enough in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The seed of a randomized test: `NPY_SEED` when set, else the clock.
+/// Printed, so a failure (libtest shows the test's output) can be replayed.
+pub fn seed_for(test: &str) -> u64 {
+    let seed = std::env::var("NPY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                ^ ((std::process::id() as u64) << 32)
+        });
+    eprintln!("{test}: seed {seed} (replay with NPY_SEED={seed})");
+    seed
+}
+
+/// Runs `npy ARGS` in `dir` `trials` times, SIGKILLed after a random delay
+/// within the time a full run takes; after each, `check(seed)` judges the
+/// files, and `reset()` puts them back. Temporary files a kill leaves are
+/// counted and removed. (The crash tests proper are in tests/reliability.rs;
+/// this is for the few paths they do not take.)
+pub fn kill_trials(
+    dir: &Path,
+    args: &[&str],
+    trials: u64,
+    seed0: u64,
+    reset: &dyn Fn(),
+    check: &dyn Fn(u64),
+) {
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    reset();
+    let t = Instant::now();
+    let out = npy(dir, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full = t.elapsed().as_micros() as u64 + 1;
+    check(seed0);
+    let (mut killed, mut mid_write) = (0, 0);
+    for k in 0..trials {
+        let seed = seed0 + k;
+        reset();
+        let delay = Rng::new(seed).below(full + full / 4);
+        let mut child = Command::new(bin())
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.signal() == Some(9) {
+            killed += 1;
+        } else {
+            assert!(status.success(), "seed {seed}: npy failed: {status:?}");
+        }
+        check(seed);
+        // A kill while writing leaves the temporary file (never OUTPUT).
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".npy-tmp") {
+                mid_write += 1;
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    }
+    eprintln!(
+        "{args:?}: {trials} trials (seeds {seed0}..{}), {killed} killed, {mid_write} while writing; full run {full} us",
+        seed0 + trials
+    );
+    assert!(killed > 0, "no trial was interrupted (full run {full} us)");
 }
