@@ -249,6 +249,9 @@ fn console_examples_run_as_shown() {
     );
 }
 
+/// Every doc's console blocks parse, and README.md and the per-command
+/// guides (the docs/ files named in lower case: append.md, ...) show at least
+/// three commands each, so a guide cannot lose its runnable examples.
 #[test]
 fn readme_and_every_guide_have_console_examples() {
     for f in doc_files() {
