@@ -105,7 +105,8 @@ fn scratch_checkout() -> TempDir {
 /// A folder with `npy` (this build) and `python3` (the one with numpy).
 fn tool_dir(py: &str) -> TempDir {
     use std::os::unix::fs::PermissionsExt as _;
-    let d = tempdir();
+    // Beside the build, not in tempdir(): /dev/shm is often mounted noexec.
+    let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     std::os::unix::fs::symlink(bin(), d.path().join("npy")).unwrap();
     let py = if py.contains('/') {
         PathBuf::from(py)

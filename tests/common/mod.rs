@@ -124,8 +124,8 @@ pub fn tempdir() -> TempDir {
 }
 
 /// Where [`tempdir`] makes directories: `NPY_TEST_TMPDIR` when set; else
-/// `/dev/shm` when it is a writable tmpfs with at least 4 GiB free; else
-/// `None`, the system's temporary directory.
+/// `/dev/shm` when it is a writable tmpfs, not noexec, with at least 4 GiB
+/// free; else `None`, the system's temporary directory.
 ///
 /// Every command `npy` runs syncs what it writes (twice for an append), and
 /// the suite runs thousands of them: on a disk each sync waits for the
@@ -146,10 +146,19 @@ pub fn scratch_root() -> Option<&'static Path> {
         if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
             return None;
         }
+        // SAFETY: as above; statvfs for the mount flags.
+        let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a struct we own to write into.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut vfs) } != 0 {
+            return None;
+        }
         const TMPFS_MAGIC: i64 = 0x0102_1994;
         let free = st.f_bavail as u64 * st.f_bsize as u64;
-        let ok =
-            st.f_type as i64 == TMPFS_MAGIC && free >= 4 << 30 && tempfile::tempdir_in(shm).is_ok();
+        // Tests may run scripts they write: not on a noexec mount.
+        let ok = st.f_type as i64 == TMPFS_MAGIC
+            && vfs.f_flag & libc::ST_NOEXEC == 0
+            && free >= 4 << 30
+            && tempfile::tempdir_in(shm).is_ok();
         ok.then(|| shm.to_path_buf())
     })
     .as_deref()
