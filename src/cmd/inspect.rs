@@ -91,7 +91,7 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
 }
 
 /// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
-/// entries sorted by name (so the order is the sorted order of the paths).
+/// entries sorted by name (byte order), so every run gives the same order.
 /// Symbolic links to files are followed, to directories not (no loops). A
 /// directory that cannot be read is passed to `f` as an error.
 fn walk(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
