@@ -6,6 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::*;
+// Moved to tests/common; still reachable here for tests written against the
+// old paths (`crate::concat::kill_trials`).
+#[allow(unused_imports)]
+pub use crate::common::{kill_trials, Rng};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
