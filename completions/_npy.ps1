@@ -42,6 +42,9 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;inspect' {
+            [CompletionResult]::new('--files-from', '--files-from', [CompletionResultType]::ParameterName, 'Read more paths from FILE, one per line (`-` for stdin); they follow any FILE given on the command line')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Inspect every .npy file below each directory given, in sorted order')
+            [CompletionResult]::new('--recursive', '--recursive', [CompletionResultType]::ParameterName, 'Inspect every .npy file below each directory given, in sorted order')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'One JSON object per file per line')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Exit 1 when any file is not `ok`')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Never show progress bars')

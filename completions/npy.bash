@@ -417,12 +417,16 @@ _npy() {
             return 0
             ;;
         npy__subcmd__inspect)
-            opts="-q -h -V --json --check --quiet --help --version"
+            opts="-r -q -h -V --files-from --recursive --json --check --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --files-from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

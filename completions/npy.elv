@@ -38,6 +38,9 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'npy;inspect'= {
+            cand --files-from 'Read more paths from FILE, one per line (`-` for stdin); they follow any FILE given on the command line'
+            cand -r 'Inspect every .npy file below each directory given, in sorted order'
+            cand --recursive 'Inspect every .npy file below each directory given, in sorted order'
             cand --json 'One JSON object per file per line'
             cand --check 'Exit 1 when any file is not `ok`'
             cand -q 'Never show progress bars'

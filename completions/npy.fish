@@ -39,6 +39,8 @@ complete -c npy -n "__fish_npy_needs_command" -f -a "stats" -d 'Count, NaN, ±In
 complete -c npy -n "__fish_npy_needs_command" -f -a "diff" -d 'Tell whether two .npy files hold equal arrays, and where they differ'
 complete -c npy -n "__fish_npy_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c npy -n "__fish_npy_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c npy -n "__fish_npy_using_subcommand inspect" -l files-from -d 'Read more paths from FILE, one per line (`-` for stdin); they follow any FILE given on the command line' -r -F
+complete -c npy -n "__fish_npy_using_subcommand inspect" -s r -l recursive -d 'Inspect every .npy file below each directory given, in sorted order'
 complete -c npy -n "__fish_npy_using_subcommand inspect" -l json -d 'One JSON object per file per line'
 complete -c npy -n "__fish_npy_using_subcommand inspect" -l check -d 'Exit 1 when any file is not `ok`'
 complete -c npy -n "__fish_npy_using_subcommand inspect" -s q -l quiet -d 'Never show progress bars'

@@ -77,3 +77,79 @@ fn readme_commands_exist() {
     assert!(readme.contains(".ci/run"));
     assert!(repo().join("examples/clean.npy").exists());
 }
+
+/// Man pages: SYNOPSIS as typed (`npy append ...` with option values and the
+/// global `-q`), SEE ALSO only to pages that exist, examples one per line,
+/// and a paragraph after a list not run into its last item.
+#[test]
+fn man_pages_read_as_typed() {
+    let pages = npy_tools::cmd::completions::man_pages().unwrap();
+    let names: Vec<String> = pages.iter().map(|(n, _)| n.clone()).collect();
+    for (name, page) in &pages {
+        let text = String::from_utf8(page.clone()).unwrap();
+        let synopsis = text
+            .split(".SH SYNOPSIS\n")
+            .nth(1)
+            .and_then(|s| s.split("\n.SH ").next())
+            .unwrap_or_else(|| panic!("{name}: no SYNOPSIS"));
+        let cmd = name.trim_end_matches(".1").replacen('-', " ", 1);
+        assert!(
+            synopsis.starts_with(&format!("\\fB{}\\fR", cmd.replace('-', "\\-"))),
+            "{name}: synopsis {synopsis:?}"
+        );
+        assert!(
+            synopsis.contains("[\\-q|\\-\\-quiet]"),
+            "{name}: {synopsis:?}"
+        );
+        // Every `npy-x(1)` a page points to exists.
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i]
+                .rfind(|c: char| c.is_whitespace() || c == 'R')
+                .map_or(0, |s| s + 1);
+            let target = text[start..i].replace("\\-", "-").replace("\\fB", "");
+            if target.starts_with("npy") {
+                assert!(
+                    names.contains(&format!("{target}.1")),
+                    "{name}: points to {target}(1), which has no page"
+                );
+            }
+        }
+        if let Some(ex) = text.split(".SH EXAMPLES\n").nth(1) {
+            assert!(
+                ex.starts_with(".nf\n"),
+                "{name}: examples not kept as lines"
+            );
+        }
+    }
+    let page =
+        |n: &str| String::from_utf8(pages.iter().find(|(p, _)| p == n).unwrap().1.clone()).unwrap();
+    let append = page("npy-append.1");
+    assert!(append.contains("[\\-\\-dtype <DESCR>]"), "{append}");
+    assert!(!page("npy.1").contains("npy\\-help"));
+    // The paragraph after repair's list starts a new paragraph.
+    let repair = page("npy-repair.1");
+    assert!(repair.contains(".IP \\(bu 2\n"), "{repair}");
+    assert!(
+        repair.contains("\n.PP\nA file holding several arrays"),
+        "{repair}"
+    );
+}
+
+/// Usage lines show what is required.
+#[test]
+fn usage_shows_what_is_required() {
+    let dir = tempdir();
+    run(dir.path(), &["convert-stacked", "--help"])
+        .ok()
+        .stdout_has("Usage: npy convert-stacked [OPTIONS] <--output <OUTPUT>|--in-place> <INPUT>");
+    run(dir.path(), &["convert-stacked", "a.npy"])
+        .expect_code(2)
+        .stderr_has("<--output <OUTPUT>|--in-place>");
+    run(dir.path(), &["concat", "--help"])
+        .ok()
+        .stdout_has("npy concat [OPTIONS] --output <OUTPUT> <INPUTS>...");
+    run(dir.path(), &["concat", "-o", "x.npy"])
+        .expect_code(2)
+        .stderr_has("<INPUTS>...");
+    assert!(!dir.path().join("x.npy").exists());
+}

@@ -4,10 +4,12 @@
 //! moments.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common::*;
+// Moved to tests/common; still reachable here for tests written against the
+// old paths (`crate::concat::kill_trials`).
+#[allow(unused_imports)]
+pub use crate::common::{kill_trials, Rng};
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
@@ -210,7 +212,17 @@ fn mismatches_are_refused_and_nothing_written() {
         &["concat", "-o", "out.npy", "a.npy", "missing.npy"],
         &["missing.npy"],
     );
-    refused(d, &["concat", "-o", "out.npy"], &["no input"]);
+    // No inputs at all is a usage error; an empty list is a failure.
+    run(d, &["concat", "-o", "out.npy"])
+        .expect_code(2)
+        .stderr_has("<INPUTS>...");
+    assert!(!d.join("out.npy").exists());
+    std::fs::write(d.join("empty.txt"), "\n").unwrap();
+    refused(
+        d,
+        &["concat", "-o", "out.npy", "--files-from", "empty.txt"],
+        &["no input"],
+    );
 }
 
 #[test]
@@ -513,89 +525,14 @@ fn positional_inputs_then_list_and_natural_sort() {
     );
 }
 
-/// A small deterministic generator for the kill trials.
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-}
-
-/// Runs `args` in `dir` `trials` times, SIGKILLed after a random delay
-/// within the time a full run takes; after each, `check(seed)` judges the
-/// files, and `reset()` puts them back.
-pub fn kill_trials(
-    dir: &Path,
-    args: &[&str],
-    trials: u64,
-    seed0: u64,
-    reset: &dyn Fn(),
-    check: &dyn Fn(u64),
-) {
-    reset();
-    let t = Instant::now();
-    let out = npy(dir, args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let full = t.elapsed().as_micros() as u64 + 1;
-    check(seed0);
-    let (mut killed, mut mid_write) = (0, 0);
-    for k in 0..trials {
-        let seed = seed0 + k;
-        reset();
-        let mut rng = Rng::new(seed);
-        let delay = rng.next() % (full + full / 4);
-        let mut child = Command::new(bin())
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(delay));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
-        use std::os::unix::process::ExitStatusExt;
-        if status.signal() == Some(9) {
-            killed += 1;
-        } else {
-            assert!(status.success(), "seed {seed}: npy failed: {status:?}");
-        }
-        check(seed);
-        // A kill while writing leaves the temporary file (never OUTPUT).
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.to_string_lossy().ends_with(".npy-tmp") {
-                mid_write += 1;
-                std::fs::remove_file(p).unwrap();
-            }
-        }
-    }
-    eprintln!(
-        "{args:?}: {trials} trials (seeds {seed0}..{}), {killed} killed, {mid_write} while writing; full run {full} us",
-        seed0 + trials
-    );
-    assert!(killed > 0, "no trial was interrupted (full run {full} us)");
-}
-
+/// SIGKILL during the interleaved copy (along axis 1, through the buffer):
+/// OUTPUT absent or whole. tests/reliability.rs (crash_concat) kills the
+/// kernel-side copy along axis 0.
 #[test]
 fn sigkill_leaves_output_absent_or_complete() {
     let dir = tempdir();
     let d = dir.path();
-    // Four 1 MiB chunks: one joined along axis 0 (kernel copies), and along
-    // axis 1 (the interleaved copy through the buffer).
+    // Four 1 MiB chunks joined along axis 1.
     let rows = 1u32 << 15;
     for i in 0..4u32 {
         write_npy(
@@ -613,7 +550,8 @@ fn sigkill_leaves_output_absent_or_complete() {
             (p, b)
         })
         .collect();
-    for (axis, seed0) in [("0", 1000u64), ("1", 2000)] {
+    {
+        let (axis, seed0) = ("1", 2000u64);
         run(
             d,
             &[
@@ -675,7 +613,7 @@ fn random_mixed_orders_match_numpy() {
     for trial in 0..40u64 {
         let seed = seed0 + trial;
         let mut rng = Rng::new(seed);
-        let mut pick = |n: u64| rng.next() % n;
+        let mut pick = |n: u64| rng.below(n);
         let nd = 1 + pick(4) as usize;
         let base: Vec<u64> = (0..nd).map(|_| [1, 1, 2, 3, 4][pick(5) as usize]).collect();
         let axis = pick(nd as u64) as usize;

@@ -336,3 +336,227 @@ fn reads_process_substitution() {
     assert_eq!(j["status"], "ok");
     assert_eq!(j["shape"], serde_json::json!([3, 3]));
 }
+
+/// `-r`: every `.npy` below each directory, in sorted path order; other files
+/// skipped; symlinked files followed, symlinked directories (a loop) not.
+#[test]
+fn recursive_walks_directories_in_sorted_order() {
+    let d = tempdir();
+    let p = d.path();
+    for sub in ["data/b", "data/a/deep", "data/a10"] {
+        std::fs::create_dir_all(p.join(sub)).unwrap();
+    }
+    let full = clean(p, "data/b/x.npy", 2);
+    std::fs::write(p.join("data/a/deep/cut.npy"), &full[..full.len() - 4]).unwrap();
+    clean(p, "data/z.npy", 1);
+    clean(p, "data/a10/y.npy", 3);
+    std::fs::write(p.join("data/a/notes.txt"), "not an array").unwrap();
+    std::os::unix::fs::symlink("..", p.join("data/a/loop")).unwrap();
+    std::os::unix::fs::symlink("../z.npy", p.join("data/b/link.npy")).unwrap();
+    let want = [
+        "data/a/deep/cut.npy",
+        "data/a10/y.npy",
+        "data/b/link.npy",
+        "data/b/x.npy",
+        "data/z.npy",
+    ];
+    let r = run(p, &["inspect", "--json", "-r", "data"]);
+    r.ok();
+    let paths: Vec<String> = r
+        .json_lines()
+        .iter()
+        .map(|j| j["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(paths, want);
+    assert_eq!(r.json_lines()[0]["status"], "truncated");
+    // --check fails on the truncated file; files and directories mix.
+    run(
+        p,
+        &["inspect", "--check", "--recursive", "data/b", "data/z.npy"],
+    )
+    .ok();
+    run(p, &["inspect", "--check", "-r", "data"])
+        .expect_code(1)
+        .stdout_has("data/a/deep/cut.npy: truncated");
+    // Without -r a directory is an error that says what to do.
+    run(p, &["inspect", "data"])
+        .fails()
+        .stderr_has("npy: data: is a directory (give -r");
+    // An empty directory: nothing to report, nothing wrong.
+    std::fs::create_dir(p.join("empty")).unwrap();
+    let r = run(p, &["inspect", "--check", "-r", "empty"]);
+    r.ok();
+    assert_eq!(r.stdout(), "");
+}
+
+/// `-r` over thousands of files in one call, no xargs.
+#[test]
+fn recursive_checks_thousands_of_files() {
+    let d = tempdir();
+    let p = d.path();
+    let bytes = clean(p, "one.npy", 1);
+    let n = 3000;
+    for i in 0..n {
+        let sub = p.join(format!("set/{:02}", i % 30));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join(format!("chunk_{i:05}.npy")), &bytes).unwrap();
+    }
+    std::fs::write(p.join("set/07/chunk_01717.npy"), &bytes[..bytes.len() - 1]).unwrap();
+    let r = run(p, &["inspect", "--json", "--check", "-r", "set"]);
+    r.expect_code(1);
+    let lines = r.json_lines();
+    assert_eq!(lines.len(), n);
+    let bad: Vec<&str> = lines
+        .iter()
+        .filter(|j| j["status"] != "ok")
+        .map(|j| j["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(bad, ["set/07/chunk_01717.npy"]);
+    let mut sorted: Vec<&str> = lines.iter().map(|j| j["path"].as_str().unwrap()).collect();
+    sorted.sort();
+    let order: Vec<&str> = lines.iter().map(|j| j["path"].as_str().unwrap()).collect();
+    assert_eq!(order, sorted);
+}
+
+/// `--files-from FILE` and `--files-from -`, after the command-line files,
+/// read as concat reads them (empty lines skipped, `\r` dropped).
+#[test]
+fn files_from_a_list_or_stdin() {
+    let d = tempdir();
+    let p = d.path();
+    clean(p, "a.npy", 1);
+    clean(p, "b.npy", 2);
+    let full = clean(p, "c.npy", 3);
+    std::fs::write(p.join("cut.npy"), &full[..full.len() - 8]).unwrap();
+    std::fs::write(p.join("list.txt"), "b.npy\r\n\ncut.npy\n").unwrap();
+    let shapes = |r: &Run| -> Vec<String> {
+        r.json_lines()
+            .iter()
+            .map(|j| format!("{} {}", j["path"].as_str().unwrap(), j["shape"]))
+            .collect()
+    };
+    let r = run(
+        p,
+        &["inspect", "--json", "a.npy", "--files-from", "list.txt"],
+    );
+    r.ok();
+    assert_eq!(shapes(&r), ["a.npy [1,3]", "b.npy [2,3]", "cut.npy [3,3]"]);
+    run(p, &["inspect", "--check", "--files-from", "list.txt"])
+        .expect_code(1)
+        .stdout_has("cut.npy: truncated");
+    let r = run_stdin(
+        p,
+        &["inspect", "--json", "--files-from", "-"],
+        b"c.npy\na.npy\n",
+    );
+    r.ok();
+    assert_eq!(shapes(&r), ["c.npy [3,3]", "a.npy [1,3]"]);
+    // A listed directory is walked with -r.
+    std::fs::create_dir(p.join("sub")).unwrap();
+    clean(p, "sub/s.npy", 4);
+    let r = run_stdin(
+        p,
+        &["inspect", "--json", "-r", "--files-from", "-"],
+        b"sub\n",
+    );
+    assert_eq!(shapes(&r), ["sub/s.npy [4,3]"]);
+    // Problems: a missing list, a missing listed file, stdin used twice.
+    run(p, &["inspect", "--files-from", "nope.txt"])
+        .fails()
+        .stderr_has("nope.txt: cannot open");
+    std::fs::write(p.join("bad.txt"), "a.npy\ngone.npy\nb.npy\n").unwrap();
+    let r = run(p, &["inspect", "--json", "--files-from", "bad.txt"]);
+    r.fails().stderr_has("npy: gone.npy: cannot open");
+    assert_eq!(r.json_lines().len(), 2);
+    run_stdin(p, &["inspect", "--files-from", "-", "-"], b"a.npy\n")
+        .fails()
+        .stderr_has("cannot be a file to inspect too");
+    // No file at all is a usage error.
+    run(p, &["inspect"]).expect_code(2);
+}
+
+/// Every field `inspect --json` can emit is in docs/inspect.md's reference
+/// table, checked over files of every status (the examples, the fixtures, and
+/// made ones: pickled objects, 0-d, stacked arrays that do and do not join,
+/// rows of zero bytes).
+#[test]
+fn every_json_field_is_documented() {
+    let doc = std::fs::read_to_string(repo().join("docs/inspect.md")).unwrap();
+    let documented: std::collections::BTreeSet<&str> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let d = tempdir();
+    let p = d.path();
+    for dir in [
+        "examples",
+        "examples/chunks",
+        "tests/fixtures",
+        "tests/fixtures/repair",
+    ] {
+        for e in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().is_some_and(|x| x == "npy") {
+                let name = format!(
+                    "{}_{}",
+                    dir.replace('/', "_"),
+                    path.file_name().unwrap().to_string_lossy()
+                );
+                std::fs::copy(&path, p.join(name)).unwrap();
+            }
+        }
+    }
+    write_npy(
+        &p.join("object.npy"),
+        "'|O'",
+        false,
+        &[3],
+        b"\x80\x04 pickled",
+    );
+    write_npy(&p.join("zero_d.npy"), "'<f8'", false, &[], &[0; 8]);
+    write_npy(&p.join("empty_rows.npy"), "'<f8'", false, &[3, 0], &[]);
+    let a = {
+        write_npy(&p.join("a.npy"), "'<f8'", false, &[2], &[0; 16]);
+        std::fs::read(p.join("a.npy")).unwrap()
+    };
+    write_npy(&p.join("i.npy"), "'<i4'", false, &[2], &[0; 8]);
+    let i = std::fs::read(p.join("i.npy")).unwrap();
+    std::fs::write(p.join("stacked_mixed.npy"), [a.clone(), i].concat()).unwrap();
+    std::fs::write(
+        p.join("stacked_cut.npy"),
+        [a.clone(), a[..a.len() - 3].to_vec()].concat(),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("stacked_junk.npy"),
+        [a.clone(), a.clone(), b"junk".to_vec()].concat(),
+    )
+    .unwrap();
+
+    let r = run(p, &["inspect", "--json", "-r", "."]);
+    let lines = r.json_lines();
+    assert!(lines.len() > 30, "{}", r.stderr());
+    let mut statuses = std::collections::BTreeSet::new();
+    let mut fields = std::collections::BTreeSet::new();
+    for j in &lines {
+        statuses.insert(j["status"].as_str().unwrap().to_string());
+        for k in j.as_object().unwrap().keys() {
+            fields.insert(k.clone());
+        }
+    }
+    let all: std::collections::BTreeSet<String> =
+        ["ok", "truncated", "trailing", "stacked", "object"]
+            .map(String::from)
+            .into();
+    assert_eq!(statuses, all, "not every status was seen");
+    let undocumented: Vec<&String> = fields
+        .iter()
+        .filter(|f| !documented.contains(f.as_str()))
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "docs/inspect.md's --json table lacks {undocumented:?}"
+    );
+    assert!(fields.len() >= 19, "{fields:?}");
+}

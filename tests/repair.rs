@@ -827,20 +827,6 @@ fn one_tib_sparse_file() {
 // ---------------------------------------------------------------------------
 // random damage: repaired or refused, never a panic
 
-/// xorshift64*: deterministic, no dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 #[test]
 fn random_damage_is_repaired_or_refused() {
     let d = tempdir();

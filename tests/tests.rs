@@ -8,6 +8,7 @@ mod cli;
 mod concat;
 mod convert_stacked;
 mod diff;
+mod docs;
 mod format;
 mod inspect;
 mod npz;

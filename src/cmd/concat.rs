@@ -30,6 +30,8 @@ mod part;
 const KEEP_OPEN: usize = 256;
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "npy concat [OPTIONS] --output <OUTPUT> <INPUTS>...
+       npy concat [OPTIONS] --output <OUTPUT> --files-from <FILE> [INPUTS]...")]
 #[command(after_long_help = "Examples:
   npy concat -o all.npy chunk_*.npy
   npy concat -o wide.npy --axis 1 left.npy right.npy
@@ -42,6 +44,7 @@ pub struct Args {
     #[arg(short, long)]
     pub output: PathBuf,
     /// Files to join, in order (`A.npz:NAME` for a member of an archive).
+    #[arg(required_unless_present = "files_from")]
     pub inputs: Vec<PathBuf>,
     /// Axis to join along; negative counts from the end.
     #[arg(
@@ -294,8 +297,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 }
 
 /// Paths listed one per line in `list` (`-`: stdin). Empty lines are skipped;
-/// a trailing `\r` is dropped.
-fn read_list(list: &Path) -> Result<Vec<PathBuf>> {
+/// a trailing `\r` is dropped. Also inspect's `--files-from`.
+pub(crate) fn read_list(list: &Path) -> Result<Vec<PathBuf>> {
     let shown = if list == Path::new("-") {
         "<stdin>".to_string()
     } else {

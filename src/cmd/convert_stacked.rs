@@ -35,21 +35,17 @@ const MAX_RUNS: usize = 4096;
 
 A file holding a single array is converted too (np.vstack of one array), so
 scripts need not tell the two apart.")]
+#[command(group = clap::ArgGroup::new("destination").required(true))]
 pub struct Args {
     /// The file holding several arrays back to back.
     pub input: PathBuf,
     /// Where to write the joined array (`-` for stdout). A FIFO or a device
     /// is written through, never replaced.
-    #[arg(
-        short,
-        long,
-        required_unless_present = "in_place",
-        conflicts_with = "in_place"
-    )]
+    #[arg(short, long, group = "destination")]
     pub output: Option<PathBuf>,
     /// Replace INPUT with the joined array (temporary file + rename, under
     /// the lock `npy append` takes).
-    #[arg(long)]
+    #[arg(long, group = "destination")]
     pub in_place: bool,
     /// Join like np.concatenate(..., axis=N) instead of np.vstack.
     #[arg(

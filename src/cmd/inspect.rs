@@ -12,17 +12,31 @@ use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "Examples:
+#[command(
+    after_long_help = "With -r, a directory stands for every .npy file below it, in sorted
+order (symbolic links to directories are not followed).
+
+Examples:
   npy inspect data.npy
-  npy inspect --json chunks/*.npy | jq -c '[.path, .shape]'
-  npy inspect --check *.npy || echo 'something needs attention'
+  npy inspect --json chunks/*.npy | grep -v '\"status\":\"ok\"'
+  npy inspect --check -r data/ > report.txt || echo 'something needs attention'
+  find . -name '*.npy' -newer stamp | npy inspect --check --files-from -
   npy inspect results.npz results.npz:weights
-  curl -s https://example.org/a.npy | npy inspect -")]
+  curl -s https://example.org/a.npy | npy inspect -"
+)]
 pub struct Args {
-    /// Files to inspect; `-` reads one from stdin. An .npz archive gives one
-    /// record per member; `A.npz:NAME` names one member.
-    #[arg(required = true)]
+    /// Files to inspect; `-` reads one from stdin; with -r, directories too.
+    /// An .npz archive gives one record per member; `A.npz:NAME` names one
+    /// member.
+    #[arg(required_unless_present = "files_from")]
     pub files: Vec<PathBuf>,
+    /// Read more paths from FILE, one per line (`-` for stdin); they follow
+    /// any FILE given on the command line.
+    #[arg(long, value_name = "FILE")]
+    pub files_from: Option<PathBuf>,
+    /// Inspect every .npy file below each directory given, in sorted order.
+    #[arg(short, long)]
+    pub recursive: bool,
     /// One JSON object per file per line.
     #[arg(long)]
     pub json: bool,
@@ -32,30 +46,46 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
-    let mut failed = false;
-    let mut not_ok = false;
-    for path in &args.files {
-        // An archive gives one record per member (`A.npz:NAME`).
-        let records = archive_records(path).unwrap_or_else(|| {
-            vec![Record {
-                shown: display_path(path),
-                scan: inspect_one(path),
-                member: None,
-            }]
-        });
-        if records.is_empty() && !args.json {
-            crate::console::print(&format!(
-                "{}: empty .npz archive (no members)\n",
-                display_path(path)
-            ))?;
+    let mut paths = args.files.clone();
+    if let Some(list) = &args.files_from {
+        paths.extend(super::concat::read_list(list)?);
+        if list == Path::new("-") && paths.iter().any(|p| p == Path::new("-")) {
+            anyhow::bail!("<stdin>: is the list of files (--files-from -), so it cannot be a file to inspect too");
         }
+    }
+    let (mut failed, mut not_ok) = (false, false);
+    // Called with each path, or with the error of a directory that could
+    // not be read; Err only for a closed stdout.
+    let mut one = |path: Result<&Path>| -> Result<()> {
+        let records = match path {
+            // An archive gives one record per member (`A.npz:NAME`).
+            Ok(path) => {
+                let records = archive_records(path).unwrap_or_else(|| {
+                    vec![Record {
+                        shown: display_path(path),
+                        scan: inspect_one(path),
+                        member: None,
+                    }]
+                });
+                if records.is_empty() && !args.json {
+                    crate::console::print(&format!(
+                        "{}: empty .npz archive (no members)\n",
+                        display_path(path)
+                    ))?;
+                }
+                records
+            }
+            Err(e) => vec![Record {
+                shown: String::new(),
+                scan: Err(e),
+                member: None,
+            }],
+        };
         for rec in records {
             let shown = rec.shown;
             match rec.scan {
                 Ok(scan) => {
-                    if scan.status != FileStatus::Ok {
-                        not_ok = true;
-                    }
+                    not_ok |= scan.status != FileStatus::Ok;
                     let msg = match &rec.member {
                         Some(m) => m.problem(&scan),
                         None => problem_message(&shown, &scan),
@@ -77,14 +107,20 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                     // are still looked at, so `--check`'s exit code counts them.
                     crate::console::print(&text)?;
                 }
+                Err(e) if crate::is_broken_pipe(&e) => return Err(e),
                 Err(e) => {
-                    if crate::is_broken_pipe(&e) {
-                        return Err(e);
-                    }
                     failed = true;
                     crate::report(&e);
                 }
             }
+        }
+        Ok(())
+    };
+    for path in &paths {
+        if args.recursive && path.is_dir() {
+            walk(path, &mut one)?;
+        } else {
+            one(Ok(path))?;
         }
     }
     Ok(if failed || (args.check && not_ok) {
@@ -92,6 +128,37 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
+}
+
+/// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
+/// entries sorted by name (byte order), so every run gives the same order.
+/// Symbolic links to files are followed, to directories not (no loops). A
+/// directory that cannot be read is passed to `f` as an error.
+fn walk(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).and_then(|rd| {
+        rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+            .collect::<std::io::Result<Vec<_>>>()
+    });
+    let mut entries = match entries {
+        Ok(e) => e,
+        Err(e) => {
+            let e = anyhow::Error::new(e)
+                .context(format!("{}: cannot read the directory", dir.display()));
+            return f(Err(e));
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in entries {
+        let path = dir.join(name);
+        if kind.is_dir() {
+            walk(&path, f)?;
+        } else if path.extension().is_some_and(|x| x == "npy")
+            && (kind.is_file() || (kind.is_symlink() && path.is_file()))
+        {
+            f(Ok(&path))?;
+        }
+    }
+    Ok(())
 }
 
 fn display_path(p: &Path) -> String {
@@ -109,6 +176,9 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     let file = if path == Path::new("-") {
         crate::npy::io::spool(&mut std::io::stdin().lock(), &name)?
     } else {
+        if path.is_dir() {
+            anyhow::bail!("{name}: is a directory (give -r to inspect the .npy files below it)");
+        }
         crate::npy::io::open_input(path)?
     };
     scan_settled(&file).or_else(|e| {

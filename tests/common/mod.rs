@@ -1,6 +1,8 @@
 //! Test harness: run the `npy` binary in a temp dir and check status,
 //! stdout, stderr and the files afterwards; call numpy through
-//! `tests/numpy/oracle.py` and `tests/numpy/cases.py`.
+//! `tests/numpy/oracle.py` and `tests/numpy/cases.py`, through long-lived
+//! `oracle.py serve` processes (numpy is imported once per process, not once
+//! per call).
 //!
 //! numpy tests need a Python with numpy: `NPY_PYTHON` names it (`.ci/run`
 //! sets it to its venv), else `python3` is tried. When neither has numpy the
@@ -111,8 +113,55 @@ pub fn run(dir: &Path, args: &[&str]) -> Run {
     Run::new(dir, args)
 }
 
+/// A scratch directory, removed when dropped. It is made under
+/// [`scratch_root`].
 pub fn tempdir() -> TempDir {
-    tempfile::tempdir().expect("tempdir")
+    match scratch_root() {
+        Some(root) => tempfile::tempdir_in(root),
+        None => tempfile::tempdir(),
+    }
+    .expect("tempdir")
+}
+
+/// Where [`tempdir`] makes directories: `NPY_TEST_TMPDIR` when set; else
+/// `/dev/shm` when it is a writable tmpfs, not noexec, with at least 4 GiB
+/// free; else `None`, the system's temporary directory.
+///
+/// Every command `npy` runs syncs what it writes (twice for an append), and
+/// the suite runs thousands of them: on a disk each sync waits for the
+/// device, on tmpfs it returns at once. What is tested does not change: the
+/// same calls are made in the same order, and a SIGKILL leaves the page cache
+/// as it leaves tmpfs (power loss is not something a test can cause).
+pub fn scratch_root() -> Option<&'static Path> {
+    static ROOT: OnceLock<Option<PathBuf>> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        if let Some(d) = std::env::var_os("NPY_TEST_TMPDIR").filter(|d| !d.is_empty()) {
+            return Some(PathBuf::from(d));
+        }
+        let shm = Path::new("/dev/shm");
+        let c = std::ffi::CString::new("/dev/shm").unwrap();
+        // SAFETY: statfs is plain old data; all zeroes is a valid value.
+        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a struct we own to write into.
+        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+            return None;
+        }
+        // SAFETY: as above; statvfs for the mount flags.
+        let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a NUL-terminated path and a struct we own to write into.
+        if unsafe { libc::statvfs(c.as_ptr(), &mut vfs) } != 0 {
+            return None;
+        }
+        const TMPFS_MAGIC: i64 = 0x0102_1994;
+        let free = st.f_bavail as u64 * st.f_bsize as u64;
+        // Tests may run scripts they write: not on a noexec mount.
+        let ok = st.f_type as i64 == TMPFS_MAGIC
+            && vfs.f_flag & libc::ST_NOEXEC == 0
+            && free >= 4 << 30
+            && tempfile::tempdir_in(shm).is_ok();
+        ok.then(|| shm.to_path_buf())
+    })
+    .as_deref()
 }
 
 /// The Python interpreter with numpy, or `None` (and a note) when there is
@@ -149,21 +198,113 @@ pub fn python() -> Option<&'static str> {
     }
 }
 
+/// What one oracle call exited with and printed.
+pub struct OracleOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One `oracle.py serve` process: numpy imported once, then one JSON line
+/// in and one out per call.
+struct OracleServer {
+    py: String,
+    // Kept so the process is not reaped early; it ends when stdin closes.
+    _child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl OracleServer {
+    fn start(py: &str) -> OracleServer {
+        use std::process::Stdio;
+        let mut child = Command::new(py)
+            .arg(repo().join("tests/numpy/oracle.py"))
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start oracle.py serve");
+        OracleServer {
+            py: py.to_string(),
+            stdin: child.stdin.take().unwrap(),
+            stdout: std::io::BufReader::new(child.stdout.take().unwrap()),
+            _child: child,
+        }
+    }
+
+    fn call(&mut self, args: &[&str]) -> std::io::Result<OracleOutput> {
+        use std::io::{BufRead as _, Write as _};
+        let mut req = serde_json::to_string(args).expect("request JSON");
+        req.push('\n');
+        self.stdin.write_all(req.as_bytes())?;
+        self.stdin.flush()?;
+        let mut line = String::new();
+        if self.stdout.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::other("oracle.py serve ended"));
+        }
+        let v: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| std::io::Error::other(format!("bad reply {line:?}: {e}")))?;
+        Ok(OracleOutput {
+            code: v["code"].as_i64().unwrap_or(-1) as i32,
+            stdout: v["stdout"].as_str().unwrap_or_default().to_string(),
+            stderr: v["stderr"].as_str().unwrap_or_default().to_string(),
+        })
+    }
+}
+
+/// Idle oracle servers. A call takes one (or starts one when all are busy,
+/// so tests running in parallel never wait for each other) and puts it back
+/// after: a test binary starts as many Pythons as it makes oracle calls at
+/// once, instead of one per call. They exit when the test binary does.
+fn oracle_pool() -> &'static std::sync::Mutex<Vec<OracleServer>> {
+    static POOL: OnceLock<std::sync::Mutex<Vec<OracleServer>>> = OnceLock::new();
+    POOL.get_or_init(|| std::sync::Mutex::new(Vec::new()))
+}
+
+/// Runs `tests/numpy/oracle.py ARGS` (through a long-lived server process)
+/// and returns its exit code and output, whatever they are.
+pub fn oracle_output(py: &str, args: &[&str]) -> OracleOutput {
+    let idle = {
+        let mut pool = oracle_pool().lock().unwrap_or_else(|e| e.into_inner());
+        pool.iter()
+            .position(|s| s.py == py)
+            .map(|i| pool.swap_remove(i))
+    };
+    let mut server = idle.unwrap_or_else(|| OracleServer::start(py));
+    let out = server
+        .call(args)
+        .unwrap_or_else(|e| panic!("oracle.py {args:?}: {e}"));
+    oracle_pool()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(server);
+    out
+}
+
 /// Runs `tests/numpy/oracle.py ARGS` and parses its JSON output.
 #[track_caller]
 pub fn oracle(py: &str, args: &[&str]) -> serde_json::Value {
-    let out = Command::new(py)
-        .arg(repo().join("tests/numpy/oracle.py"))
-        .args(args)
-        .output()
-        .expect("run oracle.py");
+    let out = oracle_output(py, args);
     assert!(
-        out.status.success(),
+        out.code == 0,
         "oracle.py {:?} failed:\n{}",
         args,
-        String::from_utf8_lossy(&out.stderr)
+        out.stderr
     );
-    serde_json::from_slice(&out.stdout).expect("oracle JSON")
+    serde_json::from_str(&out.stdout).expect("oracle JSON")
+}
+
+/// The oracle, allowed to refuse: `None` when numpy raised (exit 1).
+#[track_caller]
+pub fn try_oracle(py: &str, args: &[&str]) -> Option<serde_json::Value> {
+    let out = oracle_output(py, args);
+    match out.code {
+        0 => Some(serde_json::from_str(&out.stdout).expect("oracle JSON")),
+        1 => None,
+        c => panic!("oracle.py {args:?}: exit {c}:\n{}", out.stderr),
+    }
 }
 
 /// Does numpy load `file`? Returns its (descr, shape, fortran_order) as JSON.
@@ -188,16 +329,8 @@ pub fn assert_np_equal(py: &str, a: &Path, b: &Path) {
 /// Generates numpy's test arrays (tests/numpy/cases.py) into `dir` and
 /// returns the manifest.
 pub fn numpy_cases(py: &str, dir: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(py)
-        .arg(repo().join("tests/numpy/cases.py"))
-        .arg(dir)
-        .output()
-        .expect("run cases.py");
-    assert!(
-        out.status.success(),
-        "cases.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = oracle_output(py, &["cases", dir.to_str().unwrap()]);
+    assert!(out.code == 0, "cases.py failed:\n{}", out.stderr);
     let m = std::fs::read(dir.join("manifest.json")).expect("manifest");
     serde_json::from_slice::<Vec<serde_json::Value>>(&m).expect("manifest JSON")
 }
@@ -262,4 +395,105 @@ pub fn dir_listing(d: &Path) -> Vec<(String, Vec<u8>)> {
         .collect();
     v.sort();
     v
+}
+
+/// xorshift64*: a small seeded generator (no dependency), so a randomized
+/// test can be replayed from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A generator from any seed (0 included).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    /// Uniform enough in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+/// The seed of a randomized test: `NPY_SEED` when set, else the clock.
+/// Printed, so a failure (libtest shows the test's output) can be replayed.
+pub fn seed_for(test: &str) -> u64 {
+    let seed = std::env::var("NPY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                ^ ((std::process::id() as u64) << 32)
+        });
+    eprintln!("{test}: seed {seed} (replay with NPY_SEED={seed})");
+    seed
+}
+
+/// Runs `npy ARGS` in `dir` `trials` times, SIGKILLed after a random delay
+/// within the time a full run takes; after each, `check(seed)` judges the
+/// files, and `reset()` puts them back. Temporary files a kill leaves are
+/// counted and removed. (The crash tests proper are in tests/reliability.rs;
+/// this is for the few paths they do not take.)
+pub fn kill_trials(
+    dir: &Path,
+    args: &[&str],
+    trials: u64,
+    seed0: u64,
+    reset: &dyn Fn(),
+    check: &dyn Fn(u64),
+) {
+    use std::os::unix::process::ExitStatusExt as _;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    reset();
+    let t = Instant::now();
+    let out = npy(dir, args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let full = t.elapsed().as_micros() as u64 + 1;
+    check(seed0);
+    let (mut killed, mut mid_write) = (0, 0);
+    for k in 0..trials {
+        let seed = seed0 + k;
+        reset();
+        let delay = Rng::new(seed).below(full + full / 4);
+        let mut child = Command::new(bin())
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(delay));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.signal() == Some(9) {
+            killed += 1;
+        } else {
+            assert!(status.success(), "seed {seed}: npy failed: {status:?}");
+        }
+        check(seed);
+        // A kill while writing leaves the temporary file (never OUTPUT).
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".npy-tmp") {
+                mid_write += 1;
+                std::fs::remove_file(p).unwrap();
+            }
+        }
+    }
+    eprintln!(
+        "{args:?}: {trials} trials (seeds {seed0}..{}), {killed} killed, {mid_write} while writing; full run {full} us",
+        seed0 + trials
+    );
+    assert!(killed > 0, "no trial was interrupted (full run {full} us)");
 }

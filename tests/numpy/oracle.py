@@ -43,6 +43,13 @@ prints the error on stderr and exits 1; usage errors exit 2):
         header facts straight from the bytes (no data read): version,
         header_len, descr, shape, fortran_order, itemsize, data_bytes,
         expected_bytes, growth_axis, object.
+    oracle.py serve
+        one long-lived process for many calls (numpy is imported once):
+        reads requests from stdin, one JSON list of strings a line, e.g.
+        ["load", "a.npy"] or ["cases", OUTDIR] (runs cases.py OUTDIR), and
+        answers each with one JSON line {"code": n, "stdout": "...",
+        "stderr": "..."}: what the one-shot command would have exited with
+        and printed. Ends at the end of stdin.
 
 stdlib + numpy (>= 2.0) only.
 """
@@ -531,7 +538,50 @@ def usage():
     return 2
 
 
+def run_one(args):
+    """One request of `serve`: a subcommand's exit code, its output captured."""
+    if args[:1] == ["cases"]:
+        here = os.path.dirname(os.path.abspath(__file__))
+        if here not in sys.path:
+            sys.path.insert(0, here)
+        import cases  # noqa: PLC0415 - only the server needs it
+
+        try:
+            return cases.main(["cases.py"] + args[1:])
+        except Exception as e:  # noqa: BLE001 - reported like the script's crash
+            sys.stderr.write(f"cases.py: {type(e).__name__}: {e}\n")
+            return 1
+    return main(["oracle.py"] + args)
+
+
+def serve():
+    import io  # noqa: PLC0415
+
+    real_out, real_err = sys.stdout, sys.stderr
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        o, e = io.StringIO(), io.StringIO()
+        sys.stdout, sys.stderr = o, e
+        try:
+            args = json.loads(line)
+            code = run_one([str(a) for a in args])
+        except SystemExit as x:
+            code = x.code if isinstance(x.code, int) else 2
+        except Exception as x:  # noqa: BLE001 - a bad request, not the end
+            e.write(f"oracle.py serve: {type(x).__name__}: {x}\n")
+            code = 1
+        finally:
+            sys.stdout, sys.stderr = real_out, real_err
+        real_out.write(json.dumps({"code": code, "stdout": o.getvalue(),
+                                   "stderr": e.getvalue()}) + "\n")
+        real_out.flush()
+    return 0
+
+
 def main(argv):
+    if argv[1:] == ["serve"]:
+        return serve()
     if len(argv) < 2 or argv[1] not in COMMANDS:
         return usage()
     try:
