@@ -12,8 +12,9 @@
 //! - stdout closed before npy started (`>&-`), or a write that fails for
 //!   another reason (`> /dev/full`): an error, exit 1, said on stderr.
 //!
-//! [`init`] tells a stdout closed by the caller (`>&-`) from one sent to
-//! `/dev/null` on purpose.
+//! A stdout closed by the caller (`>&-`) is told from one sent to
+//! `/dev/null` on purpose by looking before Rust's runtime starts (see
+//! [`init`]).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,24 +29,27 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 /// The reader of stdout went away (a write failed with `EPIPE`).
 static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
 
-/// Notes whether stdout was closed when npy started. Call first thing.
-///
-/// Rust's runtime has already put `/dev/null` on any of the descriptors 0,
-/// 1, 2 the caller left closed (so no file npy opens can take their number),
-/// opening it read-write; a shell's `> /dev/null` opens it write-only. So a
-/// read-write `/dev/null` on descriptor 1 is a stdout that was closed.
+/// Looks at descriptor 1 before Rust's runtime starts: the runtime puts
+/// `/dev/null` on any of the descriptors 0, 1, 2 the caller left closed (so
+/// no file npy opens can take their number), after which a closed stdout
+/// looks exactly like `/dev/null` opened on purpose (`> /dev/null`, Python's
+/// `subprocess.DEVNULL`). Functions in `.init_array` run before `main`.
+extern "C" fn note_closed_stdout() {
+    // SAFETY: fcntl(F_GETFD) only queries the descriptor table.
+    if unsafe { libc::fcntl(1, libc::F_GETFD) } == -1 {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
+
+/// Call first thing in `main`. (What it needs to know about stdout was
+/// noted before `main`, see [`note_closed_stdout`]; this keeps that code
+/// linked in.)
 pub fn init() {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
-    let fd1 = std::path::Path::new("/proc/self/fd/1");
-    // SAFETY: fcntl(F_GETFL) only queries the descriptor's flags.
-    let flags = unsafe { libc::fcntl(1, libc::F_GETFL) };
-    let closed = flags == -1
-        || (flags & libc::O_ACCMODE == libc::O_RDWR
-            && std::fs::metadata(fd1).is_ok_and(|m| {
-                std::fs::metadata("/dev/null")
-                    .is_ok_and(|n| m.file_type().is_char_device() && m.rdev() == n.rdev())
-            }));
-    STDOUT_CLOSED.store(closed, Ordering::Relaxed);
+    std::hint::black_box(&NOTE_CLOSED_STDOUT);
 }
 
 /// Writes a message to stderr. Errors are ignored: stderr is where they

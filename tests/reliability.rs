@@ -1139,9 +1139,9 @@ fn assert_refused_cleanly(
 }
 
 /// Out of space: a 2 MiB tmpfs for the file written, sources elsewhere.
-/// Each refusal must say "No space left on device", name the file, leave it
+/// Each refusal must say "no space left on device", name the file, leave it
 /// byte for byte as it was (or absent) and remove its temporary file.
-const NO_SPACE: &str = "No space left on device";
+const NO_SPACE: &str = "no space left on device";
 
 /// The small filesystem, a big directory for sources, and 128-byte rows.
 fn full_disk_setup(test: &str) -> Option<(Tmpfs, TempDir, Rows)> {
@@ -1270,8 +1270,8 @@ fn full_disk_convert_stacked() {
 }
 
 /// RLIMIT_FSIZE of 1.5 MiB, SIGXFSZ ignored, so a write past it fails
-/// EFBIG: "File too large", nothing changed, no temporary file.
-const TOO_LARGE: &str = "File too large";
+/// EFBIG: "file too large", nothing changed, no temporary file.
+const TOO_LARGE: &str = "file too large";
 
 fn fsize_limit() -> Limits {
     Limits {

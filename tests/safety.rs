@@ -73,6 +73,9 @@ enum Std {
     StderrPipeClosed,
     /// Descriptor 1 closed before exec (`>&-`).
     StdoutClosed,
+    /// `/dev/null` opened read-write, as Python's `subprocess.DEVNULL`
+    /// (and Rust's runtime, for a closed descriptor) opens it: not closed.
+    StdoutDevNullReadWrite,
 }
 
 /// A pipe with its read end closed: writing to it fails with EPIPE.
@@ -102,6 +105,14 @@ fn run_with(d: &Path, args: &[&str], how: Std) -> Output {
         Std::StderrPipeClosed => {
             c.stderr(dead_pipe());
         }
+        Std::StdoutDevNullReadWrite => {
+            let null = fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+                .unwrap();
+            c.stdout(Stdio::from(null));
+        }
         Std::StdoutClosed => {
             c.stdout(Stdio::null());
             // SAFETY: close(2) is async-signal-safe.
@@ -130,7 +141,9 @@ fn show(args: &[&str], how: Std, o: &Output) -> String {
 /// exits 1), and leaves exactly the files a normal run leaves: the work is
 /// finished even when no one reads what it prints. A stdout closed before
 /// npy started is an error (exit 1, said on stderr) for a command that
-/// prints something, and changes nothing for one that does not.
+/// prints something, and changes nothing for one that does not; a stdout
+/// sent to `/dev/null` (opened read-write, as Python's `subprocess.DEVNULL`
+/// does) is not closed.
 #[test]
 fn every_command_with_stdout_or_stderr_closed() {
     for args in EVERY_COMMAND {
@@ -148,6 +161,7 @@ fn every_command_with_stdout_or_stderr_closed() {
             Std::StdoutPipeClosed,
             Std::StderrPipeClosed,
             Std::StdoutClosed,
+            Std::StdoutDevNullReadWrite,
         ] {
             let dir = tempdir();
             fixtures(dir.path());

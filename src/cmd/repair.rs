@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::npy::io::{copy_range, header_patch, lock_existing, lock_shared, NewFile, Wait};
+use crate::npy::io::{copy_range, header_patch, lock_existing, lock_shared, Locked, NewFile, Wait};
 use crate::npy::repair::{plan, Plan, Reference, Verdict};
 use crate::progress::Progress;
 use crate::Outcome;
@@ -159,16 +159,17 @@ fn repair_one(
         Verdict::Fine => return Ok(("ok, nothing to do".into(), false)),
         Verdict::Repair(p) => p,
     };
-    apply(path, &locked.file, &p, g)?;
+    apply(path, &locked, &p, g)?;
     Ok((p.describe(true).join("; "), false))
 }
 
 /// Carries out a plan on the locked `file`.
-fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
+fn apply(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()> {
+    let file = &locked.file;
     let new_data = p.new_data_len();
     let header = if p.header_changes() {
         let Some(h) = p.header_in_place() else {
-            return rewrite(path, file, p, g);
+            return rewrite(path, locked, p, g);
         };
         let mut old = vec![0u8; h.len()];
         file.read_exact_at(&mut old, 0)
@@ -177,7 +178,7 @@ fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
         // leaves the old header or the new one, never a mix.
         match header_patch(&old, &h) {
             Some((off, bytes)) => Some((off, bytes.to_vec())),
-            None => return rewrite(path, file, p, g),
+            None => return rewrite(path, locked, p, g),
         }
     } else {
         None
@@ -200,7 +201,8 @@ fn apply(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
 
 /// Writes a fresh numpy header and the whole rows into a new file beside
 /// `path` and renames it over `path`, keeping the permissions.
-fn rewrite(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
+fn rewrite(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()> {
+    let file = &locked.file;
     // `beside` follows a symlink: what it points to is replaced.
     let mut nf = NewFile::beside(path)?;
     let header = p.layout.to_npy_header();
@@ -219,5 +221,7 @@ fn rewrite(path: &Path, file: &File, p: &Plan, g: super::Global) -> Result<()> {
         .set_len(hl + new_data)
         .context("cannot size the new file")?;
     nf.copy_permissions_from(file)?;
-    nf.commit(true)
+    // Renamed over the file we hold locked, after checking the path still
+    // names it.
+    nf.commit_over(locked, true)
 }
