@@ -22,6 +22,7 @@ pub mod grow;
 pub mod header;
 pub mod io;
 pub mod join;
+pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
