@@ -7,6 +7,7 @@ mod append;
 mod cli;
 mod concat;
 mod convert_stacked;
+mod fidelity;
 mod format;
 mod inspect;
 mod reliability;

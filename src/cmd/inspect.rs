@@ -197,6 +197,9 @@ fn to_json(path: &str, s: &Scan) -> Value {
     if let Some(msg) = problem_message(path, s) {
         m.insert("message".into(), json!(msg));
     }
+    if let Some(note) = s.note() {
+        m.insert("note".into(), json!(note));
+    }
     Value::Object(m)
 }
 
@@ -230,6 +233,9 @@ fn human(path: &str, s: &Scan) -> String {
     t.push('\n');
     if let Some(m) = problem_message(path, s) {
         t.push_str(&format!("  problem  {m}\n"));
+    }
+    if let Some(n) = s.note() {
+        t.push_str(&format!("  note     {n}\n"));
     }
     t
 }

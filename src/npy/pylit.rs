@@ -18,9 +18,11 @@
 //! header can hold (floats, complex numbers, bytes, sets, `...`) are refused
 //! here with a clear message: numpy would refuse the header a step later.
 //!
-//! [`parse_header`] adds numpy's Python 2 filter (`_filter_header`): for
-//! version 1.0 and 2.0 headers only, a name token `L` right after a number
-//! token is dropped, so `(3L, 4L)` reads as `(3, 4)`.
+//! [`parse_header`] adds numpy's Python 2 filter (`_filter_header`), tried
+//! for version 1.0 and 2.0 headers only: a name token `L` right after a
+//! number token is dropped, so `(3L, 4L)` reads as `(3, 4)`, and the text
+//! goes through `tokenize`/`untokenize`, which drops the whitespace of a
+//! last line holding nothing else.
 
 use std::fmt::Write as _;
 
@@ -149,7 +151,12 @@ impl Parser {
                         self.i += 1;
                     }
                 }
-                None if col > 0 => return Err(self.err("unexpected indentation at the end")),
+                // numpy retries a 1.0/2.0 header that fails to parse through
+                // tokenize/untokenize (`_filter_header`), which drops the
+                // whitespace of a last line that has nothing else.
+                None if col > 0 && !self.python2 => {
+                    return Err(self.err("unexpected indentation at the end"))
+                }
                 None => return Ok(()),
                 Some(_) if col > 0 => return Err(self.err("unexpected indentation")),
                 Some(_) => return Ok(()),
@@ -404,6 +411,11 @@ impl Parser {
             }
         }
         if self.i == after && self.peek().is_some_and(is_ident) {
+            if self.peek() == Some('L') && !self.at(1).is_some_and(is_ident) {
+                return Err(self.err(
+                    "Python 2 'L' suffix (numpy drops it in version 1.0 and 2.0 headers only)",
+                ));
+            }
             return Err(self.err("invalid number"));
         }
         let v = i128::from_str_radix(&digits, radix).map_err(|_| ParseError {
@@ -719,6 +731,9 @@ mod tests {
         assert!(parse_header("(3l,)", true).is_err());
         assert!(parse_header("(3_L,)", true).is_err());
         assert!(parse_header("(3Lx,)", true).is_err());
+        // untokenize drops an indented last line; literal_eval alone refuses it
+        assert!(parse_header("{'a': 1}\n   ", true).is_ok());
+        assert!(parse_header("{'a': 1}\n   ", false).is_err());
     }
 
     #[test]
