@@ -342,3 +342,30 @@ fn every_descr_string_read_and_written_as_numpy_does() {
     }
     assert!(wrong.is_empty(), "rewritten unlike np.save: {wrong:?}");
 }
+
+#[test]
+fn headers_over_np_loads_limit_go_through_every_command() {
+    let Some(py) = python() else { return };
+    let d = fixtures_copy();
+    let dir = d.path();
+    // A writer died after the data of two more rows, before the header.
+    let mut grown = std::fs::read(dir.join("wide_700.npy")).unwrap();
+    let row = std::fs::read(dir.join("wide_700_b.npy")).unwrap();
+    let h = npy_tools::npy::read_header(&mut &row[..]).unwrap().unwrap();
+    let data = &row[h.header_len as usize..];
+    grown.extend_from_slice(data);
+    grown.extend_from_slice(data);
+    grown.extend_from_slice(&data[..100]);
+    std::fs::write(dir.join("grown.npy"), &grown).unwrap();
+    run(dir, &["repair", "--zero-fill", "grown.npy"]).ok();
+    let v = np_load(py, &dir.join("grown.npy"));
+    assert_eq!(v["shape"], serde_json::json!([5]));
+    let r = run(dir, &["inspect", "--json", "grown.npy"]);
+    let j = &r.json_lines()[0];
+    assert_eq!(j["status"], "ok");
+    assert!(j["note"].as_str().unwrap().contains("max_header_size"));
+    run(dir, &["inspect", "--check", "grown.npy"]).ok();
+    run(dir, &["inspect", "grown.npy"])
+        .ok()
+        .stdout_has("max_header_size");
+}

@@ -78,6 +78,14 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
     // literal_eval strips leading spaces and tabs; CPython's tokenizer then
     // translates \r\n and \r to \n.
     let text = text.trim_start_matches([' ', '\t']);
+    // numpy's 1.0/2.0 retry rebuilds the text with untokenize, which turns
+    // the first line's indentation (form feeds included) into spaces that
+    // literal_eval then strips.
+    let text = if python2 {
+        text.trim_start_matches([' ', '\t', '\x0c'])
+    } else {
+        text
+    };
     let s: Vec<char> = if text.contains('\r') {
         text.replace("\r\n", "\n")
             .replace('\r', "\n")
@@ -734,6 +742,9 @@ mod tests {
         // untokenize drops an indented last line; literal_eval alone refuses it
         assert!(parse_header("{'a': 1}\n   ", true).is_ok());
         assert!(parse_header("{'a': 1}\n   ", false).is_err());
+        assert!(parse_header(" \x0c {'a': 1}", true).is_ok());
+        assert!(parse_header(" \x0c {'a': 1}", false).is_err());
+        assert!(parse_header("\n  {'a': 1}", true).is_err());
     }
 
     #[test]
