@@ -305,8 +305,9 @@ fn flexible(kind: char, byteorder: char, n: u64, whole: &Py) -> Result<Dtype, Fo
 
 /// `descr_to_dtype` for a list of fields.
 fn record(fields: &[Py]) -> Result<Dtype, FormatError> {
-    let whole = Py::List(fields.to_vec());
     let mut out: Vec<Field> = Vec::with_capacity(fields.len());
+    // Names and titles in use: numpy refuses one used twice, as either.
+    let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut pad = 0u64;
     let mut size = 0u64;
     for f in fields {
@@ -335,7 +336,7 @@ fn record(fields: &[Py]) -> Result<Dtype, FormatError> {
         size = size
             .checked_add(n)
             .filter(|&s| s <= MAX_C_INT)
-            .ok_or_else(|| too_large(&whole))?;
+            .ok_or_else(|| too_large(&Py::List(fields.to_vec())))?;
         let is_pad = parts[0] == Py::Str(String::new())
             && matches!(
                 &dtype,
@@ -359,15 +360,17 @@ fn record(fields: &[Py]) -> Result<Dtype, FormatError> {
             },
             _ => return Err(bad_descr(f, "a field name is a string or (title, name)")),
         };
-        let taken = |s: &str| {
-            out.iter()
-                .filter(|g| !is_padding(g))
-                .any(|g| g.name == s || g.title.as_deref() == Some(s))
-        };
-        if taken(&name) || title.as_deref().is_some_and(|t| taken(t) || t == name) {
+        let title_clash = title
+            .as_deref()
+            .is_some_and(|t| t == name || used.contains(t));
+        if used.contains(&name) || title_clash {
             return Err(err(format!(
                 "invalid descr: field name {name:?} already used as a name or title"
             )));
+        }
+        used.insert(name.clone());
+        if let Some(t) = &title {
+            used.insert(t.clone());
         }
         if pad > 0 {
             out.push(pad_field(pad));
