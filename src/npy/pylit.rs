@@ -41,6 +41,10 @@ pub enum Py {
     Tuple(Vec<Py>),
     List(Vec<Py>),
     Dict(Vec<(Py, Py)>),
+    /// A float, complex number or `...`, kept as written: `literal_eval`
+    /// reads them, and a header may hold one where a repeated key's later
+    /// value replaces it, but no value npy reads can be one.
+    Other(String),
 }
 
 /// Why a literal did not parse; `pos` is a character offset into the text
@@ -69,6 +73,13 @@ pub fn parse_header(text: &str, python2: bool) -> Result<Py, ParseError> {
 }
 
 fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
+    // numpy's retry reads lines with Python's `tokenize`, which splits
+    // lines at `\n` only and passes a line whose first character (after
+    // spaces) is `\r` through whole, as one blank-line token: no `L` is
+    // dropped on such a line (see `cr_line`).
+    // For the same reason, indentation at the end after a lone `\r` is not
+    // on a line of its own for the retry.
+    let trailing_ok = python2 && !text.trim_end_matches([' ', '\t', '\x0c']).ends_with('\r');
     if let Some(p) = text.find('\0') {
         return Err(ParseError {
             pos: text[..p].chars().count(),
@@ -86,15 +97,59 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
     } else {
         text
     };
-    let s: Vec<char> = if text.contains('\r') {
-        text.replace("\r\n", "\n")
-            .replace('\r', "\n")
-            .chars()
-            .collect()
-    } else {
-        text.chars().collect()
+    let mut s = Vec::with_capacity(text.len());
+    let mut cr_line = Vec::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut on_cr_line = false;
+    let mut line_start = true;
+    // Bracket depth, counted roughly (quotes toggle a string): tokenize
+    // passes a `\r` line through only outside brackets, and when such a
+    // line opens a bracket it does not close, tokenize loses count and the
+    // retry fails.
+    let (mut depth, mut quote) = (0i64, None);
+    let mut retry_fails = false;
+    let mut k = 0;
+    while k < chars.len() {
+        if line_start {
+            let first = chars[k..]
+                .iter()
+                .find(|c| !matches!(c, ' ' | '\t' | '\x0c'));
+            on_cr_line = first == Some(&'\r') && depth == 0 && quote.is_none();
+            line_start = false;
+        }
+        let c = chars[k];
+        k += 1;
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            _ => {}
+        }
+        if c == '\r' {
+            if chars.get(k) == Some(&'\n') {
+                continue;
+            }
+            s.push('\n');
+        } else {
+            if c == '\n' {
+                retry_fails |= on_cr_line && depth > 0;
+                line_start = true;
+            }
+            s.push(c);
+        }
+        cr_line.push(on_cr_line);
+    }
+    retry_fails |= on_cr_line && depth > 0;
+    let python2 = python2 && !retry_fails;
+    let trailing_ok = trailing_ok && !retry_fails;
+    let mut p = Parser {
+        s,
+        cr_line,
+        i: 0,
+        python2,
+        trailing_ok,
     };
-    let mut p = Parser { s, i: 0, python2 };
     p.line_start()?;
     p.ws(0)?;
     let v = p.value(0)?.0;
@@ -107,8 +162,22 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
 
 struct Parser {
     s: Vec<char>,
+    /// Per character: on a physical line that starts with `\r`, which
+    /// numpy's retry leaves as it is.
+    cr_line: Vec<bool>,
     i: usize,
     python2: bool,
+    /// Indentation on a last line of its own is forgiven (numpy's retry).
+    trailing_ok: bool,
+}
+
+/// Whether Python can hash the value (a dict key must be hashable).
+fn hashable(v: &Py) -> bool {
+    match v {
+        Py::List(_) | Py::Dict(_) => false,
+        Py::Tuple(items) => items.iter().all(hashable),
+        _ => true,
+    }
 }
 
 fn is_ident_start(c: char) -> bool {
@@ -162,7 +231,7 @@ impl Parser {
                 // numpy retries a 1.0/2.0 header that fails to parse through
                 // tokenize/untokenize (`_filter_header`), which drops the
                 // whitespace of a last line that has nothing else.
-                None if col > 0 && !self.python2 => {
+                None if col > 0 && !self.trailing_ok => {
                     return Err(self.err("unexpected indentation at the end"))
                 }
                 None => return Ok(()),
@@ -242,16 +311,18 @@ impl Parser {
             }
             '\'' | '"' => (self.strings(depth)?, false),
             '0'..='9' => (self.number()?, true),
-            '.' if matches!(self.at(1), Some('0'..='9')) => {
-                return Err(self.err("floats are not allowed in a header"))
+            '.' if matches!(self.at(1), Some('0'..='9')) => (self.float(self.i)?, true),
+            '.' if self.at(1) == Some('.') && self.at(2) == Some('.') => {
+                self.i += 3;
+                (Py::Other("...".into()), false)
             }
-            '.' => return Err(self.err("'...' is not allowed in a header")),
             '+' | '-' => {
                 self.i += 1;
                 self.ws(depth)?;
                 let (v, is_num) = self.value(depth + 1)?;
                 match v {
                     Py::Int(n) if is_num => (Py::Int(if c == '-' { -n } else { n }), false),
+                    Py::Other(t) if is_num => (Py::Other(format!("{c}{t}")), false),
                     _ => return Err(self.err("a sign applies to a number only")),
                 }
             }
@@ -334,6 +405,9 @@ impl Parser {
                 return Err(self.err("'**' is not allowed in a header"));
             }
             let k = self.value(depth)?.0;
+            if !hashable(&k) {
+                return Err(self.err("a dict key that is a list or a dict (unhashable)"));
+            }
             self.ws(depth)?;
             match self.peek() {
                 Some(':') => self.i += 1,
@@ -395,7 +469,7 @@ impl Parser {
                 }
             }
             if matches!(self.peek(), Some('.' | 'e' | 'E' | 'j' | 'J')) {
-                return Err(self.err("floats and complex numbers are not allowed in a header"));
+                return self.float(start);
             }
             if digits.len() > 1 && digits.starts_with('0') && digits.bytes().any(|b| b != b'0') {
                 self.i = start;
@@ -403,7 +477,7 @@ impl Parser {
             }
         }
         let after = self.i;
-        if self.python2 {
+        if self.python2 && !self.cr_line[start] {
             // numpy's _filter_header: a NAME token `L` right after a NUMBER
             // token is dropped (spaces and continuations may sit between).
             let mut j = self.i;
@@ -431,6 +505,47 @@ impl Parser {
             msg: "integer too large".into(),
         })?;
         Ok(Py::Int(v))
+    }
+
+    /// A float or imaginary literal starting at `start` (Python's
+    /// `floatnumber` and `imagnumber`), kept as written.
+    fn float(&mut self, start: usize) -> Result<Py, ParseError> {
+        self.i = start;
+        let digits = |p: &mut Self| {
+            let from = p.i;
+            while let Some('0'..='9') = p.peek() {
+                p.i += 1;
+                if p.peek() == Some('_') && matches!(p.at(1), Some('0'..='9')) {
+                    p.i += 1;
+                }
+            }
+            p.i > from
+        };
+        let whole = digits(self);
+        let mut frac = false;
+        if self.peek() == Some('.') {
+            self.i += 1;
+            frac = digits(self);
+        }
+        if !whole && !frac {
+            return Err(self.err("invalid number"));
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some('+' | '-')) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(self.peek(), Some('j' | 'J')) {
+            self.i += 1;
+        }
+        if self.peek().is_some_and(is_ident) {
+            return Err(self.err("invalid number"));
+        }
+        Ok(Py::Other(self.s[start..self.i].iter().collect()))
     }
 
     /// One string literal or several adjacent ones, concatenated.
@@ -587,6 +702,7 @@ impl Py {
             Py::Bool(true) => out.push_str("True"),
             Py::Bool(false) => out.push_str("False"),
             Py::None => out.push_str("None"),
+            Py::Other(t) => out.push_str(t),
             Py::Tuple(items) => {
                 out.push('(');
                 for (n, it) in items.iter().enumerate() {
@@ -639,6 +755,7 @@ impl Py {
             },
             Py::Bool(b) => Value::Bool(*b),
             Py::None => Value::Null,
+            Py::Other(t) => Value::String(t.clone()),
             Py::Tuple(items) | Py::List(items) => {
                 Value::Array(items.iter().map(Py::to_json).collect())
             }
@@ -745,6 +862,12 @@ mod tests {
         assert!(parse_header(" \x0c {'a': 1}", true).is_ok());
         assert!(parse_header(" \x0c {'a': 1}", false).is_err());
         assert!(parse_header("\n  {'a': 1}", true).is_err());
+        // tokenize splits lines at \n only, and skips a line starting with \r
+        assert!(parse_header("{'a': 1}\r   ", true).is_err());
+        assert!(parse_header("\r{'a': (3L,)}", true).is_err());
+        assert!(parse_header("{'a': (3L,)\n\r}", true).is_ok());
+        assert!(parse_header("\r{'a':\n (3L,)}", true).is_err());
+        assert!(parse_header("{'a': (3L,)}\r\n", true).is_ok());
     }
 
     #[test]
@@ -775,6 +898,11 @@ mod tests {
             ("  \t{'a':1}\t", dict(&[("a", Py::Int(1))])),
             ("[1,]", Py::List(vec![Py::Int(1)])),
             ("(\n)", Py::Tuple(vec![])),
+            ("1.5", Py::Other("1.5".into())),
+            ("-1e3", Py::Other("-1e3".into())),
+            ("01.5", Py::Other("01.5".into())),
+            (".5j", Py::Other(".5j".into())),
+            ("...", Py::Other("...".into())),
         ] {
             assert_eq!(parse(text).unwrap(), want, "{text:?}");
         }
@@ -809,11 +937,10 @@ mod tests {
             "0xg",
             "0o8",
             "09",
-            "1.5",
-            "1e3",
-            "1j",
             "1+1j",
-            "...",
+            "1.5x",
+            "1e",
+            "{[1]: 2}",
             "set()",
             "{1}",
             "{'a':1,**{}}",
