@@ -56,7 +56,7 @@ Register-ArgumentCompleter -Native -CommandName 'npy' -ScriptBlock {
             break
         }
         'npy;append' {
-            [CompletionResult]::new('--dtype', '--dtype', [CompletionResultType]::ParameterName, 'With --raw: the rows'' dtype, as a .npy descr (`<f8`, `|u1`, `[(''x'', ''<i4'')]`). Required when TARGET does not exist; else checked against TARGET')
+            [CompletionResult]::new('--dtype', '--dtype', [CompletionResultType]::ParameterName, 'With --raw: the rows'' dtype as numpy names it (`float64`, `int32`, `f8`, `d`, `<f8`, `|u1`) or a record descr (`[(''x'', ''<i4'')]`). Required when TARGET does not exist; else checked against TARGET')
             [CompletionResult]::new('--shape', '--shape', [CompletionResultType]::ParameterName, 'With --raw: the shape of one row, e.g. `3` or `3,4` (TARGET''s dims other than the growth axis); omit for rows of single values')
             [CompletionResult]::new('--raw', '--raw', [CompletionResultType]::ParameterName, 'Sources hold raw row bytes in TARGET''s memory order (no .npy header); only whole rows are appended')
             [CompletionResult]::new('--no-wait', '--no-wait', [CompletionResultType]::ParameterName, 'Fail at once if another process (npy, flock(1), ...) holds the lock on TARGET, instead of waiting')

@@ -51,7 +51,7 @@ set edit:completion:arg-completer[npy] = {|@words|
             cand --version 'Print version'
         }
         &'npy;append'= {
-            cand --dtype 'With --raw: the rows'' dtype, as a .npy descr (`<f8`, `|u1`, `[(''x'', ''<i4'')]`). Required when TARGET does not exist; else checked against TARGET'
+            cand --dtype 'With --raw: the rows'' dtype as numpy names it (`float64`, `int32`, `f8`, `d`, `<f8`, `|u1`) or a record descr (`[(''x'', ''<i4'')]`). Required when TARGET does not exist; else checked against TARGET'
             cand --shape 'With --raw: the shape of one row, e.g. `3` or `3,4` (TARGET''s dims other than the growth axis); omit for rows of single values'
             cand --raw 'Sources hold raw row bytes in TARGET''s memory order (no .npy header); only whole rows are appended'
             cand --no-wait 'Fail at once if another process (npy, flock(1), ...) holds the lock on TARGET, instead of waiting'

@@ -46,7 +46,7 @@ complete -c npy -n "__fish_npy_using_subcommand inspect" -l check -d 'Exit 1 whe
 complete -c npy -n "__fish_npy_using_subcommand inspect" -s q -l quiet -d 'Never show progress bars'
 complete -c npy -n "__fish_npy_using_subcommand inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c npy -n "__fish_npy_using_subcommand inspect" -s V -l version -d 'Print version'
-complete -c npy -n "__fish_npy_using_subcommand append" -l dtype -d 'With --raw: the rows\' dtype, as a .npy descr (`<f8`, `|u1`, `[(\'x\', \'<i4\')]`). Required when TARGET does not exist; else checked against TARGET' -r
+complete -c npy -n "__fish_npy_using_subcommand append" -l dtype -d 'With --raw: the rows\' dtype as numpy names it (`float64`, `int32`, `f8`, `d`, `<f8`, `|u1`) or a record descr (`[(\'x\', \'<i4\')]`). Required when TARGET does not exist; else checked against TARGET' -r
 complete -c npy -n "__fish_npy_using_subcommand append" -l shape -d 'With --raw: the shape of one row, e.g. `3` or `3,4` (TARGET\'s dims other than the growth axis); omit for rows of single values' -r
 complete -c npy -n "__fish_npy_using_subcommand append" -l raw -d 'Sources hold raw row bytes in TARGET\'s memory order (no .npy header); only whole rows are appended'
 complete -c npy -n "__fish_npy_using_subcommand append" -l no-wait -d 'Fail at once if another process (npy, flock(1), ...) holds the lock on TARGET, instead of waiting'

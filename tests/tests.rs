@@ -9,6 +9,7 @@ mod concat;
 mod convert_stacked;
 mod diff;
 mod docs;
+mod fidelity;
 mod format;
 mod inspect;
 mod npz;

@@ -16,7 +16,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use crate::npy::grow::{create_empty, discard_created, Grower};
 use crate::npy::header::{growth_axis, read_header, shape_repr, Header, Layout};
 use crate::npy::io::{file_id, lock_existing, open_input, resolve_link, Locked, Wait};
-use crate::npy::pylit::{self, Py};
+use crate::npy::pylit::Py;
 use crate::npy::scan::{scan_file, scan_settled, FileStatus, Scan};
 use crate::progress::Progress;
 use crate::Outcome;
@@ -50,7 +50,8 @@ pub struct Args {
     /// only whole rows are appended.
     #[arg(long)]
     pub raw: bool,
-    /// With --raw: the rows' dtype, as a .npy descr (`<f8`, `|u1`, `[('x', '<i4')]`).
+    /// With --raw: the rows' dtype as numpy names it (`float64`, `int32`,
+    /// `f8`, `d`, `<f8`, `|u1`) or a record descr (`[('x', '<i4')]`).
     /// Required when TARGET does not exist; else checked against TARGET.
     #[arg(long, value_name = "DESCR", requires = "raw")]
     pub dtype: Option<String>,
@@ -113,7 +114,7 @@ fn order_name(fortran: bool) -> &'static str {
 /// Checks that `src` can be appended to `tgt`; returns its rows along
 /// `tgt`'s growth axis.
 fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
-    if src.descr != tgt.descr {
+    if !crate::npy::dtype::same_descr(src.descr, tgt.descr) {
         bail!(
             "{}: dtype {} differs from {}'s {}",
             src.name,
@@ -573,16 +574,11 @@ fn stdin_step(
     Ok(true)
 }
 
-/// `--dtype`: a type string as is (`<f8`), or a Python literal for records.
+/// `--dtype`: what `np.dtype()` takes for a plain type (`float64`, `f8`,
+/// `<f8`, `d`), or a Python literal for records; gives the descr np.save
+/// writes for it.
 fn parse_descr(s: &str) -> Result<Py> {
-    let t = s.trim();
-    let py = if t.starts_with(['[', '(', '\'', '"']) {
-        pylit::parse(t).map_err(|e| anyhow!("--dtype {s}: not a valid descr: {e}"))?
-    } else {
-        Py::Str(t.to_string())
-    };
-    crate::npy::Dtype::from_descr(&py).map_err(|e| anyhow!("--dtype {s}: {e}"))?;
-    Ok(py)
+    crate::npy::dtype::parse_user_dtype(s).map_err(|e| anyhow!("--dtype {s}: {e}"))
 }
 
 /// `--shape`: `3`, `3,4`, `(3, 4)`, or empty for rows of single values.
@@ -671,7 +667,7 @@ fn append_raw_all(
     let (lock, scan) = lock_target(target, args)?;
     let h = scan.header.clone();
     if let Some(d) = descr {
-        if *d != h.descr {
+        if !crate::npy::dtype::same_descr(d, &h.descr) {
             bail!(
                 "--dtype {}: differs from {tname}'s {}",
                 d.repr(),

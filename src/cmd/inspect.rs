@@ -282,6 +282,9 @@ fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
     if let Some(msg) = msg {
         m.insert("message".into(), json!(msg));
     }
+    if let Some(note) = s.note() {
+        m.insert("note".into(), json!(note));
+    }
     Value::Object(m)
 }
 
@@ -315,6 +318,9 @@ fn human(path: &str, s: &Scan, msg: Option<String>) -> String {
     t.push('\n');
     if let Some(m) = msg {
         t.push_str(&format!("  problem  {m}\n"));
+    }
+    if let Some(n) = s.note() {
+        t.push_str(&format!("  note     {n}\n"));
     }
     t
 }

@@ -22,6 +22,10 @@ pub const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 /// Header lengths above this are refused outright; numpy writes a few MiB at
 /// the very most (a record with hundreds of thousands of fields).
 pub const MAX_HEADER_LEN: u64 = 256 << 20;
+/// np.load's default `max_header_size`: a header dict of more characters
+/// loads only with `np.load(f, max_header_size=...)` (or
+/// `allow_pickle=True`). np.save writes such headers for wide records.
+pub const NUMPY_MAX_HEADER_SIZE: u64 = 10_000;
 
 /// Header versions and what they change, as numpy's `_header_size_info`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,9 @@ pub struct Header {
     pub version: Version,
     /// Total header size in bytes: the offset of the data.
     pub header_len: u64,
+    /// Characters in the dict text (padding and newline included), as
+    /// np.load counts them against its `max_header_size`.
+    pub dict_chars: u64,
     pub layout: Layout,
 }
 
@@ -159,7 +166,12 @@ pub fn parse_preamble(buf: &[u8]) -> Result<Preamble, FormatError> {
     Ok(Preamble { version, dict_len })
 }
 
-/// Parses the dict text of a header whose preamble is `pre`.
+/// Parses the dict text of a header whose preamble is `pre`, accepting
+/// exactly what numpy's `_read_array_header` accepts: the text as
+/// `ast.literal_eval` reads it (Python 2 `L` suffixes dropped for versions
+/// 1.0 and 2.0 only), a dict whose keys are exactly `descr`,
+/// `fortran_order` and `shape` (a repeated key keeps its last value), and a
+/// descr `descr_to_dtype` accepts.
 pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     let s: std::borrow::Cow<str> = if pre.version.utf8 {
         std::str::from_utf8(text)
@@ -168,7 +180,13 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     } else {
         text.iter().map(|&b| b as char).collect::<String>().into()
     };
-    let v = pylit::parse(&s).map_err(|e| FormatError::Dict(e.to_string()))?;
+    let dict_chars = if pre.version.utf8 {
+        s.chars().count() as u64
+    } else {
+        text.len() as u64
+    };
+    let v =
+        pylit::parse_header(&s, !pre.version.utf8).map_err(|e| FormatError::Dict(e.to_string()))?;
     let Py::Dict(items) = v else {
         return Err(FormatError::Dict("header is not a dict".into()));
     };
@@ -183,9 +201,8 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
             "shape" => &mut shape,
             _ => return Err(FormatError::Dict(format!("unexpected key {:?}", k))),
         };
-        if slot.replace(v).is_some() {
-            return Err(FormatError::Dict(format!("key {:?} given twice", k)));
-        }
+        // As in a Python dict, a repeated key keeps its last value.
+        *slot = Some(v);
     }
     let missing = |k: &str| FormatError::Dict(format!("missing key {k:?}"));
     let descr = descr.ok_or_else(|| missing("descr"))?;
@@ -226,6 +243,7 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     Ok(Header {
         version: pre.version,
         header_len: pre.header_len(),
+        dict_chars,
         // Checks that every size derived from the header is representable.
         layout: Layout::new(descr, fortran_order, shape)?,
     })
@@ -324,6 +342,7 @@ pub fn read_dict_at(
 impl Layout {
     pub fn new(descr: Py, fortran_order: bool, shape: Vec<u64>) -> Result<Layout, FormatError> {
         let dtype = Dtype::from_descr(&descr)?;
+        super::dtype::check_top_level(&dtype, &descr)?;
         let l = Layout {
             descr,
             dtype,
@@ -361,20 +380,37 @@ impl Layout {
     }
 
     /// The header dict text as numpy writes it, without padding:
-    /// `{'descr': ..., 'fortran_order': ..., 'shape': (...), }`.
+    /// `{'descr': ..., 'fortran_order': ..., 'shape': (...), }`, with the
+    /// descr as this layout holds it.
     pub fn dict_text(&self) -> String {
+        self.dict_text_with(&self.descr)
+    }
+
+    /// The layout with the descr `np.save` would write for its dtype
+    /// (`'|u1'` for a cnpy `'<u1'`, `'<f8'` for `'float64'`): what every
+    /// file npy creates carries.
+    pub fn canonical(&self) -> Layout {
+        Layout {
+            descr: self.dtype.to_descr(),
+            ..self.clone()
+        }
+    }
+
+    fn dict_text_with(&self, descr: &Py) -> String {
         let shape = Py::Tuple(self.shape.iter().map(|&d| Py::Int(d as i128)).collect());
         format!(
             "{{'descr': {}, 'fortran_order': {}, 'shape': {}, }}",
-            self.descr.repr(),
+            descr.repr(),
             if self.fortran_order { "True" } else { "False" },
             shape.repr()
         )
     }
 
-    /// The whole header exactly as numpy 2.x `np.save` writes it.
+    /// The whole header exactly as numpy 2.x `np.save` writes it: with the
+    /// canonical descr of the dtype (see [`Layout::canonical`]), whatever
+    /// descr this layout was read with.
     pub fn to_npy_header(&self) -> Vec<u8> {
-        let mut text = self.dict_text();
+        let mut text = self.dict_text_with(&self.dtype.to_descr());
         if let Some(ax) = self.growth_axis() {
             let digits = self.shape[ax].to_string().len();
             text.extend(std::iter::repeat_n(
@@ -419,9 +455,15 @@ impl Layout {
     }
 
     pub fn to_header(&self, version: Version, header_len: u64) -> Header {
+        let prefix = version.prefix_len() as u64;
+        let text = self.dict_text();
+        // What parsing the header [`Layout::to_header_of_len`] writes gives.
+        let dict_chars =
+            text.chars().count() as u64 + header_len.saturating_sub(prefix + text.len() as u64);
         Header {
             version,
             header_len,
+            dict_chars,
             layout: self.clone(),
         }
     }
@@ -453,6 +495,14 @@ fn assemble(v: Version, mut body: Vec<u8>, dict_len: usize) -> Vec<u8> {
 }
 
 impl Header {
+    /// True when np.load refuses this header unless given
+    /// `max_header_size` (its dict is over 10,000 characters). numpy
+    /// itself writes such headers for wide records; every npy command
+    /// handles them.
+    pub fn needs_max_header_size(&self) -> bool {
+        self.dict_chars > NUMPY_MAX_HEADER_SIZE
+    }
+
     /// A copy of the layout, to change and write elsewhere.
     pub fn layout(&self) -> Layout {
         self.layout.clone()

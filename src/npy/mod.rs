@@ -47,6 +47,7 @@ pub mod limits;
 pub mod print;
 pub mod npz;
 pub mod part;
+pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;

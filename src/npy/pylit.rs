@@ -1,11 +1,28 @@
-//! Python literals: the small subset of Python's syntax that a `.npy` header
-//! uses (dicts, lists, tuples, strings, integers, booleans), parsed the way
-//! `ast.literal_eval` reads them, and printed the way Python's `repr` does.
+//! Python literals: the subset of Python's syntax a `.npy` header can use,
+//! parsed exactly as `ast.literal_eval` reads it, and printed the way Python's
+//! `repr` does.
 //!
-//! numpy writes the header with `repr` and reads it with `literal_eval`, so
-//! owning both directions is what lets us produce headers byte-identical to
-//! `np.save` and accept every header numpy accepts (any spacing, trailing
-//! commas, Python 2 `L` suffixes) without pulling in a Python parser.
+//! numpy writes the header with `repr` and reads it with `ast.literal_eval`
+//! (numpy/lib/_format_impl.py, `_read_array_header`), so owning both
+//! directions is what lets us produce headers byte-identical to `np.save` and
+//! accept every header numpy accepts — and nothing more.
+//!
+//! What `ast.literal_eval` accepts and this parser follows (docs/FORMAT.md
+//! has the full list): Python's tokenizer rules for whitespace, comments,
+//! backslash continuations and indentation at the top level; integers in
+//! decimal, hex, octal and binary with `_` separators; one unary `+`/`-` on
+//! a number; strings with any quote style, `r`/`u` prefixes, triple quotes,
+//! every escape but `\N{...}`, adjacent strings concatenated; tuples, lists,
+//! dicts (a repeated key keeps its last value, as a Python dict does),
+//! `True`, `False`, `None`. Values that `literal_eval` accepts but no valid
+//! header can hold (floats, complex numbers, bytes, sets, `...`) are refused
+//! here with a clear message: numpy would refuse the header a step later.
+//!
+//! [`parse_header`] adds numpy's Python 2 filter (`_filter_header`), tried
+//! for version 1.0 and 2.0 headers only: a name token `L` right after a
+//! number token is dropped, so `(3L, 4L)` reads as `(3, 4)`, and the text
+//! goes through `tokenize`/`untokenize`, which drops the whitespace of a
+//! last line holding nothing else.
 
 use std::fmt::Write as _;
 
@@ -24,9 +41,14 @@ pub enum Py {
     Tuple(Vec<Py>),
     List(Vec<Py>),
     Dict(Vec<(Py, Py)>),
+    /// A float, complex number or `...`, kept as written: `literal_eval`
+    /// reads them, and a header may hold one where a repeated key's later
+    /// value replaces it, but no value npy reads can be one.
+    Other(String),
 }
 
-/// Why a literal did not parse; `pos` is a byte offset into the text.
+/// Why a literal did not parse; `pos` is a character offset into the text
+/// (after Python's newline translation: `\r\n` and `\r` count as `\n`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     pub pos: usize,
@@ -39,29 +61,134 @@ impl std::fmt::Display for ParseError {
     }
 }
 
-/// Parses `text` as one Python literal surrounded by optional whitespace.
+/// Parses `text` as `ast.literal_eval(text)` would (Python 3 syntax).
 pub fn parse(text: &str) -> Result<Py, ParseError> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        text,
-        i: 0,
+    parse_with(text, false)
+}
+
+/// Parses a header's dict text as numpy's `_read_array_header` does:
+/// `python2` (versions 1.0 and 2.0) also drops Python 2 `L` suffixes.
+pub fn parse_header(text: &str, python2: bool) -> Result<Py, ParseError> {
+    parse_with(text, python2)
+}
+
+fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
+    // numpy's retry reads lines with Python's `tokenize`, which splits
+    // lines at `\n` only and passes a line whose first character (after
+    // spaces) is `\r` through whole, as one blank-line token: no `L` is
+    // dropped on such a line (see `cr_line`).
+    // For the same reason, indentation at the end after a lone `\r` is not
+    // on a line of its own for the retry.
+    let trailing_ok = python2 && !text.trim_end_matches([' ', '\t', '\x0c']).ends_with('\r');
+    if let Some(p) = text.find('\0') {
+        return Err(ParseError {
+            pos: text[..p].chars().count(),
+            msg: "NUL character in the header".into(),
+        });
+    }
+    // literal_eval strips leading spaces and tabs; CPython's tokenizer then
+    // translates \r\n and \r to \n.
+    let text = text.trim_start_matches([' ', '\t']);
+    // numpy's 1.0/2.0 retry rebuilds the text with untokenize, which turns
+    // the first line's indentation (form feeds included) into spaces that
+    // literal_eval then strips.
+    let text = if python2 {
+        text.trim_start_matches([' ', '\t', '\x0c'])
+    } else {
+        text
     };
-    p.ws();
-    let v = p.value(0)?;
-    p.ws();
+    let mut s = Vec::with_capacity(text.len());
+    let mut cr_line = Vec::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    let mut on_cr_line = false;
+    let mut line_start = true;
+    // Bracket depth, counted roughly (quotes toggle a string): tokenize
+    // passes a `\r` line through only outside brackets, and when such a
+    // line opens a bracket it does not close, tokenize loses count and the
+    // retry fails.
+    let (mut depth, mut quote) = (0i64, None);
+    let mut retry_fails = false;
+    let mut k = 0;
+    while k < chars.len() {
+        if line_start {
+            let first = chars[k..]
+                .iter()
+                .find(|c| !matches!(c, ' ' | '\t' | '\x0c'));
+            on_cr_line = first == Some(&'\r') && depth == 0 && quote.is_none();
+            line_start = false;
+        }
+        let c = chars[k];
+        k += 1;
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            _ => {}
+        }
+        if c == '\r' {
+            if chars.get(k) == Some(&'\n') {
+                continue;
+            }
+            s.push('\n');
+        } else {
+            if c == '\n' {
+                retry_fails |= on_cr_line && depth > 0;
+                line_start = true;
+            }
+            s.push(c);
+        }
+        cr_line.push(on_cr_line);
+    }
+    retry_fails |= on_cr_line && depth > 0;
+    let python2 = python2 && !retry_fails;
+    let trailing_ok = trailing_ok && !retry_fails;
+    let mut p = Parser {
+        s,
+        cr_line,
+        i: 0,
+        python2,
+        trailing_ok,
+    };
+    p.line_start()?;
+    p.ws(0)?;
+    let v = p.value(0)?.0;
+    p.ws(0)?;
     if p.i != p.s.len() {
-        return Err(p.err("unexpected text after the header dict"));
+        return Err(p.err("unexpected text after the value"));
     }
     Ok(v)
 }
 
-struct Parser<'a> {
-    s: &'a [u8],
-    text: &'a str,
+struct Parser {
+    s: Vec<char>,
+    /// Per character: on a physical line that starts with `\r`, which
+    /// numpy's retry leaves as it is.
+    cr_line: Vec<bool>,
     i: usize,
+    python2: bool,
+    /// Indentation on a last line of its own is forgiven (numpy's retry).
+    trailing_ok: bool,
 }
 
-impl Parser<'_> {
+/// Whether Python can hash the value (a dict key must be hashable).
+fn hashable(v: &Py) -> bool {
+    match v {
+        Py::List(_) | Py::Dict(_) => false,
+        Py::Tuple(items) => items.iter().all(hashable),
+        _ => true,
+    }
+}
+
+fn is_ident_start(c: char) -> bool {
+    c == '_' || c.is_alphabetic()
+}
+
+fn is_ident(c: char) -> bool {
+    c == '_' || c.is_alphanumeric()
+}
+
+impl Parser {
     fn err(&self, msg: &str) -> ParseError {
         ParseError {
             pos: self.i,
@@ -69,188 +196,439 @@ impl Parser<'_> {
         }
     }
 
-    fn peek(&self) -> Option<u8> {
+    fn peek(&self) -> Option<char> {
         self.s.get(self.i).copied()
     }
 
-    fn ws(&mut self) {
-        while let Some(c) = self.peek() {
-            if c == b' ' || c == b'\t' || c == b'\n' || c == b'\r' || c == b'\x0c' {
+    fn at(&self, k: usize) -> Option<char> {
+        self.s.get(self.i + k).copied()
+    }
+
+    /// At the start of a physical line outside brackets: Python's
+    /// indentation rule. A line holding only whitespace and a comment is
+    /// blank; any other indented line, or trailing indentation at the end
+    /// of the text, is an `IndentationError`.
+    fn line_start(&mut self) -> Result<(), ParseError> {
+        loop {
+            let mut col = 0;
+            while let Some(c) = self.peek() {
+                match c {
+                    ' ' | '\t' => col += 1,
+                    '\x0c' => col = 0,
+                    _ => break,
+                }
                 self.i += 1;
-            } else if c == b'\\' && self.s.get(self.i + 1) == Some(&b'\n') {
-                // explicit line continuation
-                self.i += 2;
-            } else {
-                break;
+            }
+            match self.peek() {
+                Some('\n') => {
+                    self.i += 1;
+                }
+                Some('#') => {
+                    while !matches!(self.peek(), None | Some('\n')) {
+                        self.i += 1;
+                    }
+                }
+                // numpy retries a 1.0/2.0 header that fails to parse through
+                // tokenize/untokenize (`_filter_header`), which drops the
+                // whitespace of a last line that has nothing else.
+                None if col > 0 && !self.trailing_ok => {
+                    return Err(self.err("unexpected indentation at the end"))
+                }
+                None => return Ok(()),
+                Some(_) if col > 0 => return Err(self.err("unexpected indentation")),
+                Some(_) => return Ok(()),
             }
         }
     }
 
-    fn value(&mut self, depth: usize) -> Result<Py, ParseError> {
+    /// Skips whitespace, comments and line continuations; inside brackets
+    /// (`depth > 0`) newlines too, outside them with Python's line rules.
+    fn ws(&mut self, depth: usize) -> Result<(), ParseError> {
+        while let Some(c) = self.peek() {
+            match c {
+                ' ' | '\t' | '\x0c' => self.i += 1,
+                '#' => {
+                    while !matches!(self.peek(), None | Some('\n')) {
+                        self.i += 1;
+                    }
+                }
+                '\\' if self.at(1) == Some('\n') => {
+                    self.i += 2;
+                    if self.peek().is_none() {
+                        return Err(self.err("line continuation at the end of the text"));
+                    }
+                }
+                '\n' => {
+                    self.i += 1;
+                    if depth == 0 {
+                        self.line_start()?;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips what [`ws`] skips but never fails; returns whether it moved.
+    fn try_ws(&mut self, depth: usize) {
+        let save = self.i;
+        if self.ws(depth).is_err() {
+            self.i = save;
+        }
+    }
+
+    /// One literal. The flag says whether it is a bare number (what a unary
+    /// sign may apply to; parentheses keep it).
+    fn value(&mut self, depth: usize) -> Result<(Py, bool), ParseError> {
         if depth > MAX_DEPTH {
             return Err(self.err("nesting too deep"));
         }
-        match self.peek() {
-            None => Err(self.err("unexpected end of header")),
-            Some(b'{') => {
+        let Some(c) = self.peek() else {
+            return Err(self.err("unexpected end of header"));
+        };
+        let v = match c {
+            '{' => {
                 self.i += 1;
-                let mut items = Vec::new();
-                loop {
-                    self.ws();
-                    if self.peek() == Some(b'}') {
-                        self.i += 1;
-                        return Ok(Py::Dict(items));
-                    }
-                    let k = self.value(depth + 1)?;
-                    self.ws();
-                    if self.peek() != Some(b':') {
-                        return Err(self.err("expected ':' in dict"));
-                    }
-                    self.i += 1;
-                    self.ws();
-                    let v = self.value(depth + 1)?;
-                    items.push((k, v));
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.i += 1,
-                        Some(b'}') => {}
-                        _ => return Err(self.err("expected ',' or '}' in dict")),
-                    }
+                (self.dict(depth + 1)?, false)
+            }
+            '[' => {
+                self.i += 1;
+                let items = self.seq(depth + 1, ']')?.0;
+                (Py::List(items.into_iter().map(|(v, _)| v).collect()), false)
+            }
+            '(' => {
+                self.i += 1;
+                let (mut items, comma) = self.seq(depth + 1, ')')?;
+                if items.len() == 1 && !comma {
+                    // `(x)` is just x in Python.
+                    return Ok(items.pop().expect("one item"));
+                }
+                (
+                    Py::Tuple(items.into_iter().map(|(v, _)| v).collect()),
+                    false,
+                )
+            }
+            '\'' | '"' => (self.strings(depth)?, false),
+            '0'..='9' => (self.number()?, true),
+            '.' if matches!(self.at(1), Some('0'..='9')) => (self.float(self.i)?, true),
+            '.' if self.at(1) == Some('.') && self.at(2) == Some('.') => {
+                self.i += 3;
+                (Py::Other("...".into()), false)
+            }
+            '+' | '-' => {
+                self.i += 1;
+                self.ws(depth)?;
+                let (v, is_num) = self.value(depth + 1)?;
+                match v {
+                    Py::Int(n) if is_num => (Py::Int(if c == '-' { -n } else { n }), false),
+                    Py::Other(t) if is_num => (Py::Other(format!("{c}{t}")), false),
+                    _ => return Err(self.err("a sign applies to a number only")),
                 }
             }
-            Some(open @ (b'[' | b'(')) => {
-                let close = if open == b'[' { b']' } else { b')' };
-                self.i += 1;
-                let mut items = Vec::new();
-                let mut saw_comma = false;
-                loop {
-                    self.ws();
-                    if self.peek() == Some(close) {
-                        self.i += 1;
-                        break;
-                    }
-                    items.push(self.value(depth + 1)?);
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => {
-                            self.i += 1;
-                            saw_comma = true;
-                        }
-                        Some(c) if c == close => {}
-                        _ => return Err(self.err("expected ',' or closing bracket")),
-                    }
-                }
-                if open == b'[' {
-                    Ok(Py::List(items))
-                } else if items.len() == 1 && !saw_comma {
-                    // `(x)` is just x in Python
-                    Ok(items.pop().expect("one item"))
-                } else {
-                    Ok(Py::Tuple(items))
-                }
-            }
-            Some(b'\'' | b'"') => self.string(),
-            Some(b'u' | b'U' | b'b' | b'B')
-                if matches!(self.s.get(self.i + 1), Some(b'\'' | b'"')) =>
-            {
-                self.i += 1;
-                self.string()
-            }
-            Some(b'-' | b'+' | b'0'..=b'9') => self.int(),
-            Some(c) if c.is_ascii_alphabetic() || c == b'_' => {
+            c if is_ident_start(c) => {
                 let start = self.i;
-                while let Some(c) = self.peek() {
-                    if c.is_ascii_alphanumeric() || c == b'_' {
-                        self.i += 1;
-                    } else {
-                        break;
-                    }
+                while self.peek().is_some_and(is_ident) {
+                    self.i += 1;
                 }
-                match &self.text[start..self.i] {
-                    "True" => Ok(Py::Bool(true)),
-                    "False" => Ok(Py::Bool(false)),
-                    "None" => Ok(Py::None),
-                    _ => {
-                        self.i = start;
-                        Err(self.err("unexpected name (only literals are allowed)"))
+                let word: String = self.s[start..self.i].iter().collect();
+                if matches!(self.peek(), Some('\'' | '"')) {
+                    let lower = word.to_ascii_lowercase();
+                    match lower.as_str() {
+                        "r" | "u" => {
+                            self.i = start;
+                            (self.strings(depth)?, false)
+                        }
+                        "b" | "br" | "rb" => {
+                            self.i = start;
+                            return Err(self.err("bytes are not allowed in a header"));
+                        }
+                        "f" | "fr" | "rf" => {
+                            self.i = start;
+                            return Err(self.err("f-strings are not literals"));
+                        }
+                        _ => {
+                            self.i = start;
+                            return Err(self.err("unexpected name (only literals are allowed)"));
+                        }
+                    }
+                } else {
+                    match word.as_str() {
+                        "True" => (Py::Bool(true), false),
+                        "False" => (Py::Bool(false), false),
+                        "None" => (Py::None, false),
+                        _ => {
+                            self.i = start;
+                            return Err(self.err("unexpected name (only literals are allowed)"));
+                        }
                     }
                 }
             }
-            Some(_) => Err(self.err("unexpected character")),
+            _ => return Err(self.err("unexpected character")),
+        };
+        Ok(v)
+    }
+
+    /// Items up to `close`, comma separated, a trailing comma allowed; the
+    /// flag says whether any comma was seen.
+    fn seq(&mut self, depth: usize, close: char) -> Result<(Vec<(Py, bool)>, bool), ParseError> {
+        let mut items = Vec::new();
+        let mut comma = false;
+        loop {
+            self.ws(depth)?;
+            if self.peek() == Some(close) {
+                self.i += 1;
+                return Ok((items, comma));
+            }
+            items.push(self.value(depth)?);
+            self.ws(depth)?;
+            match self.peek() {
+                Some(',') => {
+                    self.i += 1;
+                    comma = true;
+                }
+                Some(c) if c == close => {}
+                _ => return Err(self.err("expected ',' or a closing bracket")),
+            }
         }
     }
 
-    fn int(&mut self) -> Result<Py, ParseError> {
+    fn dict(&mut self, depth: usize) -> Result<Py, ParseError> {
+        let mut items = Vec::new();
+        loop {
+            self.ws(depth)?;
+            if self.peek() == Some('}') {
+                self.i += 1;
+                return Ok(Py::Dict(items));
+            }
+            if self.peek() == Some('*') {
+                return Err(self.err("'**' is not allowed in a header"));
+            }
+            let k = self.value(depth)?.0;
+            if !hashable(&k) {
+                return Err(self.err("a dict key that is a list or a dict (unhashable)"));
+            }
+            self.ws(depth)?;
+            match self.peek() {
+                Some(':') => self.i += 1,
+                Some(',' | '}') if items.is_empty() => {
+                    return Err(self.err("sets are not allowed in a header"))
+                }
+                _ => return Err(self.err("expected ':' in dict")),
+            }
+            self.ws(depth)?;
+            let v = self.value(depth)?.0;
+            items.push((k, v));
+            self.ws(depth)?;
+            match self.peek() {
+                Some(',') => self.i += 1,
+                Some('}') => {}
+                _ => return Err(self.err("expected ',' or '}' in dict")),
+            }
+        }
+    }
+
+    /// An integer literal as Python's tokenizer reads it, then (in Python 2
+    /// mode) an `L` name token after it.
+    fn number(&mut self) -> Result<Py, ParseError> {
         let start = self.i;
-        let mut neg = false;
-        while let Some(c @ (b'-' | b'+')) = self.peek() {
-            if c == b'-' {
-                neg = !neg;
+        let radix = match (self.peek(), self.at(1)) {
+            (Some('0'), Some('x' | 'X')) => 16,
+            (Some('0'), Some('o' | 'O')) => 8,
+            (Some('0'), Some('b' | 'B')) => 2,
+            _ => 10,
+        };
+        let mut digits = String::new();
+        if radix != 10 {
+            self.i += 2;
+            // 0x_1 is allowed: an underscore may follow the prefix.
+            loop {
+                if self.peek() == Some('_') {
+                    self.i += 1;
+                }
+                match self.peek() {
+                    Some(c) if c.is_digit(radix) => {
+                        digits.push(c);
+                        self.i += 1;
+                    }
+                    _ => break,
+                }
+                if self.peek() != Some('_') && !self.peek().is_some_and(|c| c.is_digit(radix)) {
+                    break;
+                }
             }
-            self.i += 1;
-            self.ws();
-        }
-        let digits_start = self.i;
-        while let Some(b'0'..=b'9' | b'_') = self.peek() {
-            self.i += 1;
-        }
-        if self.i == digits_start {
-            return Err(self.err("expected a number"));
-        }
-        let digits: String = self.text[digits_start..self.i]
-            .chars()
-            .filter(|&c| c != '_')
-            .collect();
-        if digits.len() > 1 && digits.starts_with('0') && digits.bytes().any(|b| b != b'0') {
-            self.i = start;
-            return Err(self.err("integer with leading zeros"));
-        }
-        // Python 2 long suffix, written by old numpy on Windows: `(2L, 3L)`.
-        if let Some(b'L' | b'l') = self.peek() {
-            self.i += 1;
-        }
-        if let Some(c) = self.peek() {
-            if c == b'.' || c == b'e' || c == b'E' || c == b'j' || c.is_ascii_alphabetic() {
-                return Err(self.err("only integers are allowed here"));
+            if digits.is_empty() || self.s[self.i - 1] == '_' {
+                return Err(self.err("invalid number"));
+            }
+        } else {
+            while let Some(c @ '0'..='9') = self.peek() {
+                digits.push(c);
+                self.i += 1;
+                if self.peek() == Some('_') && matches!(self.at(1), Some('0'..='9')) {
+                    self.i += 1;
+                }
+            }
+            if matches!(self.peek(), Some('.' | 'e' | 'E' | 'j' | 'J')) {
+                return self.float(start);
+            }
+            if digits.len() > 1 && digits.starts_with('0') && digits.bytes().any(|b| b != b'0') {
+                self.i = start;
+                return Err(self.err("integer with leading zeros"));
             }
         }
-        let mag: i128 = digits.parse().map_err(|_| ParseError {
+        let after = self.i;
+        if self.python2 && !self.cr_line[start] {
+            // numpy's _filter_header: a NAME token `L` right after a NUMBER
+            // token is dropped (spaces and continuations may sit between).
+            let mut j = self.i;
+            loop {
+                match self.s.get(j) {
+                    Some(' ' | '\t' | '\x0c') => j += 1,
+                    Some('\\') if self.s.get(j + 1) == Some(&'\n') => j += 2,
+                    _ => break,
+                }
+            }
+            if self.s.get(j) == Some(&'L') && !self.s.get(j + 1).is_some_and(|&c| is_ident(c)) {
+                self.i = j + 1;
+            }
+        }
+        if self.i == after && self.peek().is_some_and(is_ident) {
+            if self.peek() == Some('L') && !self.at(1).is_some_and(is_ident) {
+                return Err(self.err(
+                    "Python 2 'L' suffix (numpy drops it in version 1.0 and 2.0 headers only)",
+                ));
+            }
+            return Err(self.err("invalid number"));
+        }
+        let v = i128::from_str_radix(&digits, radix).map_err(|_| ParseError {
             pos: start,
             msg: "integer too large".into(),
         })?;
-        Ok(Py::Int(if neg { -mag } else { mag }))
+        Ok(Py::Int(v))
     }
 
-    fn string(&mut self) -> Result<Py, ParseError> {
-        let q = self.s[self.i];
-        if self.s.get(self.i + 1) == Some(&q) && self.s.get(self.i + 2) == Some(&q) {
-            return Err(self.err("triple-quoted strings are not supported"));
+    /// A float or imaginary literal starting at `start` (Python's
+    /// `floatnumber` and `imagnumber`), kept as written.
+    fn float(&mut self, start: usize) -> Result<Py, ParseError> {
+        self.i = start;
+        let digits = |p: &mut Self| {
+            let from = p.i;
+            while let Some('0'..='9') = p.peek() {
+                p.i += 1;
+                if p.peek() == Some('_') && matches!(p.at(1), Some('0'..='9')) {
+                    p.i += 1;
+                }
+            }
+            p.i > from
+        };
+        let whole = digits(self);
+        let mut frac = false;
+        if self.peek() == Some('.') {
+            self.i += 1;
+            frac = digits(self);
         }
-        self.i += 1;
+        if !whole && !frac {
+            return Err(self.err("invalid number"));
+        }
+        if matches!(self.peek(), Some('e' | 'E')) {
+            self.i += 1;
+            if matches!(self.peek(), Some('+' | '-')) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(self.peek(), Some('j' | 'J')) {
+            self.i += 1;
+        }
+        if self.peek().is_some_and(is_ident) {
+            return Err(self.err("invalid number"));
+        }
+        Ok(Py::Other(self.s[start..self.i].iter().collect()))
+    }
+
+    /// One string literal or several adjacent ones, concatenated.
+    fn strings(&mut self, depth: usize) -> Result<Py, ParseError> {
         let mut out = String::new();
+        self.string(&mut out)?;
         loop {
-            let rest = &self.text[self.i..];
-            let mut chars = rest.chars();
-            let c = match chars.next() {
-                None => return Err(self.err("unterminated string")),
-                Some(c) => c,
+            let save = self.i;
+            self.try_ws(depth);
+            let starts = match self.peek() {
+                Some('\'' | '"') => true,
+                Some(c) if is_ident_start(c) => {
+                    let mut j = self.i;
+                    while self.s.get(j).is_some_and(|&c| is_ident(c)) {
+                        j += 1;
+                    }
+                    matches!(self.s.get(j), Some('\'' | '"')) && j - self.i <= 2
+                }
+                _ => false,
             };
-            self.i += c.len_utf8();
-            if c as u32 == q as u32 {
+            if !starts {
+                self.i = save;
                 return Ok(Py::Str(out));
             }
-            if c == '\n' {
+            self.string(&mut out)?;
+        }
+    }
+
+    /// One string literal, prefix included, appended to `out`.
+    fn string(&mut self, out: &mut String) -> Result<(), ParseError> {
+        let mut raw = false;
+        let mut prefix = String::new();
+        while let Some(c) = self.peek() {
+            if c == '\'' || c == '"' {
+                break;
+            }
+            prefix.push(c.to_ascii_lowercase());
+            self.i += 1;
+        }
+        match prefix.as_str() {
+            "" | "u" => {}
+            "r" => raw = true,
+            "b" | "br" | "rb" => return Err(self.err("bytes are not allowed in a header")),
+            "f" | "fr" | "rf" => return Err(self.err("f-strings are not literals")),
+            _ => return Err(self.err("unsupported string prefix")),
+        }
+        let q = self.peek().expect("at a quote");
+        let triple = self.at(1) == Some(q) && self.at(2) == Some(q);
+        self.i += if triple { 3 } else { 1 };
+        loop {
+            let Some(c) = self.peek() else {
+                return Err(self.err("unterminated string"));
+            };
+            self.i += 1;
+            if c == q {
+                if !triple {
+                    return Ok(());
+                }
+                if self.peek() == Some(q) && self.at(1) == Some(q) {
+                    self.i += 2;
+                    return Ok(());
+                }
+                out.push(c);
+                continue;
+            }
+            if c == '\n' && !triple {
                 return Err(self.err("newline inside a string"));
             }
             if c != '\\' {
                 out.push(c);
                 continue;
             }
-            let e = match self.text[self.i..].chars().next() {
-                None => return Err(self.err("unterminated string")),
-                Some(e) => e,
+            let Some(e) = self.peek() else {
+                return Err(self.err("unterminated string"));
             };
-            self.i += e.len_utf8();
+            self.i += 1;
+            if raw {
+                // A backslash escapes nothing in a raw string, but the
+                // character after it never ends the string.
+                out.push('\\');
+                out.push(e);
+                continue;
+            }
             match e {
                 '\n' => {}
                 '\\' => out.push('\\'),
@@ -267,14 +645,14 @@ impl Parser<'_> {
                     let mut v = e as u32 - '0' as u32;
                     for _ in 0..2 {
                         match self.peek() {
-                            Some(d @ b'0'..=b'7') => {
-                                v = v * 8 + (d - b'0') as u32;
+                            Some(d @ '0'..='7') => {
+                                v = v * 8 + (d as u32 - '0' as u32);
                                 self.i += 1;
                             }
                             _ => break,
                         }
                     }
-                    out.push(char::from_u32(v).ok_or_else(|| self.err("bad escape"))?);
+                    out.push(char::from_u32(v).expect("at most 0o777"));
                 }
                 'x' | 'u' | 'U' => {
                     let n = match e {
@@ -282,14 +660,21 @@ impl Parser<'_> {
                         'u' => 4,
                         _ => 8,
                     };
-                    let hex = self
-                        .text
-                        .get(self.i..self.i + n)
-                        .ok_or_else(|| self.err("truncated escape"))?;
-                    let v = u32::from_str_radix(hex, 16).map_err(|_| self.err("bad escape"))?;
+                    let hex: String = self.s[self.i..].iter().take(n).collect();
+                    if hex.chars().count() != n || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                        return Err(self.err("truncated \\x, \\u or \\U escape"));
+                    }
+                    let v = u32::from_str_radix(&hex, 16).expect("hex digits");
                     self.i += n;
-                    out.push(char::from_u32(v).ok_or_else(|| self.err("bad escape"))?);
+                    match char::from_u32(v) {
+                        Some(ch) => out.push(ch),
+                        None if (0xd800..0xe000).contains(&v) => {
+                            return Err(self.err("lone surrogate escapes are not supported"))
+                        }
+                        None => return Err(self.err("escape out of the Unicode range")),
+                    }
                 }
+                'N' => return Err(self.err("\\N{...} escapes are not supported")),
                 other => {
                     // Python keeps unknown escapes as written.
                     out.push('\\');
@@ -317,6 +702,7 @@ impl Py {
             Py::Bool(true) => out.push_str("True"),
             Py::Bool(false) => out.push_str("False"),
             Py::None => out.push_str("None"),
+            Py::Other(t) => out.push_str(t),
             Py::Tuple(items) => {
                 out.push('(');
                 for (n, it) in items.iter().enumerate() {
@@ -369,6 +755,7 @@ impl Py {
             },
             Py::Bool(b) => Value::Bool(*b),
             Py::None => Value::Null,
+            Py::Other(t) => Value::String(t.clone()),
             Py::Tuple(items) | Py::List(items) => {
                 Value::Array(items.iter().map(Py::to_json).collect())
             }
@@ -420,50 +807,155 @@ fn repr_str(s: &str, out: &mut String) {
     out.push(q);
 }
 
-/// An approximation of Python's `str.isprintable` that is exact for ASCII and
-/// Latin-1 and treats other characters as printable unless they are control,
-/// separator or unassigned-surrogate code points.
-fn is_printable(c: char) -> bool {
+/// Python's `str.isprintable` for one character, from the table generated
+/// out of Python's own `unicodedata` (see [`super::printable`]).
+pub fn is_printable(c: char) -> bool {
     let v = c as u32;
-    if v < 0x20 || v == 0x7f {
-        return false;
-    }
-    if (0x80..=0xa0).contains(&v) || v == 0xad {
-        return false;
-    }
-    !matches!(v, 0x2028 | 0x2029 | 0x200b..=0x200f | 0x202a..=0x202e | 0x2060..=0x2064 | 0xfeff | 0xe000..=0xf8ff | 0xfff9..=0xfffb)
-        && !c.is_control()
-        && !(0x2000..=0x200a).contains(&v)
-        && v != 0x3000
-        && v != 0x1680
-        && v != 0x205f
+    let t = &super::printable::NOT_PRINTABLE;
+    let i = t.partition_point(|&(_, end)| end < v);
+    !(i < t.len() && t[i].0 <= v)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn dict(items: &[(&str, Py)]) -> Py {
+        Py::Dict(
+            items
+                .iter()
+                .map(|(k, v)| (Py::Str(k.to_string()), v.clone()))
+                .collect(),
+        )
+    }
+
     #[test]
     fn parses_numpy_header() {
         let v = parse("{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }   \n").unwrap();
         assert_eq!(
             v,
-            Py::Dict(vec![
-                (Py::Str("descr".into()), Py::Str("<f8".into())),
-                (Py::Str("fortran_order".into()), Py::Bool(false)),
-                (
-                    Py::Str("shape".into()),
-                    Py::Tuple(vec![Py::Int(3), Py::Int(4)])
-                ),
+            dict(&[
+                ("descr", Py::Str("<f8".into())),
+                ("fortran_order", Py::Bool(false)),
+                ("shape", Py::Tuple(vec![Py::Int(3), Py::Int(4)])),
             ])
         );
     }
 
     #[test]
-    fn python2_long_suffix_and_odd_spacing() {
-        let v = parse("{ \"shape\" :(2L,3l ,),'fortran_order':True,'descr':'|u1'}").unwrap();
-        let Py::Dict(items) = v else { panic!() };
-        assert_eq!(items[0].1, Py::Tuple(vec![Py::Int(2), Py::Int(3)]));
+    fn python2_long_suffix_only_when_asked() {
+        let t = "{ \"shape\" :(2L,3 L ,0x4L),'fortran_order':True,'descr':'|u1'}";
+        let Py::Dict(items) = parse_header(t, true).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            items[0].1,
+            Py::Tuple(vec![Py::Int(2), Py::Int(3), Py::Int(4)])
+        );
+        assert!(parse_header(t, false).is_err());
+        assert!(parse_header("(3l,)", true).is_err());
+        assert!(parse_header("(3_L,)", true).is_err());
+        assert!(parse_header("(3Lx,)", true).is_err());
+        // untokenize drops an indented last line; literal_eval alone refuses it
+        assert!(parse_header("{'a': 1}\n   ", true).is_ok());
+        assert!(parse_header("{'a': 1}\n   ", false).is_err());
+        assert!(parse_header(" \x0c {'a': 1}", true).is_ok());
+        assert!(parse_header(" \x0c {'a': 1}", false).is_err());
+        assert!(parse_header("\n  {'a': 1}", true).is_err());
+        // tokenize splits lines at \n only, and skips a line starting with \r
+        assert!(parse_header("{'a': 1}\r   ", true).is_err());
+        assert!(parse_header("\r{'a': (3L,)}", true).is_err());
+        assert!(parse_header("{'a': (3L,)\n\r}", true).is_ok());
+        assert!(parse_header("\r{'a':\n (3L,)}", true).is_err());
+        assert!(parse_header("{'a': (3L,)}\r\n", true).is_ok());
+    }
+
+    #[test]
+    fn what_literal_eval_accepts() {
+        let a = |k: &str, v: i128| (Py::Str(k.into()), Py::Int(v));
+        for (text, want) in [
+            ("0x1F", Py::Int(31)),
+            ("0o17", Py::Int(15)),
+            ("0b101", Py::Int(5)),
+            ("0x_1", Py::Int(1)),
+            ("1_000", Py::Int(1000)),
+            ("00", Py::Int(0)),
+            ("-(1)", Py::Int(-1)),
+            ("+ 1", Py::Int(1)),
+            ("- 0x1", Py::Int(-1)),
+            (r"r'\x'", Py::Str(r"\x".into())),
+            ("R'a' U'b' 'c'", Py::Str("abc".into())),
+            ("('a'\n'b')", Py::Str("ab".into())),
+            ("'''a\nb'''", Py::Str("a\nb".into())),
+            (r"'\777'", Py::Str("\u{1ff}".into())),
+            (r"'\8\q'", Py::Str(r"\8\q".into())),
+            ("'a\\\nb'", Py::Str("ab".into())),
+            ("{'a': 1, 'a': 2}", Py::Dict(vec![a("a", 1), a("a", 2)])),
+            ("{'a':1} # note", dict(&[("a", Py::Int(1))])),
+            ("\n{'a':1}\n\n  # x\n", dict(&[("a", Py::Int(1))])),
+            ("\x0c{'a':\r1}\r", dict(&[("a", Py::Int(1))])),
+            ("{'a':[1]\\\n}", dict(&[("a", Py::List(vec![Py::Int(1)]))])),
+            ("  \t{'a':1}\t", dict(&[("a", Py::Int(1))])),
+            ("[1,]", Py::List(vec![Py::Int(1)])),
+            ("(\n)", Py::Tuple(vec![])),
+            ("1.5", Py::Other("1.5".into())),
+            ("-1e3", Py::Other("-1e3".into())),
+            ("01.5", Py::Other("01.5".into())),
+            (".5j", Py::Other(".5j".into())),
+            ("...", Py::Other("...".into())),
+        ] {
+            assert_eq!(parse(text).unwrap(), want, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn what_literal_eval_refuses() {
+        for text in [
+            "\n  {'a':1}",
+            " \x0c {'a':1}",
+            "{'a':1}\n  ",
+            "{'a':1}  \\\n",
+            "'a\rb'",
+            "\u{feff}{'a':1}",
+            "{'a':\u{a0}1}",
+            "-(-1)",
+            "--1",
+            "+True",
+            "{'a':1,,}",
+            "(,)",
+            "'a' b'b'",
+            "b'a'",
+            "f'a'",
+            "ur'a'",
+            r"'\x4'",
+            r"'\u12'",
+            r"'\U00110000'",
+            r"'\N{BULLET}'",
+            "'''a''''",
+            "0_",
+            "1__0",
+            "0xg",
+            "0o8",
+            "09",
+            "1+1j",
+            "1.5x",
+            "1e",
+            "{[1]: 2}",
+            "set()",
+            "{1}",
+            "{'a':1,**{}}",
+            "{'a':1}\0",
+            "{'a':1}\x0b",
+            "{'a':1};",
+            "(3L,)",
+            "99999999999999999999999999999999999999999",
+            "'abc",
+            "",
+        ] {
+            assert!(parse(text).is_err(), "{text:?}");
+        }
+        let deep = "[".repeat(100_000);
+        assert!(parse(&deep).is_err());
     }
 
     #[test]
@@ -475,6 +967,10 @@ mod tests {
         assert_eq!(Py::Str("a'b\"c".into()).repr(), "'a\\'b\"c'");
         assert_eq!(Py::Str("température".into()).repr(), "'température'");
         assert_eq!(Py::Str("\x00\u{85}".into()).repr(), "'\\x00\\x85'");
+        assert_eq!(
+            Py::Str("a\u{202f}b\u{e000}\u{2066}".into()).repr(),
+            r"'a\u202fb\ue000\u2066'"
+        );
         assert_eq!(
             Py::List(vec![Py::Tuple(vec![
                 Py::Str("a".into()),
@@ -493,18 +989,13 @@ mod tests {
     }
 
     #[test]
-    fn refuses_non_literals_and_deep_nesting() {
-        assert!(parse("{'a': foo}").is_err());
-        assert!(parse("1.5").is_err());
-        assert!(parse("99999999999999999999999999999999999999999").is_err());
-        let deep = "[".repeat(100_000);
-        assert!(parse(&deep).is_err());
-        assert!(parse("'abc").is_err());
-        assert!(parse("").is_err());
-    }
-
-    #[test]
-    fn string_escapes() {
-        assert_eq!(parse(r"'a\x41\u00e9\n'").unwrap(), Py::Str("aAé\n".into()));
+    fn printable_table() {
+        assert!(is_printable('a') && is_printable(' ') && is_printable('é'));
+        for c in [
+            '\n', '\u{85}', '\u{a0}', '\u{202f}', '\u{61c}', '\u{180e}', '\u{2066}', '\u{e000}',
+            '\u{378}',
+        ] {
+            assert!(!is_printable(c), "{c:?}");
+        }
     }
 }

@@ -62,6 +62,22 @@ impl Scan {
         Some((self.data_bytes / row, self.data_bytes % row))
     }
 
+    /// What a user loading the file with numpy should know although the
+    /// file is fine: a header over np.load's default `max_header_size`
+    /// (numpy writes those itself for wide records) loads only with
+    /// `np.load(f, max_header_size=...)`. The status stays what it is.
+    pub fn note(&self) -> Option<String> {
+        self.header.needs_max_header_size().then(|| {
+            format!(
+                "header dict is {} characters, over np.load's default limit of {}: \
+                 load with np.load(f, max_header_size={}) (npy reads it as is)",
+                self.header.dict_chars,
+                super::header::NUMPY_MAX_HEADER_SIZE,
+                self.header.dict_chars
+            )
+        })
+    }
+
     /// Rows the header promises, or `None` for a 0-d array.
     pub fn rows_declared(&self) -> Option<u64> {
         self.header.growth_axis().map(|ax| self.header.shape[ax])

@@ -268,7 +268,7 @@ impl Planner {
         if h.dtype.has_object() {
             return Err("holds Python objects (pickled data): npy never joins these".into());
         }
-        if h.descr != self.descr {
+        if !crate::npy::dtype::same_descr(&h.descr, &self.descr) {
             return Err(format!(
                 "dtype {} differs from {}'s {} (byte order included; npy never converts)",
                 h.descr.repr(),
