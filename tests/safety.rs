@@ -543,18 +543,29 @@ fn repair_like_only_rebuilds_broken_npy_files() {
     fixtures(d);
     let text = "# notes\n".repeat(60);
     fs::write(d.join("notes.md"), &text).unwrap();
-    // A whole numpy header with a datetime unit npy does not parse.
+    // A whole header whose datetime unit no numpy has ('q').
     write_npy(&d.join("ok.npy"), "'<f8'", false, &[1], &f8_bytes(0..1));
     let mut dt = fs::read(d.join("ok.npy")).unwrap();
     let from = b"'descr': '<f8'";
     let at = dt.windows(from.len()).position(|w| w == from).unwrap();
-    let to = b"'descr': '<M8[1000000000s]'";
+    let to = b"'descr': '<M8[1000000000q]'";
     dt.splice(at..at + from.len(), to.iter().copied());
     // Keep the 64-byte alignment: take the spaces back out of the padding.
     let extra = to.len() - from.len();
     let nl = dt.iter().position(|&b| b == b'\n').unwrap();
     dt.drain(nl - extra..nl);
     fs::write(d.join("dt.npy"), &dt).unwrap();
+    // The same header with a unit numpy has (any multiplier) is healthy:
+    // --like has nothing to do and leaves it alone.
+    let mut good = dt.clone();
+    let q = good.windows(11).position(|w| w == b"1000000000q").unwrap();
+    good[q + 10] = b's';
+    fs::write(d.join("dt_ok.npy"), &good).unwrap();
+    let before = dir_listing(d);
+    run(d, &["repair", "--like", "a.npy", "dt_ok.npy"])
+        .ok()
+        .stdout_has("ok, nothing to do");
+    assert_eq!(dir_listing(d), before, "dt_ok.npy was changed");
     for f in ["notes.md", "dt.npy", "raw8"] {
         let before = dir_listing(d);
         run(d, &["repair", "--like", "a.npy", f])

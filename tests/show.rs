@@ -78,6 +78,15 @@ fn prints_what_numpy_prints() {
     for (i, out, err, code) in &results {
         let c = &cases[*i];
         let what = format!("npy show {} {}", c["file"], c["args"]);
+        if c["kind"] == "refused" {
+            let want = c["expected"].as_str().unwrap();
+            if *code != 1 || !err.contains(want) {
+                failures.push(format!(
+                    "{what}: want exit 1 with {want:?}, got exit {code}: {err}"
+                ));
+            }
+            continue;
+        }
         if *code != 0 {
             failures.push(format!("{what}: exit {code}: {err}"));
             continue;

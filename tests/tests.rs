@@ -18,5 +18,5 @@ mod reliability;
 mod repair;
 mod safety;
 mod show;
-mod stats;
 mod speed;
+mod stats;

@@ -94,7 +94,11 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 fn parse_index(s: &str) -> Result<Items, IndexError> {
     Ok(Items {
         items: parse(s)?,
-        text: s.trim().trim_start_matches('[').trim_end_matches(']').to_string(),
+        text: s
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
     })
 }
 

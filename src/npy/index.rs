@@ -15,6 +15,8 @@ pub enum Item {
     Slice(Option<i64>, Option<i64>, Option<i64>),
     /// `...`: as many `:` as the other items leave axes.
     Ellipsis,
+    /// `None` (`np.newaxis`): a new axis of length 1.
+    NewAxis,
 }
 
 /// Why an index cannot be parsed or applied; the wording follows numpy's
@@ -79,6 +81,9 @@ fn parse_item(p: &str) -> Result<Item, IndexError> {
     if p == "..." || p == "Ellipsis" {
         return Ok(Item::Ellipsis);
     }
+    if matches!(p, "None" | "np.newaxis" | "numpy.newaxis" | "newaxis") {
+        return Ok(Item::NewAxis);
+    }
     if p.contains(':') {
         let bits: Vec<&str> = p.split(':').map(str::trim).collect();
         if bits.len() > 3 {
@@ -107,7 +112,7 @@ fn int(s: &str) -> Result<i64, IndexError> {
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
     if clean.is_empty() || !clean.bytes().all(|b| b.is_ascii_digit()) {
         return Err(IndexError::Syntax(format!(
-            "{s:?} is not an integer, a slice (start:stop:step) or '...'"
+            "{s:?} is not an integer, a slice (start:stop:step), '...' or None"
         )));
     }
     // Python integers are unbounded; beyond i64 numpy refuses them too.
@@ -272,11 +277,12 @@ impl Selection {
             return Err(IndexError::TwoEllipses);
         }
         let ndim = self.shape.len();
-        let used = items.len() - ellipses;
+        let consumes = |it: &Item| !matches!(it, Item::Ellipsis | Item::NewAxis);
+        let used = items.iter().filter(|i| consumes(i)).count();
         if used > ndim {
             return Err(IndexError::TooMany { ndim, given: used });
         }
-        let mut expanded: Vec<Item> = Vec::with_capacity(ndim);
+        let mut expanded: Vec<Item> = Vec::with_capacity(ndim + items.len());
         for it in items {
             if *it == Item::Ellipsis {
                 expanded.extend(std::iter::repeat_n(
@@ -287,18 +293,28 @@ impl Selection {
                 expanded.push(*it);
             }
         }
-        while expanded.len() < ndim {
-            expanded.push(Item::Slice(None, None, None));
-        }
+        let have = expanded.iter().filter(|i| consumes(i)).count();
+        expanded.extend(std::iter::repeat_n(
+            Item::Slice(None, None, None),
+            ndim - have,
+        ));
         let mut out = Selection {
             shape: vec![],
             base: self.base,
             strides: vec![],
         };
         let mut base = self.base as i128;
-        for (axis, it) in expanded.iter().enumerate() {
+        let mut axis = 0;
+        for it in &expanded {
+            if *it == Item::NewAxis {
+                out.shape.push(1);
+                out.strides.push(0);
+                continue;
+            }
             let size = self.shape[axis];
             let stride = self.strides[axis] as i128;
+            axis += 1;
+            let axis = axis - 1;
             match *it {
                 Item::At(i) => {
                     let pos = if i < 0 {
@@ -323,7 +339,7 @@ impl Selection {
                     out.shape.push(len);
                     out.strides.push((stride * step as i128) as i64);
                 }
-                Item::Ellipsis => unreachable!("expanded above"),
+                Item::Ellipsis | Item::NewAxis => unreachable!("expanded above"),
             }
         }
         out.base = base as u64;
