@@ -559,6 +559,9 @@ fn finish_clean_up(job: &Job, p: &Paths, done: &File) -> Result<Entered> {
             drop(guard);
             Ok(Entered::Published)
         }
+        // A round that appeared whole between our look at plan.json and our
+        // open of `done` (another part started it just then): join it.
+        _ if p.plan.exists() && p.data.exists() => Ok(Entered::Again),
         // A round being prepared never shows: it appears whole.
         _ => Err(PartError::Broken {
             staging: p.dir.clone(),
