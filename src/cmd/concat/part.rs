@@ -74,19 +74,20 @@ pub fn run(
         } else {
             "already done"
         };
-        match report.status {
+        // Through the one stderr path: a closed stderr is no panic.
+        crate::console::eprint(&match report.status {
             Status::Published => {
-                eprintln!("{out}: part {k}/{n} {what}; all {n} parts done, {out} published")
+                format!("{out}: part {k}/{n} {what}; all {n} parts done, {out} published\n")
             }
-            Status::Waiting { missing } => eprintln!(
-                "{out}: part {k}/{n} {what}; {} of {n} done, waiting for {}",
+            Status::Waiting { missing } => format!(
+                "{out}: part {k}/{n} {what}; {} of {n} done, waiting for {}\n",
                 n as usize - missing.len(),
                 spans(&missing)
             ),
-            Status::AlreadyPublished => {
-                eprintln!("{out}: already published (size and header as planned); part {k}/{n} has nothing to do")
-            }
-        }
+            Status::AlreadyPublished => format!(
+                "{out}: already published (size and header as planned); part {k}/{n} has nothing to do\n"
+            ),
+        });
     }
     Ok(Outcome::Done)
 }
