@@ -441,7 +441,8 @@ pub fn sync_dir(path: &Path) -> Result<()> {
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, in the
-/// kernel (`copy_file_range`) when possible, else through one buffer.
+/// kernel (`copy_file_range`, see [`super::sys`]) when possible, else
+/// through one buffer.
 /// `progress` is called with the bytes copied so far.
 pub fn copy_range(
     src: &File,
@@ -451,60 +452,32 @@ pub fn copy_range(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut left = len;
     let mut kernel = true;
     let mut buf: Vec<u8> = Vec::new();
     while left > 0 {
         if kernel {
             let chunk = left.min(1 << 30) as usize;
-            let mut so = src_off as libc::loff_t;
-            let mut d_o = dst_off as libc::loff_t;
-            // SAFETY: both descriptors are open files borrowed for the call;
-            // the offsets are local variables the kernel updates.
-            let n = unsafe {
-                libc::copy_file_range(
-                    src.as_raw_fd(),
-                    &mut so,
-                    dst.as_raw_fd(),
-                    &mut d_o,
-                    chunk,
-                    0,
-                )
-            };
-            if n > 0 {
-                let n = n as u64;
-                src_off += n;
-                dst_off += n;
-                left -= n;
-                progress(len - left);
-                continue;
-            }
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "source ended before the bytes its header promises",
-                ));
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(
-                    libc::EXDEV
-                    | libc::ENOSYS
-                    | libc::EINVAL
-                    | libc::EOPNOTSUPP
-                    | libc::EPERM
-                    | libc::EBADF,
-                ) => {
+            match super::sys::copy_file_range(src, &mut src_off, dst, &mut dst_off, chunk)? {
+                Some(0) => return Err(source_ended()),
+                Some(n) => {
+                    left -= n as u64;
+                    progress(len - left);
+                }
+                None => {
                     kernel = false;
                     buf = vec![0u8; COPY_BUF.min(left as usize).max(1)];
                 }
-                _ => return Err(err),
             }
         } else {
             let n = (left as usize).min(buf.len());
-            src.read_exact_at(&mut buf[..n], src_off)?;
+            src.read_exact_at(&mut buf[..n], src_off).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    source_ended()
+                } else {
+                    e
+                }
+            })?;
             dst.write_all_at(&buf[..n], dst_off)?;
             src_off += n as u64;
             dst_off += n as u64;
@@ -513,6 +486,14 @@ pub fn copy_range(
         }
     }
     Ok(())
+}
+
+/// The same error whichever way the copy went (kernel or buffer).
+fn source_ended() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "source ended before the bytes its header promises",
+    )
 }
 
 /// Copies exactly `len` bytes from a stream to `dst` at `dst_off`. Returns the

@@ -25,7 +25,8 @@
 //!   filesystem (`concat --part K/N`): the cut, the staging directory, the
 //!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
-//!   kernel-side copies, for every command that writes;
+//!   kernel-side copies, for every command that writes; [`sys`]: the
+//!   Linux-only system calls, each with its portable fallback;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
 //!   lock, and the decoding of every simple type;
 //! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
@@ -36,23 +37,24 @@
 
 pub mod diff;
 pub mod dtype;
-pub mod export;
 pub mod elem;
+pub mod export;
 pub mod grow;
 pub mod header;
 pub mod index;
 pub mod io;
 pub mod join;
 pub mod limits;
-pub mod print;
 pub mod npz;
 pub mod part;
+pub mod print;
 pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
-pub mod values;
 pub mod stats;
+pub mod sys;
+pub mod values;
 pub mod view;
 
 pub use dtype::Dtype;
