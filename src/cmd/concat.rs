@@ -274,10 +274,10 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 .with_context(|| format!("{out_name}: cannot write"))?;
         }
         Dest::Replace(_) | Dest::Create(_) => {
-            let mut new = NewFile::beside(&args.output)?;
-            if let Dest::Replace(held) = &dest {
-                new.copy_permissions_from(&held.file)?;
-            }
+            let new = match &dest {
+                Dest::Replace(held) => NewFile::replacing(&args.output, &held.file)?,
+                _ => NewFile::beside(&args.output)?,
+            };
             join::execute(
                 &header,
                 &geo,

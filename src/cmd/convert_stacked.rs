@@ -118,11 +118,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     // A file result is written beside its final path and renamed into
     // place; a stream (stdout, a FIFO) is written in order, in pass 2.
     let new = match &dest {
-        Dest::Replace(held) => {
-            let mut nf = NewFile::beside(&target)?;
-            nf.copy_permissions_from(&held.file)?;
-            Some(nf)
-        }
+        Dest::Replace(held) => Some(NewFile::replacing(&target, &held.file)?),
         Dest::Create(_) => Some(NewFile::beside(&target)?),
         Dest::Stdout | Dest::Stream(_) => None,
     };
