@@ -155,7 +155,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             &out_name,
             &mut progress,
         )?,
-        None => Err(&mut progress),
+        None => Err(&mut progress as &mut dyn crate::npy::Progress),
     };
     let (planner, runs, early, dropped) = match fast {
         Ok(f) => (Some(f.planner), f.runs, f.early, None),

@@ -61,6 +61,19 @@ pub use dtype::Dtype;
 pub use header::{read_header, read_header_at, Header, Layout, Version};
 pub use scan::{FileStatus, Scan};
 
+/// Where the core reports how far a long job has got: the bytes done so
+/// far (of a total the caller knows). The command layer shows it (a
+/// progress bar on a terminal); the core never knows how.
+pub trait Progress {
+    /// Sets the bytes done so far.
+    fn set(&mut self, done: u64);
+}
+
+/// No report: for callers with nothing to show.
+impl Progress for () {
+    fn set(&mut self, _done: u64) {}
+}
+
 /// What is wrong with a file's bytes, in words short enough to follow
 /// `npy: FILE: `.
 #[derive(Debug)]

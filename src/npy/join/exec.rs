@@ -12,7 +12,7 @@ use super::map::Guarded;
 use super::plan::{both_contiguous, Geometry};
 use super::transpose::Transposed;
 use super::{Order, Part, Parts, Sink};
-use crate::progress::Progress;
+use crate::npy::Progress;
 
 /// Output buffer: blocks are assembled here before one write.
 const BUF: usize = 4 << 20;
@@ -39,7 +39,7 @@ pub struct Out<'a> {
     buf_start: u64,
     /// Output offset up to which writeback has been started.
     kicked: u64,
-    progress: &'a mut Progress,
+    progress: &'a mut dyn Progress,
     /// Slices to append, after `buf` (which is empty while any is
     /// pending), written with one vectored write per batch.
     vecs: Vec<IoSlice<'a>>,
@@ -48,7 +48,12 @@ pub struct Out<'a> {
 
 impl<'a> Out<'a> {
     /// Writes from output offset `start`.
-    pub fn new(sink: Sink<'a>, name: &'a str, start: u64, progress: &'a mut Progress) -> Out<'a> {
+    pub fn new(
+        sink: Sink<'a>,
+        name: &'a str,
+        start: u64,
+        progress: &'a mut dyn Progress,
+    ) -> Out<'a> {
         Out {
             sink,
             name,
@@ -81,7 +86,7 @@ impl<'a> Out<'a> {
 
     /// Gives up the output (what is pending is not written) and hands back
     /// the progress display it was given.
-    pub fn into_progress(self) -> &'a mut Progress {
+    pub fn into_progress(self) -> &'a mut dyn Progress {
         self.progress
     }
 
@@ -327,7 +332,7 @@ pub fn execute<'a>(
     parts: &mut dyn Parts,
     sink: Sink<'a>,
     out_name: &'a str,
-    progress: &'a mut Progress,
+    progress: &'a mut dyn Progress,
 ) -> Result<u64> {
     let isz = geo.layout.itemsize() as usize;
     let mut out = Out::new(sink, out_name, 0, progress);
