@@ -17,7 +17,7 @@ use crate::npy::grow::{create_empty, discard_created, Grower};
 use crate::npy::header::{growth_axis, read_header, shape_repr, Header, Layout};
 use crate::npy::io::{file_id, lock_existing, open_input, resolve_link, Locked, Wait};
 use crate::npy::pylit::Py;
-use crate::npy::scan::{scan_file, scan_settled, FileStatus, Scan};
+use crate::npy::scan::{advice, scan_file, scan_settled, Scan, Use};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -202,25 +202,8 @@ fn open_source(path: &Path) -> Result<SrcFile> {
     // A FIFO or `<(...)` is spooled to a temporary file (see io).
     let file = open_input(path)?;
     let scan = scan_settled(&file).with_context(|| name.clone())?;
-    match scan.status {
-        FileStatus::Ok => {}
-        FileStatus::Truncated => bail!(
-            "{name}: is truncated: {} of the {} data bytes its header promises are present; \
-             not appending it (`npy repair {name}` makes it loadable)",
-            scan.data_bytes,
-            scan.expected_bytes
-        ),
-        FileStatus::Trailing => bail!(
-            "{name}: has {} bytes after the data its header describes; not appending it \
-             (`npy repair {name}` fixes it)",
-            scan.data_bytes - scan.expected_bytes
-        ),
-        FileStatus::Stacked => bail!(
-            "{name}: holds {} arrays back to back, not one array; join them first with \
-             `npy convert-stacked {name} -o OUTPUT`",
-            scan.stack.as_ref().map_or(2, |s| s.arrays.max(2))
-        ),
-        FileStatus::Object => {}
+    if let Some(why) = advice(&name, &scan, Use::AppendSource) {
+        bail!("{name}: {why}");
     }
     check_appendable(&name, &scan.header)?;
     Ok(SrcFile { name, file, scan })
@@ -228,25 +211,8 @@ fn open_source(path: &Path) -> Result<SrcFile> {
 
 /// Refuses a TARGET that is not exactly one consistent array.
 fn check_target(name: &str, scan: &Scan) -> Result<()> {
-    match scan.status {
-        FileStatus::Ok => {}
-        FileStatus::Truncated => bail!(
-            "{name}: holds {} data bytes but its header promises {}; it must be repaired \
-             before anything is appended: run `npy repair {name}`",
-            scan.data_bytes,
-            scan.expected_bytes
-        ),
-        FileStatus::Trailing => bail!(
-            "{name}: has {} bytes past the data its header describes (an interrupted append?); \
-             it must be repaired before anything is appended: run `npy repair {name}`",
-            scan.data_bytes - scan.expected_bytes
-        ),
-        FileStatus::Stacked => bail!(
-            "{name}: holds {} arrays back to back (np.save called repeatedly on one file), \
-             not one array; run `npy convert-stacked {name} --in-place` first",
-            scan.stack.as_ref().map_or(2, |s| s.arrays.max(2))
-        ),
-        FileStatus::Object => {}
+    if let Some(why) = advice(name, scan, Use::AppendTarget) {
+        bail!("{name}: {why}");
     }
     check_appendable(name, &scan.header)
 }

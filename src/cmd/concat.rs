@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::npy::io::{open_input, Dest, NewFile};
 use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{scan_file, scan_settled, FileStatus};
+use crate::npy::scan::{advice, scan_file, scan_settled, FileStatus, Use};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -209,7 +209,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 }
             };
         if scan.status != FileStatus::Ok {
-            let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
+            let why = advice(&name.to_string(), &scan, Use::Report)
                 .unwrap_or_else(|| scan.status.as_str().to_string());
             bail!("{name}: {why}");
         }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde_json::{json, Map, Value};
 
-use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
+use crate::npy::scan::{advice, scan_settled, FileStatus, Scan, Use};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -88,7 +88,7 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                     not_ok |= scan.status != FileStatus::Ok;
                     let msg = match &rec.member {
                         Some(m) => m.problem(&scan),
-                        None => problem_message(&shown, &scan),
+                        None => advice(&shown, &scan, Use::Report),
                     };
                     let text = if args.json {
                         let mut v = to_json(&shown, &scan, msg);
@@ -193,59 +193,11 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     })
 }
 
-/// The status line's advice, or `None` when the file is fine.
+/// The status line's advice, or `None` when the file is fine: the one in
+/// the core, [`advice`] for [`Use::Report`] (kept under this name for the
+/// commands that still call it here).
 pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
-    let rows = |n: u64, partial: u64, row: u64| -> String {
-        if partial == 0 {
-            format!("{n}")
-        } else {
-            format!("{n} whole rows and {partial} of {row} bytes of another")
-        }
-    };
-    match s.status {
-        FileStatus::Ok => None,
-        FileStatus::Object => Some(
-            "holds pickled Python objects: npy never appends, joins, converts or repairs these"
-                .into(),
-        ),
-        FileStatus::Stacked => {
-            let st = s.stack.as_ref()?;
-            let mut m = format!(
-                "{} arrays stored back to back (np.save called repeatedly on one file)",
-                st.arrays
-            );
-            if let Some(p) = &st.problem {
-                match &p.kind {
-                    WalkErrorKind::TruncatedData { .. } | WalkErrorKind::BadHeader(_) => {
-                        m.push_str(&format!("; {p}; `npy convert-stacked --drop-incomplete` converts the complete ones"))
-                    }
-                    WalkErrorKind::Junk { .. } => m.push_str(&format!("; then {p}")),
-                }
-            } else if let Some(mm) = &st.mismatch {
-                m.push_str(&format!("; `npy convert-stacked` cannot join them: {mm}"));
-            } else {
-                m.push_str(&format!(": run `npy convert-stacked {path} -o OUTPUT`"));
-            }
-            Some(m)
-        }
-        FileStatus::Truncated | FileStatus::Trailing => {
-            let word = if s.status == FileStatus::Truncated {
-                "truncated"
-            } else {
-                "extra bytes after the data"
-            };
-            match (s.rows_declared(), s.rows_present(), s.header.row_bytes()) {
-                (Some(decl), Some((whole, partial)), Ok(row)) => Some(format!(
-                    "{word}: header says {decl} rows, file holds {}: run `npy repair {path}`",
-                    rows(whole, partial, row)
-                )),
-                _ => Some(format!(
-                    "{word}: header promises {} data bytes, file has {}: run `npy repair {path}`",
-                    s.expected_bytes, s.data_bytes
-                )),
-            }
-        }
-    }
+    advice(path, s, Use::Report)
 }
 
 fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
@@ -346,7 +298,7 @@ impl MemberInfo {
     /// unzipped (npy changes files, never archives in place).
     fn problem(&self, s: &Scan) -> Option<String> {
         let file = format!("{}.npy", self.name);
-        problem_message(&file, s)
+        advice(&file, s, Use::Report)
             .map(|m| format!("{m} (after `npy unzip {} {}`)", self.archive, self.name))
     }
 

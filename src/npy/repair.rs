@@ -13,7 +13,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::header::{parse_dict, read_dict_at, shape_repr, Header, Layout, Version};
-use super::scan::{scan_file, FileStatus};
+use super::scan::{advice, scan_file, FileStatus, Use};
 use super::FormatError;
 
 /// Where the layout of the repaired header comes from.
@@ -251,22 +251,9 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
     let h = &scan.header;
     match scan.status {
         FileStatus::Ok => Ok(Verdict::Fine),
-        FileStatus::Object => Err(Refusal(
-            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
-                .into(),
+        FileStatus::Object | FileStatus::Stacked => Err(Refusal(
+            advice("", &scan, Use::Repair).unwrap_or_else(|| scan.status.as_str().into()),
         )),
-        FileStatus::Stacked => match scan.stack.as_ref().map(|s| s.arrays) {
-            Some(n) if n >= 2 => Err(Refusal(format!(
-                "holds {n} arrays stored back to back (np.save called repeatedly on one file), \
-                 which is not something to repair: use `npy convert-stacked` to join them; nothing changed"
-            ))),
-            _ => Err(Refusal(format!(
-                "the bytes after the data of shape {} that the header promises start with the .npy magic, as if another \
-                 array were saved after it, but no whole array follows: not repairing a guess \
-                 (`npy inspect` shows more; `npy convert-stacked` handles arrays back to back); nothing changed",
-                h.shape_repr()
-            ))),
-        },
         FileStatus::Truncated | FileStatus::Trailing => {
             let Some(ax) = h.growth_axis() else {
                 return Err(Refusal(format!(
