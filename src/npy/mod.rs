@@ -8,7 +8,8 @@
 //! - [`repair`]: what a repair of a file would change, from headers and
 //!   sizes alone;
 //! - [`grow`]: growing a locked file along its growth axis, in place or
-//!   through a fresh file (the `append` write protocol);
+//!   through a fresh file (the `append` write protocol); [`append`]: what
+//!   may be appended, a target appended to itself, streams and raw rows;
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`limits`]: what numpy can hold (64 dimensions, sizes that fit), checked
@@ -35,6 +36,7 @@
 //! Everything here is pure over bytes, `Read` or `File`, and returns the typed
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
+pub mod append;
 pub mod diff;
 pub mod dtype;
 pub mod elem;
