@@ -240,10 +240,9 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         }
     }
     let planner = planner.expect("at least one input");
-    let geo = planner.finish().map_err(|(who, m)| match who {
-        Some((index, _)) => anyhow::anyhow!("{}: {m}", paths[index as usize].display()),
-        None => anyhow::anyhow!("{out_name}: {m}"),
-    })?;
+    let geo = planner
+        .finish()
+        .map_err(|m| anyhow::anyhow!("{out_name}: {m}"))?;
     crate::npy::limits::check_result(&geo.layout)
         .map_err(|e| anyhow::anyhow!("{out_name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();

@@ -178,10 +178,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         }
     };
     let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
-    let geo = planner.finish().map_err(|(who, m)| match who {
-        Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
-        None => anyhow!("{name}: {m}"),
-    })?;
+    let geo = planner.finish().map_err(|m| anyhow!("{name}: {m}"))?;
     crate::npy::limits::check_result(&geo.layout)
         .map_err(|e| anyhow!("{name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();

@@ -76,6 +76,25 @@ impl Progress for () {
     fn set(&mut self, _done: u64) {}
 }
 
+/// What the core refuses to do, typed (what is wrong with a file's bytes
+/// is a [`FormatError`]). The words follow `npy: FILE: `; the command layer
+/// adds the file name with `anyhow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Arrays that do not join as asked, in numpy's words.
+    Join(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Join(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
 /// What is wrong with a file's bytes, in words short enough to follow
 /// `npy: FILE: `.
 #[derive(Debug)]

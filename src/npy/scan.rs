@@ -384,21 +384,18 @@ pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
             match Planner::new(Mode::Vstack, &e.header) {
                 Ok(p) => planner = Some(p),
                 Err(m) => {
-                    mismatch = Some(at(e.index, e.offset, &m));
+                    mismatch = Some(at(e.index, e.offset, &m.to_string()));
                     continue;
                 }
             }
         }
         if let Some(Err(m)) = planner.as_mut().map(|p| p.add(&e.header, e.offset)) {
-            mismatch = Some(at(e.index, e.offset, &m));
+            mismatch = Some(at(e.index, e.offset, &m.to_string()));
         }
     }
     if let (None, Some(p)) = (&mismatch, &planner) {
-        if let Err((who, m)) = p.finish() {
-            mismatch = Some(match who {
-                Some((index, offset)) => at(index, offset, &m),
-                None => m,
-            });
+        if let Err(m) = p.finish() {
+            mismatch = Some(m.to_string());
         }
     }
     StackSummary {

@@ -413,9 +413,9 @@ pub fn careful_pass<'a>(
         let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
         let p = match &mut planner {
             Some(p) => p,
-            None => planner.insert(Planner::new(mode, &e.header).map_err(at)?),
+            None => planner.insert(Planner::new(mode, &e.header).map_err(|m| at(m.to_string()))?),
         };
-        p.add(&e.header, e.offset).map_err(at)?;
+        p.add(&e.header, e.offset).map_err(|m| at(m.to_string()))?;
         let axis_len = p.axis_len(&e.header.shape);
         let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
         if let Some(rs) = &mut runs {
