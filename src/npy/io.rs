@@ -579,6 +579,37 @@ pub fn file_id(f: &File) -> io::Result<(u64, u64)> {
     Ok((m.dev(), m.ino()))
 }
 
+/// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
+/// entries sorted by name (byte order), so every run gives the same order.
+/// Symbolic links to files are followed, to directories not (no loops). A
+/// directory that cannot be read is passed to `f` as an error.
+pub fn walk_npy(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).and_then(|rd| {
+        rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+            .collect::<std::io::Result<Vec<_>>>()
+    });
+    let mut entries = match entries {
+        Ok(e) => e,
+        Err(e) => {
+            let e = anyhow::Error::new(e)
+                .context(format!("{}: cannot read the directory", dir.display()));
+            return f(Err(e));
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in entries {
+        let path = dir.join(name);
+        if kind.is_dir() {
+            walk_npy(&path, f)?;
+        } else if path.extension().is_some_and(|x| x == "npy")
+            && (kind.is_file() || (kind.is_symlink() && path.is_file()))
+        {
+            f(Ok(&path))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
