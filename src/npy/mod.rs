@@ -83,12 +83,14 @@ impl Progress for () {
 pub enum Error {
     /// Arrays that do not join as asked, in numpy's words.
     Join(String),
+    /// A file `repair` must not touch, with the reason.
+    Refused(String),
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Error::Join(m) => f.write_str(m),
+            Error::Join(m) | Error::Refused(m) => f.write_str(m),
         }
     }
 }
