@@ -59,6 +59,13 @@ impl Progress {
     }
 }
 
+/// The core reports progress through [`crate::npy::Progress`].
+impl crate::npy::Progress for Progress {
+    fn set(&mut self, done: u64) {
+        Progress::set(self, done);
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         self.finish();

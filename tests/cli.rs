@@ -3,6 +3,8 @@
 
 use crate::common::*;
 
+mod man;
+
 const SHELLS: [(&str, &str); 5] = [
     ("bash", "npy.bash"),
     ("zsh", "_npy"),
@@ -32,7 +34,7 @@ fn generated_files_are_fresh() {
         r.ok();
         check(format!("completions/{file}"), r.out.stdout.clone());
     }
-    for (name, page) in npy_tools::cmd::completions::man_pages().unwrap() {
+    for (name, page) in man::man_pages().unwrap() {
         check(format!("docs/man/{name}"), page);
     }
     assert!(
@@ -83,7 +85,7 @@ fn readme_commands_exist() {
 /// and a paragraph after a list not run into its last item.
 #[test]
 fn man_pages_read_as_typed() {
-    let pages = npy_tools::cmd::completions::man_pages().unwrap();
+    let pages = man::man_pages().unwrap();
     let names: Vec<String> = pages.iter().map(|(n, _)| n.clone()).collect();
     for (name, page) in &pages {
         let text = String::from_utf8(page.clone()).unwrap();

@@ -12,22 +12,18 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
-use crate::npy::io::{open_input, Dest, NewFile};
-use crate::npy::join::{self, Mode, Part, Parts, Planner, Sink};
-use crate::npy::scan::{scan_file, scan_settled, FileStatus};
+use crate::npy::io::{Dest, NewFile};
+use crate::npy::join::{self, check_inputs, Sink};
 use crate::progress::Progress;
 use crate::Outcome;
 
 mod part;
 
-/// Inputs kept open between the check and the copy; beyond this many each
-/// file is opened again when its turn comes (and checked to be the same file).
-const KEEP_OPEN: usize = 256;
+pub(crate) use crate::npy::join::inputs::Inputs;
 
 #[derive(Debug, clap::Args)]
 #[command(override_usage = "npy concat [OPTIONS] --output <OUTPUT> <INPUTS>...
@@ -86,57 +82,6 @@ pub enum SortOrder {
     Natural,
 }
 
-/// What is kept of an input between the check and the copy.
-struct Input {
-    data_offset: u64,
-    axis_len: u64,
-    fortran: bool,
-    id: (u64, u64),
-    len: u64,
-    /// A deflated archive member, inflated into an unnamed temporary file:
-    /// kept open, as it cannot be opened again.
-    held: Option<File>,
-}
-
-struct Inputs {
-    paths: Vec<PathBuf>,
-    info: Vec<Input>,
-    open: Vec<File>,
-}
-
-impl Parts for Inputs {
-    fn visit(&mut self, f: &mut dyn FnMut(Part<'_>) -> Result<()>) -> Result<()> {
-        for (i, (path, inp)) in self.paths.iter().zip(&self.info).enumerate() {
-            let reopened;
-            let file = match self.open.get(i).or(inp.held.as_ref()) {
-                Some(f) => f,
-                None => {
-                    // A stored `A.npz:NAME` member is read from its archive.
-                    let on_disk = match crate::npy::npz::resolve(path) {
-                        crate::npy::npz::Source::Member { archive, .. } => archive,
-                        crate::npy::npz::Source::File(p) => p,
-                    };
-                    reopened = File::open(on_disk)
-                        .with_context(|| format!("{}: cannot open", path.display()))?;
-                    let m = reopened.metadata()?;
-                    if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
-                        bail!("{}: changed while being joined", path.display());
-                    }
-                    &reopened
-                }
-            };
-            f(Part {
-                file,
-                name: path,
-                data_offset: inp.data_offset,
-                axis_len: inp.axis_len,
-                fortran: inp.fortran,
-            })?;
-        }
-        Ok(())
-    }
-}
-
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let mut paths = args.inputs.clone();
     if let Some(list) = &args.files_from {
@@ -169,87 +114,15 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     }
 
     // Check every input before anything is written.
-    let keep_open = paths.len() <= KEEP_OPEN;
-    let mut planner: Option<Planner> = None;
-    let mut inputs = Inputs {
-        info: Vec::with_capacity(paths.len()),
-        open: Vec::new(),
-        paths: Vec::new(),
-    };
-    for (i, path) in paths.iter().enumerate() {
-        let name = path.display();
-        if path == Path::new("-") {
-            bail!("-: reading an input from stdin is not supported (name a file)");
-        }
-        // `A.npz:NAME`: the member's bytes, a range of the archive (stored)
-        // or an inflated temporary copy (deflated).
-        let (file, base, meta, scan, held) =
-            match crate::npy::npz::locate(path).with_context(|| name.to_string())? {
-                Some(l) => {
-                    let meta = l.file.metadata()?;
-                    let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len)
-                        .with_context(|| name.to_string())?;
-                    (l.file, l.offset, meta, scan, l.compressed)
-                }
-                None => {
-                    // A FIFO or `<(...)` is spooled to a temporary file (see io).
-                    let file = open_input(path)?;
-                    let meta = file
-                        .metadata()
-                        .with_context(|| format!("{name}: cannot stat"))?;
-                    // OUTPUT as an input is already locked by us: no append is in
-                    // flight in it, and waiting for one would wait for ourselves.
-                    let scan = if dest.is(&file) {
-                        scan_file(&file)
-                    } else {
-                        scan_settled(&file)
-                    }
-                    .with_context(|| name.to_string())?;
-                    (file, 0, meta, scan, false)
-                }
-            };
-        if scan.status != FileStatus::Ok {
-            let why = crate::cmd::inspect::problem_message(&name.to_string(), &scan)
-                .unwrap_or_else(|| scan.status.as_str().to_string());
-            bail!("{name}: {why}");
-        }
-        let h = &scan.header;
-        let p = match &mut planner {
-            Some(p) => p,
-            None => {
-                let mut p = Planner::new(Mode::Concatenate(args.axis), h)
-                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
-                p.name_first(name.to_string());
-                planner.insert(p)
-            }
-        };
-        p.add(h, i as u64)
-            .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
-        inputs.info.push(Input {
-            data_offset: base + h.header_len,
-            axis_len: p.axis_len(&h.shape),
-            fortran: h.fortran_order,
-            id: (meta.dev(), meta.ino()),
-            len: meta.len(),
-            held: None,
-        });
-        if keep_open {
-            inputs.open.push(file);
-        } else if held {
-            inputs.info.last_mut().expect("just pushed").held = Some(file);
-        }
-    }
-    let planner = planner.expect("at least one input");
-    let geo = planner.finish().map_err(|(who, m)| match who {
-        Some((index, _)) => anyhow::anyhow!("{}: {m}", paths[index as usize].display()),
-        None => anyhow::anyhow!("{out_name}: {m}"),
-    })?;
+    let n = paths.len();
+    let (mut inputs, planner) = check_inputs(paths, args.axis, &dest)?;
+    let geo = planner
+        .finish()
+        .map_err(|m| anyhow::anyhow!("{out_name}: {m}"))?;
     crate::npy::limits::check_result(&geo.layout)
         .map_err(|e| anyhow::anyhow!("{out_name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();
     let total = header.len() as u64 + geo.data_bytes;
-    let n = paths.len();
-    inputs.paths = paths;
     if let Some(spec) = args.part {
         return part::run(&args, spec, &geo, &header, &inputs, g);
     }
@@ -274,10 +147,10 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 .with_context(|| format!("{out_name}: cannot write"))?;
         }
         Dest::Replace(_) | Dest::Create(_) => {
-            let mut new = NewFile::beside(&args.output)?;
-            if let Dest::Replace(held) = &dest {
-                new.copy_permissions_from(&held.file)?;
-            }
+            let new = match &dest {
+                Dest::Replace(held) => NewFile::replacing(&args.output, &held.file)?,
+                _ => NewFile::beside(&args.output)?,
+            };
             join::execute(
                 &header,
                 &geo,

@@ -118,11 +118,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     // A file result is written beside its final path and renamed into
     // place; a stream (stdout, a FIFO) is written in order, in pass 2.
     let new = match &dest {
-        Dest::Replace(held) => {
-            let mut nf = NewFile::beside(&target)?;
-            nf.copy_permissions_from(&held.file)?;
-            Some(nf)
-        }
+        Dest::Replace(held) => Some(NewFile::replacing(&target, &held.file)?),
         Dest::Create(_) => Some(NewFile::beside(&target)?),
         Dest::Stdout | Dest::Stream(_) => None,
     };
@@ -159,7 +155,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             &out_name,
             &mut progress,
         )?,
-        None => Err(&mut progress),
+        None => Err(&mut progress as &mut dyn crate::npy::Progress),
     };
     let (planner, runs, early, dropped) = match fast {
         Ok(f) => (Some(f.planner), f.runs, f.early, None),
@@ -182,10 +178,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         }
     };
     let planner = planner.ok_or_else(|| anyhow!("{name}: holds no complete array"))?;
-    let geo = planner.finish().map_err(|(who, m)| match who {
-        Some((index, offset)) => anyhow!("{name}: array {index} at byte offset {offset}: {m}"),
-        None => anyhow!("{name}: {m}"),
-    })?;
+    let geo = planner.finish().map_err(|m| anyhow!("{name}: {m}"))?;
     crate::npy::limits::check_result(&geo.layout)
         .map_err(|e| anyhow!("{name}: {e}; nothing written"))?;
     let header = geo.layout.to_npy_header();

@@ -2,13 +2,13 @@
 //! numpy can load it, from its headers and size alone (O(1) in the data size;
 //! a stacked file costs one small read per array).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde_json::{json, Map, Value};
 
-use crate::npy::scan::{scan_settled, FileStatus, Scan, WalkErrorKind};
+use crate::npy::npz::{records, Member, Record};
+use crate::npy::scan::{advice, scan_settled, FileStatus, Scan, Use};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
@@ -60,9 +60,10 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
         let records = match path {
             // An archive gives one record per member (`A.npz:NAME`).
             Ok(path) => {
-                let records = archive_records(path).unwrap_or_else(|| {
+                let records = records(path).unwrap_or_else(|| {
                     vec![Record {
                         shown: display_path(path),
+                        archive: String::new(),
                         scan: inspect_one(path),
                         member: None,
                     }]
@@ -77,6 +78,7 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
             }
             Err(e) => vec![Record {
                 shown: String::new(),
+                archive: String::new(),
                 scan: Err(e),
                 member: None,
             }],
@@ -87,19 +89,19 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                 Ok(scan) => {
                     not_ok |= scan.status != FileStatus::Ok;
                     let msg = match &rec.member {
-                        Some(m) => m.problem(&scan),
-                        None => problem_message(&shown, &scan),
+                        Some(m) => member_problem(&rec.archive, m, &scan),
+                        None => advice(&shown, &scan, Use::Report),
                     };
                     let text = if args.json {
                         let mut v = to_json(&shown, &scan, msg);
                         if let (Some(m), Value::Object(o)) = (&rec.member, &mut v) {
-                            o.insert("compressed".into(), json!(m.compressed));
+                            o.insert("compressed".into(), json!(m.compressed()));
                         }
                         format!("{}\n", serde_json::to_string(&v)?)
                     } else {
                         let mut t = human(&shown, &scan, msg);
                         if let Some(m) = &rec.member {
-                            t.push_str(&m.human());
+                            t.push_str(&member_human(m));
                         }
                         t
                     };
@@ -118,7 +120,7 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     };
     for path in &paths {
         if args.recursive && path.is_dir() {
-            walk(path, &mut one)?;
+            crate::npy::io::walk_npy(path, &mut one)?;
         } else {
             one(Ok(path))?;
         }
@@ -128,37 +130,6 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     } else {
         Outcome::Done
     })
-}
-
-/// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
-/// entries sorted by name (byte order), so every run gives the same order.
-/// Symbolic links to files are followed, to directories not (no loops). A
-/// directory that cannot be read is passed to `f` as an error.
-fn walk(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
-    let entries = std::fs::read_dir(dir).and_then(|rd| {
-        rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
-            .collect::<std::io::Result<Vec<_>>>()
-    });
-    let mut entries = match entries {
-        Ok(e) => e,
-        Err(e) => {
-            let e = anyhow::Error::new(e)
-                .context(format!("{}: cannot read the directory", dir.display()));
-            return f(Err(e));
-        }
-    };
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, kind) in entries {
-        let path = dir.join(name);
-        if kind.is_dir() {
-            walk(&path, f)?;
-        } else if path.extension().is_some_and(|x| x == "npy")
-            && (kind.is_file() || (kind.is_symlink() && path.is_file()))
-        {
-            f(Ok(&path))?;
-        }
-    }
-    Ok(())
 }
 
 fn display_path(p: &Path) -> String {
@@ -193,59 +164,11 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     })
 }
 
-/// The status line's advice, or `None` when the file is fine.
+/// The status line's advice, or `None` when the file is fine: the one in
+/// the core, [`advice`] for [`Use::Report`] (kept under this name for the
+/// commands that still call it here).
 pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
-    let rows = |n: u64, partial: u64, row: u64| -> String {
-        if partial == 0 {
-            format!("{n}")
-        } else {
-            format!("{n} whole rows and {partial} of {row} bytes of another")
-        }
-    };
-    match s.status {
-        FileStatus::Ok => None,
-        FileStatus::Object => Some(
-            "holds pickled Python objects: npy never appends, joins, converts or repairs these"
-                .into(),
-        ),
-        FileStatus::Stacked => {
-            let st = s.stack.as_ref()?;
-            let mut m = format!(
-                "{} arrays stored back to back (np.save called repeatedly on one file)",
-                st.arrays
-            );
-            if let Some(p) = &st.problem {
-                match &p.kind {
-                    WalkErrorKind::TruncatedData { .. } | WalkErrorKind::BadHeader(_) => {
-                        m.push_str(&format!("; {p}; `npy convert-stacked --drop-incomplete` converts the complete ones"))
-                    }
-                    WalkErrorKind::Junk { .. } => m.push_str(&format!("; then {p}")),
-                }
-            } else if let Some(mm) = &st.mismatch {
-                m.push_str(&format!("; `npy convert-stacked` cannot join them: {mm}"));
-            } else {
-                m.push_str(&format!(": run `npy convert-stacked {path} -o OUTPUT`"));
-            }
-            Some(m)
-        }
-        FileStatus::Truncated | FileStatus::Trailing => {
-            let word = if s.status == FileStatus::Truncated {
-                "truncated"
-            } else {
-                "extra bytes after the data"
-            };
-            match (s.rows_declared(), s.rows_present(), s.header.row_bytes()) {
-                (Some(decl), Some((whole, partial)), Ok(row)) => Some(format!(
-                    "{word}: header says {decl} rows, file holds {}: run `npy repair {path}`",
-                    rows(whole, partial, row)
-                )),
-                _ => Some(format!(
-                    "{word}: header promises {} data bytes, file has {}: run `npy repair {path}`",
-                    s.expected_bytes, s.data_bytes
-                )),
-            }
-        }
-    }
+    advice(path, s, Use::Report)
 }
 
 fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
@@ -325,110 +248,20 @@ fn human(path: &str, s: &Scan, msg: Option<String>) -> String {
     t
 }
 
-/// One record of the output: a file, or a member of an archive.
-struct Record {
-    shown: String,
-    scan: Result<Scan>,
-    member: Option<MemberInfo>,
+/// The advice for an archive member that is not `ok`: what to run once it
+/// is unzipped (npy changes files, never archives in place).
+fn member_problem(archive: &str, m: &Member, s: &Scan) -> Option<String> {
+    let file = format!("{}.npy", m.name);
+    advice(&file, s, Use::Report).map(|a| format!("{a} (after `npy unzip {archive} {}`)", m.name))
 }
 
-/// What a record of an archive member adds.
-struct MemberInfo {
-    archive: String,
-    name: String,
-    compressed: bool,
-    size: u64,
-    compressed_size: u64,
-}
-
-impl MemberInfo {
-    /// The advice for a member that is not `ok`: what to run once it is
-    /// unzipped (npy changes files, never archives in place).
-    fn problem(&self, s: &Scan) -> Option<String> {
-        let file = format!("{}.npy", self.name);
-        problem_message(&file, s)
-            .map(|m| format!("{m} (after `npy unzip {} {}`)", self.archive, self.name))
+fn member_human(m: &Member) -> String {
+    if m.compressed() {
+        format!(
+            "  member   deflated, {} bytes in the archive\n",
+            m.compressed_size
+        )
+    } else {
+        format!("  member   stored, {} bytes\n", m.size)
     }
-
-    fn human(&self) -> String {
-        if self.compressed {
-            format!(
-                "  member   deflated, {} bytes in the archive\n",
-                self.compressed_size
-            )
-        } else {
-            format!("  member   stored, {} bytes\n", self.size)
-        }
-    }
-}
-
-/// The records of an `.npz` archive (every member) or of one member
-/// (`A.npz:NAME`); `None` when `path` is neither, to be inspected as a file.
-fn archive_records(path: &Path) -> Option<Vec<Record>> {
-    use crate::npy::npz::{self, Archive, Source};
-    if path == Path::new("-") {
-        return None;
-    }
-    let (archive, only) = match npz::resolve(path) {
-        Source::Member { archive, name } => (archive, Some(name)),
-        Source::File(p) => {
-            let f = File::open(&p).ok()?;
-            if !f.metadata().ok()?.is_file() || !npz::file_is_zip(&f).ok()? {
-                return None;
-            }
-            (p, None)
-        }
-    };
-    let shown = archive.display().to_string();
-    let mut a = match Archive::open_path(&archive) {
-        Ok(a) => a,
-        Err(e) => {
-            let e = match e {
-                // It starts like a zip file: say what it is not, too.
-                npz::NpzError::Archive(m) => {
-                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
-                }
-                e => anyhow::Error::new(e).context(shown.clone()),
-            };
-            return Some(vec![Record {
-                shown,
-                scan: Err(e),
-                member: None,
-            }]);
-        }
-    };
-    let members: Vec<npz::Member> = match &only {
-        Some(n) => match a.find(n) {
-            Ok(m) => vec![m.clone()],
-            Err(e) => {
-                return Some(vec![Record {
-                    shown: shown.clone(),
-                    scan: Err(anyhow::Error::new(e).context(shown)),
-                    member: None,
-                }])
-            }
-        },
-        None => a.members().iter().filter(|m| !m.is_dir).cloned().collect(),
-    };
-    Some(
-        members
-            .into_iter()
-            .map(|m| {
-                let rec_name = format!("{shown}:{}", m.name);
-                Record {
-                    scan: a
-                        .scan(&m)
-                        .map_err(|e| anyhow::Error::new(e).context(rec_name.clone())),
-                    shown: rec_name,
-                    member: Some(MemberInfo {
-                        archive: shown.clone(),
-                        name: m.name.clone(),
-                        compressed: m.compressed(),
-                        size: m.size,
-                        compressed_size: m.compressed_size,
-                    }),
-                }
-            })
-            .collect(),
-    )
 }

@@ -204,7 +204,7 @@ fn apply(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()>
 fn rewrite(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()> {
     let file = &locked.file;
     // `beside` follows a symlink: what it points to is replaced.
-    let mut nf = NewFile::beside(path)?;
+    let nf = NewFile::replacing(path, file)?;
     let header = p.layout.to_npy_header();
     let hl = header.len() as u64;
     nf.file()
@@ -220,7 +220,6 @@ fn rewrite(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<(
     nf.file()
         .set_len(hl + new_data)
         .context("cannot size the new file")?;
-    nf.copy_permissions_from(file)?;
     // Renamed over the file we hold locked, after checking the path still
     // names it.
     nf.commit_over(locked, true)

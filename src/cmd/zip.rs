@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::npy::io::NewFile;
 use crate::npy::npz::{self, write_archive, NewMember};
-use crate::npy::scan::{scan_settled, FileStatus, Scan};
+use crate::npy::scan::{advice, scan_settled, FileStatus, Scan, Use};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -175,8 +175,8 @@ fn open_input(arg: &Path) -> Result<Input> {
 
 fn check_whole(shown: &str, scan: &Scan) -> Result<()> {
     if scan.status != FileStatus::Ok {
-        let why = crate::cmd::inspect::problem_message(shown, scan)
-            .unwrap_or_else(|| scan.status.as_str().to_string());
+        let why =
+            advice(shown, scan, Use::Report).unwrap_or_else(|| scan.status.as_str().to_string());
         bail!("{shown}: {why}");
     }
     Ok(())

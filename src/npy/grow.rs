@@ -220,8 +220,7 @@ impl Grower {
         let layout = self.header.layout();
         let head = layout.to_npy_header();
         let version = Version::from_bytes(head[6], head[7]).expect("we wrote a known version");
-        let mut nf = NewFile::beside(&self.path)?;
-        nf.copy_permissions_from(&self.lock.file)?;
+        let nf = NewFile::replacing(&self.path, &self.lock.file)?;
         let held = nf
             .file()
             .try_clone()

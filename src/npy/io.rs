@@ -146,14 +146,31 @@ fn still_names(path: &Path, file: &File) -> io::Result<bool> {
 pub struct NewFile {
     tmp: tempfile::NamedTempFile,
     target: PathBuf,
-    mode_set: bool,
 }
 
 impl NewFile {
-    /// Creates a temporary file in the directory of `target`. A `target`
-    /// that is a symlink is followed: the new file replaces what it points
-    /// to, and the link stays a link (as writing through it would).
+    /// Creates a temporary file in the directory of `target`, for a new
+    /// file: mode 0666 less the umask, as a plain `open(..., 'wb')` gives
+    /// it. A `target` that is a symlink is followed: the new file replaces
+    /// what it points to, and the link stays a link (as writing through it
+    /// would).
     pub fn beside(target: &Path) -> Result<NewFile> {
+        use std::os::unix::fs::PermissionsExt;
+        Self::create(target, std::fs::Permissions::from_mode(0o666))
+    }
+
+    /// Like [`NewFile::beside`], for a file that replaces `like`: the new
+    /// file gets the permission bits of `like`, and is never more readable
+    /// than that, not even while it is being written.
+    pub fn replacing(target: &Path, like: &File) -> Result<NewFile> {
+        let perm = like.metadata()?.permissions();
+        let nf = Self::create(target, perm.clone())?;
+        // Created with `perm` less the umask; now exactly `perm`.
+        nf.file().set_permissions(perm)?;
+        Ok(nf)
+    }
+
+    fn create(target: &Path, perm: std::fs::Permissions) -> Result<NewFile> {
         let target = &resolve_link(target);
         let dir = parent_dir(target);
         let name = target
@@ -163,6 +180,7 @@ impl NewFile {
         let tmp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".npy-tmp")
+            .permissions(perm)
             .tempfile_in(&dir)
             .with_context(|| {
                 format!(
@@ -174,7 +192,6 @@ impl NewFile {
         Ok(NewFile {
             tmp,
             target: target.to_path_buf(),
-            mode_set: false,
         })
     }
 
@@ -186,20 +203,9 @@ impl NewFile {
         self.tmp.as_file_mut()
     }
 
-    /// Gives the new file the permission bits of `like` (a file it replaces).
-    pub fn copy_permissions_from(&mut self, like: &File) -> Result<()> {
-        let perm = like.metadata()?.permissions();
-        self.file().set_permissions(perm)?;
-        self.mode_set = true;
-        Ok(())
-    }
-
     /// Syncs the data and renames the file over the target, then syncs the
     /// directory so the rename survives a power loss.
     pub fn commit(self, sync: bool) -> Result<()> {
-        if !self.mode_set {
-            make_readable_like_new(self.tmp.as_file())?;
-        }
         if sync {
             self.tmp
                 .as_file()
@@ -242,7 +248,6 @@ impl NewFile {
     /// Like [`NewFile::commit`], but fails with `AlreadyExists` instead of
     /// replacing a file that appeared at the target meanwhile.
     pub fn commit_new(self, sync: bool) -> Result<Result<(), io::Error>> {
-        make_readable_like_new(self.tmp.as_file())?;
         if sync {
             self.tmp.as_file().sync_all()?;
         }
@@ -257,28 +262,6 @@ impl NewFile {
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(Err(e.error)),
             Err(e) => Err(e.error).with_context(|| format!("{}: cannot create", target.display())),
         }
-    }
-}
-
-/// tempfile creates files 0600; a new `.npy` should get the permissions a
-/// plain `open(..., 'wb')` would (0666 less the umask).
-fn make_readable_like_new(f: &File) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = f.metadata()?.permissions().mode() & 0o777;
-    if mode == 0o600 {
-        let umask = current_umask();
-        f.set_permissions(std::fs::Permissions::from_mode(0o666 & !umask))?;
-    }
-    Ok(())
-}
-
-fn current_umask() -> u32 {
-    // SAFETY: umask has no preconditions; we set it back immediately. The
-    // process is single-threaded wherever files are created.
-    unsafe {
-        let old = libc::umask(0o022);
-        libc::umask(old);
-        old as u32
     }
 }
 
@@ -441,7 +424,8 @@ pub fn sync_dir(path: &Path) -> Result<()> {
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, in the
-/// kernel (`copy_file_range`) when possible, else through one buffer.
+/// kernel (`copy_file_range`, see [`super::sys`]) when possible, else
+/// through one buffer.
 /// `progress` is called with the bytes copied so far.
 pub fn copy_range(
     src: &File,
@@ -451,60 +435,32 @@ pub fn copy_range(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     let mut left = len;
     let mut kernel = true;
     let mut buf: Vec<u8> = Vec::new();
     while left > 0 {
         if kernel {
             let chunk = left.min(1 << 30) as usize;
-            let mut so = src_off as libc::loff_t;
-            let mut d_o = dst_off as libc::loff_t;
-            // SAFETY: both descriptors are open files borrowed for the call;
-            // the offsets are local variables the kernel updates.
-            let n = unsafe {
-                libc::copy_file_range(
-                    src.as_raw_fd(),
-                    &mut so,
-                    dst.as_raw_fd(),
-                    &mut d_o,
-                    chunk,
-                    0,
-                )
-            };
-            if n > 0 {
-                let n = n as u64;
-                src_off += n;
-                dst_off += n;
-                left -= n;
-                progress(len - left);
-                continue;
-            }
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "source ended before the bytes its header promises",
-                ));
-            }
-            let err = io::Error::last_os_error();
-            match err.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(
-                    libc::EXDEV
-                    | libc::ENOSYS
-                    | libc::EINVAL
-                    | libc::EOPNOTSUPP
-                    | libc::EPERM
-                    | libc::EBADF,
-                ) => {
+            match super::sys::copy_file_range(src, &mut src_off, dst, &mut dst_off, chunk)? {
+                Some(0) => return Err(source_ended()),
+                Some(n) => {
+                    left -= n as u64;
+                    progress(len - left);
+                }
+                None => {
                     kernel = false;
                     buf = vec![0u8; COPY_BUF.min(left as usize).max(1)];
                 }
-                _ => return Err(err),
             }
         } else {
             let n = (left as usize).min(buf.len());
-            src.read_exact_at(&mut buf[..n], src_off)?;
+            src.read_exact_at(&mut buf[..n], src_off).map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    source_ended()
+                } else {
+                    e
+                }
+            })?;
             dst.write_all_at(&buf[..n], dst_off)?;
             src_off += n as u64;
             dst_off += n as u64;
@@ -513,6 +469,14 @@ pub fn copy_range(
         }
     }
     Ok(())
+}
+
+/// The same error whichever way the copy went (kernel or buffer).
+fn source_ended() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        "source ended before the bytes its header promises",
+    )
 }
 
 /// Copies exactly `len` bytes from a stream to `dst` at `dst_off`. Returns the
@@ -615,6 +579,37 @@ pub fn file_id(f: &File) -> io::Result<(u64, u64)> {
     Ok((m.dev(), m.ino()))
 }
 
+/// Calls `f` on every `.npy` file below `dir`, depth first, each directory's
+/// entries sorted by name (byte order), so every run gives the same order.
+/// Symbolic links to files are followed, to directories not (no loops). A
+/// directory that cannot be read is passed to `f` as an error.
+pub fn walk_npy(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
+    let entries = std::fs::read_dir(dir).and_then(|rd| {
+        rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
+            .collect::<std::io::Result<Vec<_>>>()
+    });
+    let mut entries = match entries {
+        Ok(e) => e,
+        Err(e) => {
+            let e = anyhow::Error::new(e)
+                .context(format!("{}: cannot read the directory", dir.display()));
+            return f(Err(e));
+        }
+    };
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, kind) in entries {
+        let path = dir.join(name);
+        if kind.is_dir() {
+            walk_npy(&path, f)?;
+        } else if path.extension().is_some_and(|x| x == "npy")
+            && (kind.is_file() || (kind.is_symlink() && path.is_file()))
+        {
+            f(Ok(&path))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,6 +642,25 @@ mod tests {
         assert_eq!(&out[..4], b"head");
         assert_eq!(&out[4..], &data[10..50_010]);
         assert!(copy_range(&src, 99_999, &dst, 0, 10, &mut |_| {}).is_err());
+    }
+
+    #[test]
+    fn new_files_get_the_mode_open_gives_and_replacements_the_old_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let mode = |f: &File| f.metadata().unwrap().permissions().mode() & 0o7777;
+        // What a plain create gives under this process's umask.
+        let plain = File::create(d.path().join("plain")).unwrap();
+        let nf = NewFile::beside(&d.path().join("new.npy")).unwrap();
+        assert_eq!(mode(nf.file()), mode(&plain));
+        // A replacement is never wider than the file it replaces, from the start.
+        for m in [0o600, 0o640, 0o444, 0o666] {
+            let like = File::create(d.path().join(format!("like{m:o}"))).unwrap();
+            like.set_permissions(std::fs::Permissions::from_mode(m))
+                .unwrap();
+            let nf = NewFile::replacing(&d.path().join("r.npy"), &like).unwrap();
+            assert_eq!(mode(nf.file()), m);
+        }
     }
 
     #[test]

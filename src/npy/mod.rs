@@ -8,7 +8,8 @@
 //! - [`repair`]: what a repair of a file would change, from headers and
 //!   sizes alone;
 //! - [`grow`]: growing a locked file along its growth axis, in place or
-//!   through a fresh file (the `append` write protocol);
+//!   through a fresh file (the `append` write protocol); [`append`]: what
+//!   may be appended, a target appended to itself, streams and raw rows;
 //! - [`join`]: planning and copying a join of arrays (concat,
 //!   convert-stacked) as numpy would lay it out, block by block;
 //! - [`limits`]: what numpy can hold (64 dimensions, sizes that fit), checked
@@ -25,7 +26,8 @@
 //!   filesystem (`concat --part K/N`): the cut, the staging directory, the
 //!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
-//!   kernel-side copies, for every command that writes;
+//!   kernel-side copies, for every command that writes; [`sys`]: the
+//!   Linux-only system calls, each with its portable fallback;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
 //!   lock, and the decoding of every simple type;
 //! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
@@ -34,6 +36,7 @@
 //! Everything here is pure over bytes, `Read` or `File`, and returns the typed
 //! [`FormatError`]; the commands add the file name with `anyhow`.
 
+pub mod append;
 pub mod diff;
 pub mod dtype;
 pub mod elem;
@@ -52,12 +55,47 @@ pub mod pylit;
 pub mod repair;
 pub mod scan;
 pub mod stats;
+pub mod sys;
 pub mod values;
 pub mod view;
 
 pub use dtype::Dtype;
 pub use header::{read_header, read_header_at, Header, Layout, Version};
 pub use scan::{FileStatus, Scan};
+
+/// Where the core reports how far a long job has got: the bytes done so
+/// far (of a total the caller knows). The command layer shows it (a
+/// progress bar on a terminal); the core never knows how.
+pub trait Progress {
+    /// Sets the bytes done so far.
+    fn set(&mut self, done: u64);
+}
+
+/// No report: for callers with nothing to show.
+impl Progress for () {
+    fn set(&mut self, _done: u64) {}
+}
+
+/// What the core refuses to do, typed (what is wrong with a file's bytes
+/// is a [`FormatError`]). The words follow `npy: FILE: `; the command layer
+/// adds the file name with `anyhow`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// Arrays that do not join as asked, in numpy's words.
+    Join(String),
+    /// A file `repair` must not touch, with the reason.
+    Refused(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Join(m) | Error::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for Error {}
 
 /// What is wrong with a file's bytes, in words short enough to follow
 /// `npy: FILE: `.

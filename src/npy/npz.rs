@@ -879,6 +879,84 @@ fn zip_time(secs: i64) -> Option<zip::DateTime> {
     .ok()
 }
 
+/// What `npy inspect` shows of an archive: one member's scan (or why it
+/// could not be read), or the archive's own error.
+pub struct Record {
+    /// `A.npz:NAME`, or `A.npz` for the archive's error.
+    pub shown: String,
+    /// The archive, as named.
+    pub archive: String,
+    pub scan: anyhow::Result<Scan>,
+    pub member: Option<Member>,
+}
+
+/// The records of an `.npz` archive (every member) or of one member
+/// (`A.npz:NAME`); `None` when `path` is neither, to be inspected as a file.
+pub fn records(path: &Path) -> Option<Vec<Record>> {
+    if path == Path::new("-") {
+        return None;
+    }
+    let (archive, only) = match resolve(path) {
+        Source::Member { archive, name } => (archive, Some(name)),
+        Source::File(p) => {
+            let f = File::open(&p).ok()?;
+            if !f.metadata().ok()?.is_file() || !file_is_zip(&f).ok()? {
+                return None;
+            }
+            (p, None)
+        }
+    };
+    let shown = archive.display().to_string();
+    let mut a = match Archive::open_path(&archive) {
+        Ok(a) => a,
+        Err(e) => {
+            let e = match e {
+                // It starts like a zip file: say what it is not, too.
+                NpzError::Archive(m) => {
+                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
+                }
+                e => anyhow::Error::new(e).context(shown.clone()),
+            };
+            return Some(vec![Record {
+                archive: shown.clone(),
+                shown,
+                scan: Err(e),
+                member: None,
+            }]);
+        }
+    };
+    let members: Vec<Member> = match &only {
+        Some(n) => match a.find(n) {
+            Ok(m) => vec![m.clone()],
+            Err(e) => {
+                return Some(vec![Record {
+                    archive: shown.clone(),
+                    shown: shown.clone(),
+                    scan: Err(anyhow::Error::new(e).context(shown)),
+                    member: None,
+                }])
+            }
+        },
+        None => a.members().iter().filter(|m| !m.is_dir).cloned().collect(),
+    };
+    Some(
+        members
+            .into_iter()
+            .map(|m| {
+                let rec_name = format!("{shown}:{}", m.name);
+                Record {
+                    scan: a
+                        .scan(&m)
+                        .map_err(|e| anyhow::Error::new(e).context(rec_name.clone())),
+                    shown: rec_name,
+                    archive: shown.clone(),
+                    member: Some(m),
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

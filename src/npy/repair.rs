@@ -13,8 +13,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::header::{parse_dict, read_dict_at, shape_repr, Header, Layout, Version};
-use super::scan::{scan_file, FileStatus};
-use super::FormatError;
+use super::scan::{advice, scan_file, FileStatus, Use};
+use super::{Error, FormatError};
 
 /// Where the layout of the repaired header comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,19 +167,6 @@ pub enum Verdict {
     Repair(Box<Plan>),
 }
 
-/// A file `repair` must not touch, with the reason (already worded for
-/// `npy: FILE: ...`).
-#[derive(Debug)]
-pub struct Refusal(pub String);
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refusal {}
-
 /// A reference layout given with `--like`.
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -190,23 +177,25 @@ pub struct Reference {
 impl Reference {
     /// Reads and checks a `--like` file: a readable, non-object array with a
     /// growth axis.
-    pub fn open(path: &Path) -> Result<Reference, Refusal> {
+    pub fn open(path: &Path) -> Result<Reference, Error> {
         let name = path.display();
-        let file = File::open(path)
-            .map_err(|e| Refusal(format!("{name}: cannot open: {}", super::io::io_words(&e))))?;
+        let file = File::open(path).map_err(|e| {
+            Error::Refused(format!("{name}: cannot open: {}", super::io::io_words(&e)))
+        })?;
         let len = file
             .metadata()
-            .map_err(|e| Refusal(format!("{name}: {e}")))?
+            .map_err(|e| Error::Refused(format!("{name}: {e}")))?
             .len();
-        let header = super::read_header_at(&file, 0, len)
-            .map_err(|e| Refusal(format!("{name}: cannot serve as --like reference: {e}")))?;
+        let header = super::read_header_at(&file, 0, len).map_err(|e| {
+            Error::Refused(format!("{name}: cannot serve as --like reference: {e}"))
+        })?;
         if header.dtype.has_object() {
-            return Err(Refusal(format!(
+            return Err(Error::Refused(format!(
                 "{name}: cannot serve as --like reference: holds pickled Python objects"
             )));
         }
         if header.growth_axis().is_none() {
-            return Err(Refusal(format!(
+            return Err(Error::Refused(format!(
                 "{name}: cannot serve as --like reference: a 0-d array has no rows"
             )));
         }
@@ -218,18 +207,21 @@ impl Reference {
 }
 
 /// Decides what `file` needs. Reads its header and size only.
-pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict, Refusal> {
-    let file_len = file.metadata().map_err(|e| Refusal(e.to_string()))?.len();
+pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict, Error> {
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::Refused(e.to_string()))?
+        .len();
     let scan = match scan_file(file) {
         Ok(s) => s,
-        Err(FormatError::Io(e)) => return Err(Refusal(format!("cannot read: {e}"))),
+        Err(FormatError::Io(e)) => return Err(Error::Refused(format!("cannot read: {e}"))),
         Err(e) => {
             if let Some(h) = placeholder_header(file, file_len) {
                 return plan_rows(Basis::Placeholder, &h, file_len, zero_fill)
                     .map(|p| Verdict::Repair(Box::new(p)));
             }
             let Some(r) = like else {
-                return Err(Refusal(format!(
+                return Err(Error::Refused(format!(
                     "{e}; nothing changed (if a sibling file has the same dtype, order and trailing dims, \
                      `npy repair --like SIBLING.npy` rebuilds the header from it)"
                 )));
@@ -251,25 +243,12 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
     let h = &scan.header;
     match scan.status {
         FileStatus::Ok => Ok(Verdict::Fine),
-        FileStatus::Object => Err(Refusal(
-            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
-                .into(),
+        FileStatus::Object | FileStatus::Stacked => Err(Error::Refused(
+            advice("", &scan, Use::Repair).unwrap_or_else(|| scan.status.as_str().into()),
         )),
-        FileStatus::Stacked => match scan.stack.as_ref().map(|s| s.arrays) {
-            Some(n) if n >= 2 => Err(Refusal(format!(
-                "holds {n} arrays stored back to back (np.save called repeatedly on one file), \
-                 which is not something to repair: use `npy convert-stacked` to join them; nothing changed"
-            ))),
-            _ => Err(Refusal(format!(
-                "the bytes after the data of shape {} that the header promises start with the .npy magic, as if another \
-                 array were saved after it, but no whole array follows: not repairing a guess \
-                 (`npy inspect` shows more; `npy convert-stacked` handles arrays back to back); nothing changed",
-                h.shape_repr()
-            ))),
-        },
         FileStatus::Truncated | FileStatus::Trailing => {
             let Some(ax) = h.growth_axis() else {
-                return Err(Refusal(format!(
+                return Err(Error::Refused(format!(
                     "a 0-d array (shape ()) holds exactly one element of {} bytes, but the file has {} data bytes: \
                      it has no rows to grow or shrink; nothing changed",
                     h.itemsize(),
@@ -296,10 +275,10 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
 /// cannot be read (cut short, a length past the end, a malformed dict, an
 /// unknown version); or the file is empty, or zeros stand where the header
 /// should be (a file preallocated, or whose first blocks a crash lost).
-fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> Result<(), Refusal> {
+fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> Result<(), Error> {
     use std::os::unix::fs::FileExt;
     let refuse = |why: String| {
-        Err(Refusal(format!(
+        Err(Error::Refused(format!(
             "{why}; --like rebuilds only the header of a broken .npy file (see `npy repair --help`); \
              nothing changed"
         )))
@@ -336,15 +315,15 @@ fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> R
 
 /// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
 /// version and header length) over the bytes of a `file_len`-byte file.
-fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Refusal> {
+fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Error> {
     let ax = h
         .growth_axis()
-        .ok_or_else(|| Refusal("a 0-d array has no rows".into()))?;
-    let row_bytes = h.row_bytes().map_err(|e| Refusal(e.to_string()))?;
+        .ok_or_else(|| Error::Refused("a 0-d array has no rows".into()))?;
+    let row_bytes = h.row_bytes().map_err(|e| Error::Refused(e.to_string()))?;
     // A file shorter than the header (empty, or zeros only) holds no data.
     let data = file_len.saturating_sub(h.header_len);
     if row_bytes == 0 {
-        return Err(Refusal(format!(
+        return Err(Error::Refused(format!(
             "a row of shape {} is 0 bytes, so the {data} data bytes cannot be counted in rows; nothing changed",
             h.shape_repr()
         )));
@@ -354,7 +333,7 @@ fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result
     let mut shape = h.shape.clone();
     shape[ax] = rows;
     let layout = Layout::new(h.descr.clone(), h.fortran_order, shape)
-        .map_err(|e| Refusal(format!("cannot describe the repaired array: {e}")))?;
+        .map_err(|e| Error::Refused(format!("cannot describe the repaired array: {e}")))?;
     Ok(Plan {
         basis,
         layout,

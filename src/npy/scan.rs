@@ -36,6 +36,138 @@ impl FileStatus {
     }
 }
 
+/// What a command does with a file whose status is not `ok`: the advice
+/// depends on it (a file appended *from* needs other words than the target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Reported, or read as one whole array (inspect, concat, show, stats,
+    /// zip): what is wrong and the command that fixes it.
+    Report,
+    /// A SOURCE of `npy append`. Pickled objects get no advice here (the
+    /// dtype check words them).
+    AppendSource,
+    /// The TARGET of `npy append`. Pickled objects as for a source.
+    AppendTarget,
+    /// A file `npy repair` looks at: advice only for what it refuses (a
+    /// truncated or trailing file is what it repairs).
+    Repair,
+}
+
+/// The advice for a file whose scan is `s`, named `path` in the advice (a
+/// command to run on it), to follow `npy: FILE: `; `None` when there is
+/// nothing to say for `u` (the file is fine, or `u` deals with it). Every
+/// command words a [`FileStatus`] through this one function.
+pub fn advice(path: &str, s: &Scan, u: Use) -> Option<String> {
+    let arrays = || s.stack.as_ref().map_or(2, |s| s.arrays.max(2));
+    match (u, s.status) {
+        (_, FileStatus::Ok) => None,
+        (Use::Report, _) => report_advice(path, s),
+        (Use::AppendSource | Use::AppendTarget, FileStatus::Object) => None,
+        (Use::AppendSource, FileStatus::Truncated) => Some(format!(
+            "is truncated: {} of the {} data bytes its header promises are present; \
+             not appending it (`npy repair {path}` makes it loadable)",
+            s.data_bytes, s.expected_bytes
+        )),
+        (Use::AppendSource, FileStatus::Trailing) => Some(format!(
+            "has {} bytes after the data its header describes; not appending it \
+             (`npy repair {path}` fixes it)",
+            s.data_bytes - s.expected_bytes
+        )),
+        (Use::AppendSource, FileStatus::Stacked) => Some(format!(
+            "holds {} arrays back to back, not one array; join them first with \
+             `npy convert-stacked {path} -o OUTPUT`",
+            arrays()
+        )),
+        (Use::AppendTarget, FileStatus::Truncated) => Some(format!(
+            "holds {} data bytes but its header promises {}; it must be repaired \
+             before anything is appended: run `npy repair {path}`",
+            s.data_bytes, s.expected_bytes
+        )),
+        (Use::AppendTarget, FileStatus::Trailing) => Some(format!(
+            "has {} bytes past the data its header describes (an interrupted append?); \
+             it must be repaired before anything is appended: run `npy repair {path}`",
+            s.data_bytes - s.expected_bytes
+        )),
+        (Use::AppendTarget, FileStatus::Stacked) => Some(format!(
+            "holds {} arrays back to back (np.save called repeatedly on one file), \
+             not one array; run `npy convert-stacked {path} --in-place` first",
+            arrays()
+        )),
+        (Use::Repair, FileStatus::Truncated | FileStatus::Trailing) => None,
+        (Use::Repair, FileStatus::Object) => Some(
+            "holds pickled Python objects (dtype 'O'): npy never repairs these; nothing changed"
+                .into(),
+        ),
+        (Use::Repair, FileStatus::Stacked) => Some(match s.stack.as_ref().map(|s| s.arrays) {
+            Some(n) if n >= 2 => format!(
+                "holds {n} arrays stored back to back (np.save called repeatedly on one file), \
+                 which is not something to repair: use `npy convert-stacked` to join them; nothing changed"
+            ),
+            _ => format!(
+                "the bytes after the data of shape {} that the header promises start with the .npy magic, as if another \
+                 array were saved after it, but no whole array follows: not repairing a guess \
+                 (`npy inspect` shows more; `npy convert-stacked` handles arrays back to back); nothing changed",
+                s.header.shape_repr()
+            ),
+        }),
+    }
+}
+
+/// [`advice`] for [`Use::Report`]: the status line of `npy inspect`.
+fn report_advice(path: &str, s: &Scan) -> Option<String> {
+    let rows = |n: u64, partial: u64, row: u64| -> String {
+        if partial == 0 {
+            format!("{n}")
+        } else {
+            format!("{n} whole rows and {partial} of {row} bytes of another")
+        }
+    };
+    match s.status {
+        FileStatus::Ok => None,
+        FileStatus::Object => Some(
+            "holds pickled Python objects: npy never appends, joins, converts or repairs these"
+                .into(),
+        ),
+        FileStatus::Stacked => {
+            let st = s.stack.as_ref()?;
+            let mut m = format!(
+                "{} arrays stored back to back (np.save called repeatedly on one file)",
+                st.arrays
+            );
+            if let Some(p) = &st.problem {
+                match &p.kind {
+                    WalkErrorKind::TruncatedData { .. } | WalkErrorKind::BadHeader(_) => {
+                        m.push_str(&format!("; {p}; `npy convert-stacked --drop-incomplete` converts the complete ones"))
+                    }
+                    WalkErrorKind::Junk { .. } => m.push_str(&format!("; then {p}")),
+                }
+            } else if let Some(mm) = &st.mismatch {
+                m.push_str(&format!("; `npy convert-stacked` cannot join them: {mm}"));
+            } else {
+                m.push_str(&format!(": run `npy convert-stacked {path} -o OUTPUT`"));
+            }
+            Some(m)
+        }
+        FileStatus::Truncated | FileStatus::Trailing => {
+            let word = if s.status == FileStatus::Truncated {
+                "truncated"
+            } else {
+                "extra bytes after the data"
+            };
+            match (s.rows_declared(), s.rows_present(), s.header.row_bytes()) {
+                (Some(decl), Some((whole, partial)), Ok(row)) => Some(format!(
+                    "{word}: header says {decl} rows, file holds {}: run `npy repair {path}`",
+                    rows(whole, partial, row)
+                )),
+                _ => Some(format!(
+                    "{word}: header promises {} data bytes, file has {}: run `npy repair {path}`",
+                    s.expected_bytes, s.data_bytes
+                )),
+            }
+        }
+    }
+}
+
 /// The result of looking at one file.
 #[derive(Debug, Clone)]
 pub struct Scan {
@@ -252,21 +384,18 @@ pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
             match Planner::new(Mode::Vstack, &e.header) {
                 Ok(p) => planner = Some(p),
                 Err(m) => {
-                    mismatch = Some(at(e.index, e.offset, &m));
+                    mismatch = Some(at(e.index, e.offset, &m.to_string()));
                     continue;
                 }
             }
         }
         if let Some(Err(m)) = planner.as_mut().map(|p| p.add(&e.header, e.offset)) {
-            mismatch = Some(at(e.index, e.offset, &m));
+            mismatch = Some(at(e.index, e.offset, &m.to_string()));
         }
     }
     if let (None, Some(p)) = (&mismatch, &planner) {
-        if let Err((who, m)) = p.finish() {
-            mismatch = Some(match who {
-                Some((index, offset)) => at(index, offset, &m),
-                None => m,
-            });
+        if let Err(m) = p.finish() {
+            mismatch = Some(m.to_string());
         }
     }
     StackSummary {

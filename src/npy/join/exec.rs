@@ -12,7 +12,7 @@ use super::map::Guarded;
 use super::plan::{both_contiguous, Geometry};
 use super::transpose::Transposed;
 use super::{Order, Part, Parts, Sink};
-use crate::progress::Progress;
+use crate::npy::Progress;
 
 /// Output buffer: blocks are assembled here before one write.
 const BUF: usize = 4 << 20;
@@ -39,7 +39,7 @@ pub struct Out<'a> {
     buf_start: u64,
     /// Output offset up to which writeback has been started.
     kicked: u64,
-    progress: &'a mut Progress,
+    progress: &'a mut dyn Progress,
     /// Slices to append, after `buf` (which is empty while any is
     /// pending), written with one vectored write per batch.
     vecs: Vec<IoSlice<'a>>,
@@ -48,7 +48,12 @@ pub struct Out<'a> {
 
 impl<'a> Out<'a> {
     /// Writes from output offset `start`.
-    pub fn new(sink: Sink<'a>, name: &'a str, start: u64, progress: &'a mut Progress) -> Out<'a> {
+    pub fn new(
+        sink: Sink<'a>,
+        name: &'a str,
+        start: u64,
+        progress: &'a mut dyn Progress,
+    ) -> Out<'a> {
         Out {
             sink,
             name,
@@ -81,7 +86,7 @@ impl<'a> Out<'a> {
 
     /// Gives up the output (what is pending is not written) and hands back
     /// the progress display it was given.
-    pub fn into_progress(self) -> &'a mut Progress {
+    pub fn into_progress(self) -> &'a mut dyn Progress {
         self.progress
     }
 
@@ -186,7 +191,6 @@ impl<'a> Out<'a> {
     /// Starts writing the new file's pages to disk while the copy goes on,
     /// so the final fsync has little left to wait for.
     fn start_writeback(&mut self) {
-        use std::os::fd::AsRawFd;
         let Sink::File {
             file: f,
             durable: true,
@@ -198,17 +202,7 @@ impl<'a> Out<'a> {
         if len < WRITEBACK_STEP {
             return;
         }
-        // SAFETY: a plain syscall on a descriptor we borrow for its duration;
-        // it only starts asynchronous writeback and its failure is harmless
-        // (the fsync before the rename is what makes the data durable).
-        unsafe {
-            libc::sync_file_range(
-                f.as_raw_fd(),
-                self.kicked as libc::off64_t,
-                len as libc::off64_t,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
+        super::super::sys::start_writeback(f, self.kicked, len);
         self.kicked = self.buf_start;
     }
 
@@ -338,7 +332,7 @@ pub fn execute<'a>(
     parts: &mut dyn Parts,
     sink: Sink<'a>,
     out_name: &'a str,
-    progress: &'a mut Progress,
+    progress: &'a mut dyn Progress,
 ) -> Result<u64> {
     let isz = geo.layout.itemsize() as usize;
     let mut out = Out::new(sink, out_name, 0, progress);
@@ -523,32 +517,6 @@ fn transposed<'s>(t: &'s Transposed<'s>, name: &'s Path, axis_len: u64) -> Piece
 }
 
 /// Writes all of `vecs` at `off` with as few `pwritev` calls as it takes.
-fn pwritev_all(file: &File, mut vecs: &mut [IoSlice<'_>], mut off: u64) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    while !vecs.is_empty() {
-        let n = vecs.len().min(IOV_MAX);
-        // SAFETY: IoSlice is ABI-compatible with iovec on Unix; the slices
-        // are borrowed for the call and the descriptor is open.
-        let r = unsafe {
-            libc::pwritev(
-                file.as_raw_fd(),
-                vecs.as_ptr() as *const libc::iovec,
-                n as libc::c_int,
-                off as libc::off_t,
-            )
-        };
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        if r == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        off += r as u64;
-        IoSlice::advance_slices(&mut vecs, r as usize);
-    }
-    Ok(())
+fn pwritev_all(file: &File, vecs: &mut [IoSlice<'_>], off: u64) -> io::Result<()> {
+    super::super::sys::write_all_vectored_at(file, vecs, off, IOV_MAX)
 }

@@ -28,6 +28,7 @@
 //! file of arrays back to back).
 
 mod exec;
+pub mod inputs;
 mod map;
 mod plan;
 pub mod stacked;
@@ -40,6 +41,7 @@ use std::path::Path;
 use anyhow::Result;
 
 pub use exec::{execute, Out};
+pub use inputs::check_inputs;
 pub use map::{Guarded, Shrank};
 pub use plan::{both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner};
 pub use transpose::{transpose, Transposed};

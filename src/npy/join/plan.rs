@@ -3,6 +3,7 @@
 
 use super::super::header::{shape_repr, Header, Layout};
 use super::super::pylit::Py;
+use super::super::Error;
 use super::{Mode, Order};
 
 /// Strides numpy gives an array `np.load` made: C strides (a zero dimension
@@ -185,9 +186,11 @@ impl Geometry {
 impl Planner {
     /// Starts a plan from the first input's header. Fails (with numpy's
     /// words) when `mode` cannot apply to it.
-    pub fn new(mode: Mode, first: &Header) -> Result<Planner, String> {
+    pub fn new(mode: Mode, first: &Header) -> Result<Planner, Error> {
         if first.dtype.has_object() {
-            return Err("holds Python objects (pickled data): npy never joins these".into());
+            return Err(Error::Join(
+                "holds Python objects (pickled data): npy never joins these".into(),
+            ));
         }
         let ndim_joined = match mode {
             Mode::Concatenate(_) => first.shape.len(),
@@ -198,12 +201,14 @@ impl Planner {
             Mode::Concatenate(a) => {
                 let nd = first.shape.len() as i64;
                 if nd == 0 {
-                    return Err("zero-dimensional arrays cannot be concatenated (shape ())".into());
+                    return Err(Error::Join(
+                        "zero-dimensional arrays cannot be concatenated (shape ())".into(),
+                    ));
                 }
                 if a < -nd || a >= nd {
-                    return Err(format!(
+                    return Err(Error::Join(format!(
                         "axis {a} is out of bounds for array of dimension {nd}"
-                    ));
+                    )));
                 }
                 a.rem_euclid(nd) as usize
             }
@@ -264,17 +269,19 @@ impl Planner {
     /// Checks one input (the first one too) and adds it. `tag` is the
     /// caller's name for it (an input number or a byte offset), returned by
     /// [`Planner::finish`] when this input is the one in the wrong order.
-    pub fn add(&mut self, h: &Header, _tag: u64) -> Result<(), String> {
+    pub fn add(&mut self, h: &Header, _tag: u64) -> Result<(), Error> {
         if h.dtype.has_object() {
-            return Err("holds Python objects (pickled data): npy never joins these".into());
+            return Err(Error::Join(
+                "holds Python objects (pickled data): npy never joins these".into(),
+            ));
         }
         if !crate::npy::dtype::same_descr(&h.descr, &self.descr) {
-            return Err(format!(
+            return Err(Error::Join(format!(
                 "dtype {} differs from {}'s {} (byte order included; npy never converts)",
                 h.descr.repr(),
                 self.first_name,
                 self.descr.repr()
-            ));
+            )));
         }
         if self.count > 0 && !self.matches_last(h) {
             self.check_shape(&h.shape)?;
@@ -283,7 +290,7 @@ impl Planner {
         self.axis_sum = self
             .axis_sum
             .checked_add(len)
-            .ok_or_else(|| "the joined shape overflows".to_string())?;
+            .ok_or_else(|| Error::Join("the joined shape overflows".into()))?;
         if !self.matches_last(h) {
             let js = self.joined_shape(&h.shape);
             let st = self.joined_strides(&h.shape, h.fortran_order);
@@ -306,7 +313,7 @@ impl Planner {
         matches!(&self.last, Some((s, f)) if *s == h.shape && *f == h.fortran_order)
     }
 
-    fn check_shape(&self, shape: &[u64]) -> Result<(), String> {
+    fn check_shape(&self, shape: &[u64]) -> Result<(), Error> {
         let js = self.joined_shape(shape);
         let r = &self.ref_shape;
         let what = match self.mode {
@@ -315,7 +322,7 @@ impl Planner {
             Mode::Concatenate(_) => "",
         };
         if js.len() != r.len() {
-            return Err(match self.mode {
+            return Err(Error::Join(match self.mode {
                 Mode::Concatenate(_) => format!(
                     "has {} dimensions (shape {}), {} has {} (shape {})",
                     js.len(),
@@ -330,11 +337,11 @@ impl Planner {
                     self.first_name,
                     shape_repr(&self.first_layout.shape)
                 ),
-            });
+            }));
         }
         for (i, (&a, &b)) in js.iter().zip(r).enumerate() {
             if i != self.axis && a != b {
-                return Err(match self.mode {
+                return Err(Error::Join(match self.mode {
                     Mode::Concatenate(_) => format!(
                         "shape {} does not match {}'s {} outside axis {}",
                         shape_repr(shape),
@@ -348,7 +355,7 @@ impl Planner {
                         self.first_name,
                         shape_repr(&self.first_layout.shape)
                     ),
-                });
+                }));
             }
         }
         Ok(())
@@ -360,17 +367,19 @@ impl Planner {
     /// (inputs in either memory order are transposed as needed, whatever
     /// their size), so it is `None`.
     #[allow(clippy::type_complexity)]
-    pub fn finish(&self) -> Result<Geometry, (Option<(u64, u64)>, String)> {
+    pub fn finish(&self) -> Result<Geometry, Error> {
         if self.count == 0 {
-            return Err((None, "no arrays to join".into()));
+            return Err(Error::Join("no arrays to join".into()));
         }
         let mut shape = self.ref_shape.clone();
         shape[self.axis] = self.axis_sum;
         let itemsize = self.first_layout.itemsize();
         let order = saved_order(&shape, &self.votes.perm(), itemsize);
         let layout = Layout::new(self.descr.clone(), order == Order::F, shape.clone())
-            .map_err(|e| (None, format!("the joined array: {e}")))?;
-        let data_bytes = layout.data_bytes().map_err(|e| (None, e.to_string()))?;
+            .map_err(|e| Error::Join(format!("the joined array: {e}")))?;
+        let data_bytes = layout
+            .data_bytes()
+            .map_err(|e| Error::Join(e.to_string()))?;
         let (mem, axis) = match order {
             Order::C => (shape.clone(), self.axis),
             Order::F => (

@@ -26,7 +26,7 @@ use super::exec::Out;
 use super::map::Guarded;
 use super::plan::{both_contiguous, Planner};
 use super::{Mode, Part, Parts, Sink};
-use crate::progress::Progress;
+use crate::npy::Progress;
 
 /// Arrays at least this large are copied file to file by the kernel
 /// (`copy_file_range`) instead of through the map.
@@ -163,8 +163,8 @@ pub fn fast_pass<'a>(
     max_runs: usize,
     sink: Option<Sink<'a>>,
     out_name: &'a str,
-    progress: &'a mut Progress,
-) -> Result<Result<Fast<'a>, &'a mut Progress>> {
+    progress: &'a mut dyn Progress,
+) -> Result<Result<Fast<'a>, &'a mut dyn Progress>> {
     let bytes = map.bytes();
     map.sequential();
     let mut w = MapWalk::new(bytes);
@@ -177,7 +177,7 @@ pub fn fast_pass<'a>(
     let mut c_bytes = false;
     let mut axis_len = 0;
     let mut released = 0usize;
-    let give_up = |progress: Option<&'a mut Progress>, early: Option<(Out<'a>, usize)>| match (
+    let give_up = |progress: Option<&'a mut dyn Progress>, early: Option<(Out<'a>, usize)>| match (
         progress, early,
     ) {
         (Some(p), _) => Ok(Err(p)),
@@ -373,7 +373,7 @@ pub fn careful_pass<'a>(
     max_runs: usize,
     sink: Option<Sink<'a>>,
     out_name: &'a str,
-    progress: &'a mut Progress,
+    progress: &'a mut dyn Progress,
 ) -> Result<(
     Option<Planner>,
     Option<Vec<Run>>,
@@ -413,9 +413,9 @@ pub fn careful_pass<'a>(
         let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
         let p = match &mut planner {
             Some(p) => p,
-            None => planner.insert(Planner::new(mode, &e.header).map_err(at)?),
+            None => planner.insert(Planner::new(mode, &e.header).map_err(|m| at(m.to_string()))?),
         };
-        p.add(&e.header, e.offset).map_err(at)?;
+        p.add(&e.header, e.offset).map_err(|m| at(m.to_string()))?;
         let axis_len = p.axis_len(&e.header.shape);
         let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
         if let Some(rs) = &mut runs {
