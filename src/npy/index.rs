@@ -15,6 +15,9 @@ pub enum Item {
     Slice(Option<i64>, Option<i64>, Option<i64>),
     /// `...`: as many `:` as the other items leave axes.
     Ellipsis,
+    /// `None` (`np.newaxis`): a new axis of length 1, using no axis of the
+    /// array.
+    NewAxis,
 }
 
 /// Why an index cannot be parsed or applied; the wording follows numpy's
@@ -78,6 +81,9 @@ pub fn parse(text: &str) -> Result<Vec<Item>, IndexError> {
 fn parse_item(p: &str) -> Result<Item, IndexError> {
     if p == "..." || p == "Ellipsis" {
         return Ok(Item::Ellipsis);
+    }
+    if p == "None" {
+        return Ok(Item::NewAxis);
     }
     if p.contains(':') {
         let bits: Vec<&str> = p.split(':').map(str::trim).collect();
@@ -272,11 +278,12 @@ impl Selection {
             return Err(IndexError::TwoEllipses);
         }
         let ndim = self.shape.len();
-        let used = items.len() - ellipses;
+        let new_axes = items.iter().filter(|i| **i == Item::NewAxis).count();
+        let used = items.len() - ellipses - new_axes;
         if used > ndim {
             return Err(IndexError::TooMany { ndim, given: used });
         }
-        let mut expanded: Vec<Item> = Vec::with_capacity(ndim);
+        let mut expanded: Vec<Item> = Vec::with_capacity(ndim + new_axes);
         for it in items {
             if *it == Item::Ellipsis {
                 expanded.extend(std::iter::repeat_n(
@@ -287,7 +294,7 @@ impl Selection {
                 expanded.push(*it);
             }
         }
-        while expanded.len() < ndim {
+        while expanded.len() < ndim + new_axes {
             expanded.push(Item::Slice(None, None, None));
         }
         let mut out = Selection {
@@ -296,9 +303,16 @@ impl Selection {
             strides: vec![],
         };
         let mut base = self.base as i128;
-        for (axis, it) in expanded.iter().enumerate() {
+        let mut axis = 0;
+        for it in &expanded {
+            if *it == Item::NewAxis {
+                out.shape.push(1);
+                out.strides.push(0);
+                continue;
+            }
             let size = self.shape[axis];
             let stride = self.strides[axis] as i128;
+            axis += 1;
             match *it {
                 Item::At(i) => {
                     let pos = if i < 0 {
@@ -309,7 +323,7 @@ impl Selection {
                     if pos < 0 || pos >= size as i128 {
                         return Err(IndexError::OutOfBounds {
                             index: i,
-                            axis,
+                            axis: axis - 1,
                             size,
                         });
                     }
@@ -323,7 +337,7 @@ impl Selection {
                     out.shape.push(len);
                     out.strides.push((stride * step as i128) as i64);
                 }
-                Item::Ellipsis => unreachable!("expanded above"),
+                Item::Ellipsis | Item::NewAxis => unreachable!("expanded above"),
             }
         }
         out.base = base as u64;
@@ -429,6 +443,21 @@ mod tests {
         for bad in ["a", "1:2:3:4", "1,,2", "1.5", "--1"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn none_adds_an_axis_of_one() {
+        assert_eq!(parse("None, 2").unwrap(), vec![Item::NewAxis, Item::At(2)]);
+        let s = sel(&[4, 5], "None, 2").unwrap();
+        assert_eq!(s.shape, vec![1, 5]);
+        assert_eq!(s.offsets(), vec![10, 11, 12, 13, 14]);
+        let s = sel(&[2, 3, 4], "-1, None, 1:").unwrap();
+        assert_eq!(s.shape, vec![1, 2, 4]);
+        assert_eq!(s.offsets(), vec![16, 17, 18, 19, 20, 21, 22, 23]);
+        assert_eq!(
+            sel(&[4], "None, 9").unwrap_err().to_string(),
+            "index 9 is out of bounds for axis 0 with size 4"
+        );
     }
 
     #[test]
