@@ -18,5 +18,6 @@ mod reliability;
 mod repair;
 mod safety;
 mod show;
-mod stats;
 mod speed;
+mod stats;
+mod wire;

@@ -26,6 +26,7 @@ is not '>f8'), the same shape and equal values in logical order: NaN is not
 equal to NaN (unless --equal-nan), -0.0 equals 0.0, strings and raw bytes
 compare byte for byte, records field by field. The header's version,
 padding and key order, and C versus Fortran storage, never matter.
+A and B may be members of .npz archives, ARCHIVE.npz:NAME.
 
 With --rtol or --atol, numbers compare as np.isclose does:
 |a - b| <= atol + rtol * |b| (defaults rtol 1e-5, atol 1e-8).
@@ -33,12 +34,14 @@ With --rtol or --atol, numbers compare as np.isclose does:
 Examples:
   npy diff before.npy after.npy && echo same
   npy diff --rtol 1e-6 run1/out.npy run2/out.npy
+  npy diff new.npy baseline.npz:out
   npy diff --json a.npy b.npy | jq .differing"
 )]
 pub struct Args {
-    /// The first .npy file.
+    /// The first .npy file (or ARCHIVE.npz:NAME).
     pub a: PathBuf,
-    /// The second .npy file (the reference for relative differences).
+    /// The second .npy file or archive member (the reference for relative
+    /// differences).
     pub b: PathBuf,
     /// Relative tolerance (np.isclose's rtol; default 1e-5 once --atol is given).
     #[arg(long, value_name = "R", value_parser = tolerance, allow_negative_numbers = true)]

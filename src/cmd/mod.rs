@@ -9,9 +9,9 @@ pub mod diff;
 pub mod inspect;
 pub mod repair;
 pub mod show;
+pub mod stats;
 pub mod unzip;
 pub mod zip;
-pub mod stats;
 
 use crate::cli::{Cli, Command};
 use crate::Outcome;

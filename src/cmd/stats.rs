@@ -23,16 +23,18 @@ use crate::Outcome;
 that does not exist (no finite values, an empty array) is `-`, or null
 in JSON; infinite min/max are the strings \"inf\" and \"-inf\" in JSON.
 Works on bool, integer and float (f2, f4, f8, either byte order) arrays.
+FILE may be a member of a .npz archive, ARCHIVE.npz:NAME.
 
 Examples:
   npy stats data.npy
   npy stats data.npy -1000:
   npy stats --axis 0 features.npy
+  npy stats run.npz:weights
   npy stats features.npy '..., 3'
   npy stats --json data.npy | jq .nan"
 )]
 pub struct Args {
-    /// The .npy file.
+    /// The .npy file, or ARCHIVE.npz:NAME for a member of an archive.
     pub file: PathBuf,
     /// Only `a[INDEX]`: numpy basic indexing such as `5`, `-3:`,
     /// `10:20, ::2`, `..., -1` (brackets optional).
@@ -94,7 +96,11 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 fn parse_index(s: &str) -> Result<Items, IndexError> {
     Ok(Items {
         items: parse(s)?,
-        text: s.trim().trim_start_matches('[').trim_end_matches(']').to_string(),
+        text: s
+            .trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
     })
 }
 

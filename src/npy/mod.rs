@@ -36,23 +36,23 @@
 
 pub mod diff;
 pub mod dtype;
-pub mod export;
 pub mod elem;
+pub mod export;
 pub mod grow;
 pub mod header;
 pub mod index;
 pub mod io;
 pub mod join;
 pub mod limits;
-pub mod print;
 pub mod npz;
 pub mod part;
+pub mod print;
 pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
-pub mod values;
 pub mod stats;
+pub mod values;
 pub mod view;
 
 pub use dtype::Dtype;
