@@ -1,13 +1,20 @@
-//! Element values: decoding the bytes of one scalar of any simple type (every
-//! integer width, `f2`/`f4`/`f8`, x87 long double, complex, datetimes, either
-//! byte order) into a value that can be compared, summed and printed.
+//! Element values for `stats` and `diff`: a scalar of any simple type
+//! (every integer width, `f2`/`f4`/`f8`, x87 long double, complex,
+//! datetimes, either byte order) as a value that can be compared, summed and
+//! printed.
 //!
-//! Two views of the same rules: [`Kind`] + [`Val`] decode any scalar by
-//! matching on its kind (what `diff` needs, one element at a time), and the
-//! [`Elem`] trait decodes one fixed type with no branching on the kind (what
-//! the `stats` inner loops are monomorphised over).
+//! The byte-level rules (byte order, sign extension, half floats, complex
+//! layout, NaT) are those of [`values`](super::values), which `show` decodes
+//! with; this module adds what only `stats` and `diff` need: [`Kind`] + [`Val`]
+//! (a flat, `Copy` value, one element at a time, what `diff` needs), x87 long
+//! doubles, and the [`Elem`] trait, which loads one fixed type with the
+//! standard library's `from_le_bytes`/`from_be_bytes` (no branching on the
+//! kind, what the `stats` inner loops are monomorphised over; a unit test
+//! checks it against [`decode`] for every type).
 
 use super::dtype::{Dtype, Scalar};
+pub use super::values::f16_to_f64;
+use super::values::{self, FloatWidth};
 
 /// How to decode one simple (non-record) type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,59 +93,33 @@ pub enum Val {
     Bytes,
 }
 
-fn arr<const N: usize>(b: &[u8], big: bool) -> [u8; N] {
-    let mut a: [u8; N] = b[..N].try_into().expect("length checked by caller");
-    if big {
-        a.reverse();
-    }
-    a
-}
-
 /// Decodes a scalar of `kind` from the start of `b` (which holds at least
-/// its size).
+/// its size), by the rules of [`values`](super::values).
 pub fn decode(kind: Kind, b: &[u8]) -> Val {
     match kind {
         Kind::Bool => Val::Bool(b[0] != 0),
-        Kind::Int { signed, size, big } => Val::Int(match (signed, size) {
-            (true, 1) => b[0] as i8 as i128,
-            (false, 1) => b[0] as i128,
-            (true, 2) => i16::from_le_bytes(arr(b, big)) as i128,
-            (false, 2) => u16::from_le_bytes(arr(b, big)) as i128,
-            (true, 4) => i32::from_le_bytes(arr(b, big)) as i128,
-            (false, 4) => u32::from_le_bytes(arr(b, big)) as i128,
-            (true, _) => i64::from_le_bytes(arr(b, big)) as i128,
-            (false, _) => u64::from_le_bytes(arr(b, big)) as i128,
-        }),
+        Kind::Int { signed, size, big } => {
+            let b = &b[..size as usize];
+            Val::Int(if signed {
+                values::int(b, big) as i128
+            } else {
+                values::uint(b, big) as i128
+            })
+        }
         Kind::Float { size, big } => Val::Float(float(b, size, big), size * 8),
         Kind::LongDouble { big } => Val::Float(long_double(b, big), 80),
         Kind::Complex { size, big } => {
             let n = size as usize;
             Val::Complex(float(b, size, big), float(&b[n..], size, big), size * 8)
         }
-        Kind::Time { big } => Val::Time(i64::from_le_bytes(arr(b, big))),
+        Kind::Time { big } => Val::Time(values::time(b, big).unwrap_or(i64::MIN)),
         Kind::Bytes => Val::Bytes,
     }
 }
 
 fn float(b: &[u8], size: u8, big: bool) -> f64 {
-    match size {
-        2 => f16_to_f64(u16::from_le_bytes(arr(b, big))),
-        4 => f32::from_le_bytes(arr(b, big)) as f64,
-        _ => f64::from_le_bytes(arr(b, big)),
-    }
-}
-
-/// IEEE binary16 to f64 (exact: every half is a double).
-pub fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let man = (h & 0x3ff) as f64;
-    match exp {
-        0 => sign * man * 2f64.powi(-24),
-        31 if man == 0.0 => sign * f64::INFINITY,
-        31 => f64::NAN,
-        e => sign * (1.0 + man / 1024.0) * 2f64.powi(e - 15),
-    }
+    let w = FloatWidth::of_size(size as usize).expect("Kind::of makes IEEE sizes only");
+    values::float(b, w, big)
 }
 
 /// x87 extended precision (64-bit mantissa with explicit integer bit,
@@ -485,6 +466,54 @@ impl<const BIG: bool> Elem for F16<BIG> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every fixed-type loader agrees with the general decoder.
+    #[test]
+    fn elem_loaders_agree_with_decode() {
+        fn check<E: Elem>(kind: Kind, bytes: &[u8]) {
+            for b in bytes.chunks_exact(E::SIZE) {
+                let e = E::load(b);
+                match decode(kind, b) {
+                    Val::Int(i) => assert_eq!((e.i128(), e.f64()), (i, i as f64), "{kind:?} {b:?}"),
+                    Val::Bool(v) => assert_eq!(e.i128(), v as i128),
+                    Val::Float(f, _) => {
+                        assert!(
+                            e.f64() == f || (f.is_nan() && e.f64().is_nan()),
+                            "{kind:?} {b:?}"
+                        )
+                    }
+                    v => panic!("{kind:?} decoded as {v:?}"),
+                }
+            }
+        }
+        // Bytes with every sign and exponent pattern in some position.
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ (i as u8))
+            .collect();
+        let int = |signed, size, big| Kind::Int { signed, size, big };
+        let flt = |size, big| Kind::Float { size, big };
+        check::<Bool>(Kind::Bool, &bytes);
+        check::<I8>(int(true, 1, false), &bytes);
+        check::<U8>(int(false, 1, false), &bytes);
+        check::<I16le>(int(true, 2, false), &bytes);
+        check::<I16be>(int(true, 2, true), &bytes);
+        check::<U16le>(int(false, 2, false), &bytes);
+        check::<U16be>(int(false, 2, true), &bytes);
+        check::<I32le>(int(true, 4, false), &bytes);
+        check::<I32be>(int(true, 4, true), &bytes);
+        check::<U32le>(int(false, 4, false), &bytes);
+        check::<U32be>(int(false, 4, true), &bytes);
+        check::<I64le>(int(true, 8, false), &bytes);
+        check::<I64be>(int(true, 8, true), &bytes);
+        check::<U64le>(int(false, 8, false), &bytes);
+        check::<U64be>(int(false, 8, true), &bytes);
+        check::<F16<false>>(flt(2, false), &bytes);
+        check::<F16<true>>(flt(2, true), &bytes);
+        check::<F32le>(flt(4, false), &bytes);
+        check::<F32be>(flt(4, true), &bytes);
+        check::<F64le>(flt(8, false), &bytes);
+        check::<F64be>(flt(8, true), &bytes);
+    }
 
     #[test]
     fn half_decodes() {
