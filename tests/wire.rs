@@ -319,7 +319,7 @@ fn show_refuses_a_subarray_descr_as_numpy_does() {
     let d = dir.path();
     let mut header =
         b"{'descr': ('<i2', (2, 3)), 'fortran_order': False, 'shape': (4,), }".to_vec();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(b' ');
     }
     header.push(b'\n');
