@@ -353,13 +353,15 @@ pub trait Elem: Copy + Send + Sync + 'static {
     fn i128(self) -> i128;
 }
 
-macro_rules! int_elem {
-    ($name:ident, $t:ty, $from:ident) => {
+/// A fixed-type loader for a primitive read with `from_le_bytes` or
+/// `from_be_bytes`; `INT` says whether it is an integer (exact as i128).
+macro_rules! prim_elem {
+    ($name:ident, $t:ty, $from:ident, $int:expr) => {
         #[derive(Clone, Copy)]
         pub struct $name(pub $t);
         impl Elem for $name {
             const SIZE: usize = std::mem::size_of::<$t>();
-            const INT: bool = true;
+            const INT: bool = $int;
             #[inline(always)]
             fn load(b: &[u8]) -> Self {
                 $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
@@ -370,32 +372,25 @@ macro_rules! int_elem {
             }
             #[inline(always)]
             fn i128(self) -> i128 {
-                self.0 as i128
+                if $int {
+                    self.0 as i128
+                } else {
+                    0
+                }
             }
         }
     };
 }
 
+macro_rules! int_elem {
+    ($name:ident, $t:ty, $from:ident) => {
+        prim_elem!($name, $t, $from, true);
+    };
+}
+
 macro_rules! float_elem {
     ($name:ident, $t:ty, $from:ident) => {
-        #[derive(Clone, Copy)]
-        pub struct $name(pub $t);
-        impl Elem for $name {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            const INT: bool = false;
-            #[inline(always)]
-            fn load(b: &[u8]) -> Self {
-                $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
-            }
-            #[inline(always)]
-            fn f64(self) -> f64 {
-                self.0 as f64
-            }
-            #[inline(always)]
-            fn i128(self) -> i128 {
-                0
-            }
-        }
+        prim_elem!($name, $t, $from, false);
     };
 }
 
