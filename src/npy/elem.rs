@@ -235,12 +235,12 @@ pub fn fmt_float(x: f64, bits: u8) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.into();
     }
-    let sci = match bits {
-        16 => shortest_f16(x),
-        32 => format!("{:e}", x as f32),
-        _ => format!("{x:e}"),
+    let w = match bits {
+        16 => FloatWidth::F16,
+        32 => FloatWidth::F32,
+        _ => FloatWidth::F64,
     };
-    py_layout(&sci)
+    py_layout(&super::print::shortest_sci(x, w))
 }
 
 /// Lays out Rust's shortest scientific form (`-1.5e-7`) the way Python's
@@ -287,52 +287,6 @@ fn py_layout(sci: &str) -> String {
         ));
     }
     out
-}
-
-/// Shortest scientific digits that read back to the half-precision value
-/// `x` (itself exactly a double): the first precision whose decimal lies
-/// inside `x`'s rounding interval.
-fn shortest_f16(x: f64) -> String {
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0e0" } else { "0e0" }.into();
-    }
-    let h = f64_to_f16_bits_exact(x);
-    let mag = h & 0x7fff;
-    let v = f16_to_f64(mag);
-    let below = if mag == 0 { 0.0 } else { f16_to_f64(mag - 1) };
-    let above = if mag >= 0x7bff {
-        v + (v - below)
-    } else {
-        f16_to_f64(mag + 1)
-    };
-    let (lo, hi) = ((below + v) / 2.0, (v + above) / 2.0);
-    let even = mag & 1 == 0;
-    for p in 0..6 {
-        let s = format!("{:.*e}", p, v);
-        let d: f64 = s.parse().expect("own output");
-        if (d > lo && d < hi) || (even && (d == lo || d == hi)) {
-            let s = format!("{:e}", d);
-            return if h & 0x8000 != 0 { format!("-{s}") } else { s };
-        }
-    }
-    format!("{x:e}")
-}
-
-/// The binary16 bits of a double known to be a half value.
-fn f64_to_f16_bits_exact(x: f64) -> u16 {
-    let sign = if x.is_sign_negative() { 0x8000u16 } else { 0 };
-    let a = x.abs();
-    // Binary search over the ordered positive halves.
-    let (mut lo, mut hi) = (0u16, 0x7c00u16);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if f16_to_f64(mid) < a {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    sign | lo
 }
 
 /// The simple type a dtype reduces to for `stats`, or why it does not.
@@ -518,6 +472,20 @@ mod tests {
         assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
         assert!(f16_to_f64(0x7e00).is_nan());
         assert_eq!(f16_to_f64(0xfc00), f64::NEG_INFINITY);
+    }
+
+    /// Every finite half prints as digits that read back to it.
+    #[test]
+    fn every_half_round_trips() {
+        for h in 0..=0xffffu16 {
+            let x = f16_to_f64(h);
+            if !x.is_finite() {
+                continue;
+            }
+            let t = fmt_float(x, 16);
+            let back = values::f64_to_f16(t.parse::<f64>().unwrap());
+            assert_eq!(back, h, "{h:#06x} printed {t}");
+        }
     }
 
     #[test]

@@ -551,32 +551,46 @@ impl Dec {
     }
 }
 
+/// The shortest digits that read back as `x` (an f32 or f64). On an exact
+/// tie between two shortest candidates numpy's Dragon4 keeps the even
+/// digit; the correctly rounded text does too.
+fn shortest_even<T>(x: T) -> Dec
+where
+    T: std::fmt::LowerExp + std::str::FromStr + PartialEq + Copy,
+{
+    let s = format!("{x:e}");
+    let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
+    let even = format!("{x:.n$e}");
+    Dec::from_sci(if even.parse::<T>().is_ok_and(|e| e == x) {
+        &even
+    } else {
+        &s
+    })
+}
+
+/// The shortest digits that read back as `x` in width `w`, in Rust's
+/// scientific form (`-1.5e-7`, `0e0`): what Python's `repr` and numpy's
+/// Dragon4 pick, ties to the even digit. `x` is finite.
+pub fn shortest_sci(x: f64, w: FloatWidth) -> String {
+    let d = shortest(x.abs(), w);
+    let mut s = String::new();
+    if x.is_sign_negative() {
+        s.push('-');
+    }
+    s.push((b'0' + d.digits[0]) as char);
+    if d.digits.len() > 1 {
+        s.push('.');
+        s.extend(d.digits[1..].iter().map(|&c| (b'0' + c) as char));
+    }
+    s.push_str(&format!("e{}", d.exp));
+    s
+}
+
 /// The shortest digits that read back as the same value of width `w`.
 fn shortest(a: f64, w: FloatWidth) -> Dec {
     match w {
-        FloatWidth::F64 => {
-            let s = format!("{a:e}");
-            // On an exact tie between two shortest candidates numpy's Dragon4
-            // keeps the even digit; the correctly rounded text does too.
-            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
-            let even = format!("{a:.n$e}");
-            Dec::from_sci(if even.parse::<f64>() == Ok(a) {
-                &even
-            } else {
-                &s
-            })
-        }
-        FloatWidth::F32 => {
-            let f = a as f32;
-            let s = format!("{f:e}");
-            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
-            let even = format!("{f:.n$e}");
-            Dec::from_sci(if even.parse::<f32>() == Ok(f) {
-                &even
-            } else {
-                &s
-            })
-        }
+        FloatWidth::F64 => shortest_even(a),
+        FloatWidth::F32 => shortest_even(a as f32),
         FloatWidth::F16 => {
             // Fewest digits first; at each length the correctly rounded
             // digits and their neighbours (a power of two is closer to the
