@@ -82,6 +82,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
+    // Everything show does goes to stdout: a closed one is said up front.
+    crate::console::stdout_usable()?;
     let name = args.file.display().to_string();
     let (file, base, scan) = open_scan(&args.file, &name)?;
     if scan.status == FileStatus::Truncated {
@@ -119,8 +121,9 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
         ty: &ty,
         name: &name,
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Through the console's stdout: a reader that goes away ends the output
+    // (a BrokenPipe error, which is not reported).
+    let mut out = BufWriter::new(crate::console::Stdout);
     if args.csv {
         write_csv(&reader, &sel, args.header, &mut out)?;
     } else if args.json {

@@ -2,7 +2,6 @@
 //! max, mean and standard deviation of an array's values, in one streaming
 //! pass over the file (see `npy::stats`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -52,6 +51,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
+    // The result goes to stdout only: a closed one is said before the pass.
+    crate::console::stdout_usable()?;
     let name = args.file.display().to_string();
     let view = open_view(&args.file)?;
     let axis = if args.axis.is_some() {
@@ -75,9 +76,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     })
     .with_context(|| name.clone())?;
     bar.finish();
-    let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&to_json(&report))?)?;
+        crate::console::print(&format!("{}\n", serde_json::to_string(&to_json(&report))?))?;
     } else {
         let what = match &args.index {
             Some(i) => format!("{name}[{}]", i.text),
@@ -86,9 +86,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         let shape = sel
             .as_ref()
             .map_or(view.header.shape.clone(), |s| s.shape.clone());
-        write!(out, "{}", human(&what, &view, &shape, &report))?;
+        crate::console::print(&human(&what, &view, &shape, &report))?;
     }
-    out.flush()?;
     Ok(Outcome::Done)
 }
 
