@@ -21,7 +21,8 @@ use crate::common::*;
 
 /// `a.npy` (3, 2) and `b.npy` (2, 2) `<f8`; `t.npy` a copy of `a.npy`;
 /// `behind.npy` / `behind2.npy` with headers 2 rows behind their data (need
-/// repair); `s.npy` two (3, 2) arrays back to back; `raw8` 8 bytes.
+/// repair); `s.npy` two (3, 2) arrays back to back; `raw8` 8 bytes; `z.npz`
+/// an archive of `a` and `b`.
 fn fixtures(d: &Path) {
     write_npy(&d.join("a.npy"), "'<f8'", false, &[3, 2], &f8_bytes(0..6));
     write_npy(&d.join("b.npy"), "'<f8'", false, &[2, 2], &f8_bytes(6..10));
@@ -33,6 +34,17 @@ fn fixtures(d: &Path) {
     s.extend(fs::read(d.join("a.npy")).unwrap());
     fs::write(d.join("s.npy"), s).unwrap();
     fs::write(d.join("raw8"), [7u8; 8]).unwrap();
+    // Fixed times, as zip records them: the archives of two runs are equal.
+    for n in ["a.npy", "b.npy"] {
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        fs::File::options()
+            .write(true)
+            .open(d.join(n))
+            .unwrap()
+            .set_modified(t)
+            .unwrap();
+    }
+    run(d, &["zip", "-o", "z.npz", "a.npy", "b.npy"]).ok();
 }
 
 /// One invocation of every subcommand, succeeding and failing, printing to
@@ -57,6 +69,21 @@ const EVERY_COMMAND: &[&[&str]] = &[
     &["convert-stacked", "s.npy", "-o", "out.npy"],
     &["convert-stacked", "--in-place", "s.npy"],
     &["convert-stacked", "missing.npy", "-o", "out.npy"],
+    &["show", "a.npy"],
+    &["show", "--json", "a.npy"],
+    &["show", "--csv", "z.npz:b", "-1:"],
+    &["show", "missing.npy"],
+    &["stats", "a.npy"],
+    &["stats", "--json", "z.npz:a"],
+    &["stats", "s.npy"],
+    &["diff", "a.npy", "t.npy"],
+    &["diff", "a.npy", "z.npz:b"],
+    &["diff", "--json", "a.npy", "t.npy"],
+    &["diff", "a.npy", "missing.npy"],
+    &["zip", "-o", "y.npz", "a.npy", "b=z.npz:b"],
+    &["zip", "-o", "y.npz", "missing.npy"],
+    &["unzip", "z.npz", "-d", "out"],
+    &["unzip", "z.npz", "nope"],
     &["completions", "bash"],
     &["concat", "a.npy"],
     &["--help"],

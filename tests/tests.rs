@@ -20,3 +20,4 @@ mod safety;
 mod show;
 mod speed;
 mod stats;
+mod wire;

@@ -3,7 +3,6 @@
 //! and where they differ. Exit status as `cmp`: 0 equal, 1 different,
 //! 2 trouble.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -26,6 +25,7 @@ is not '>f8'), the same shape and equal values in logical order: NaN is not
 equal to NaN (unless --equal-nan), -0.0 equals 0.0, strings and raw bytes
 compare byte for byte, records field by field. The header's version,
 padding and key order, and C versus Fortran storage, never matter.
+A and B may be members of .npz archives, ARCHIVE.npz:NAME.
 
 With --rtol or --atol, numbers compare as np.isclose does:
 |a - b| <= atol + rtol * |b| (defaults rtol 1e-5, atol 1e-8).
@@ -33,12 +33,14 @@ With --rtol or --atol, numbers compare as np.isclose does:
 Examples:
   npy diff before.npy after.npy && echo same
   npy diff --rtol 1e-6 run1/out.npy run2/out.npy
+  npy diff new.npy baseline.npz:out
   npy diff --json a.npy b.npy | jq .differing"
 )]
 pub struct Args {
-    /// The first .npy file.
+    /// The first .npy file (or ARCHIVE.npz:NAME).
     pub a: PathBuf,
-    /// The second .npy file (the reference for relative differences).
+    /// The second .npy file or archive member (the reference for relative
+    /// differences).
     pub b: PathBuf,
     /// Relative tolerance (np.isclose's rtol; default 1e-5 once --atol is given).
     #[arg(long, value_name = "R", value_parser = tolerance, allow_negative_numbers = true)]
@@ -67,12 +69,19 @@ fn tolerance(s: &str) -> Result<f64, String> {
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     match diff(&args, g) {
-        Ok(equal) => Ok(if equal {
-            Outcome::Done
-        } else {
-            Outcome::Problems
-        }),
-        Err(e) if crate::is_broken_pipe(&e) => Err(e),
+        Ok((equal, text)) => {
+            // Printing fails only for a stdout closed before npy started
+            // (or one that cannot be written): exit 1 with the reason, as
+            // every command; a reader that went away is not an error.
+            if !text.is_empty() {
+                crate::console::print(&text)?;
+            }
+            Ok(if equal {
+                Outcome::Done
+            } else {
+                Outcome::Problems
+            })
+        }
         Err(e) => {
             crate::report(&e);
             Ok(Outcome::Trouble)
@@ -80,8 +89,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     }
 }
 
-/// Compares and prints; true when equal.
-fn diff(args: &Args, g: super::Global) -> Result<bool> {
+/// Compares; whether the arrays are equal, and what to print.
+fn diff(args: &Args, g: super::Global) -> Result<(bool, String)> {
     let tol = match (args.rtol, args.atol) {
         (None, None) => None,
         (r, a) => Some((r.unwrap_or(1e-5), a.unwrap_or(1e-8))),
@@ -98,14 +107,12 @@ fn diff(args: &Args, g: super::Global) -> Result<bool> {
         .map_err(|e| anyhow::Error::new(e).context(format!("{na}, {nb}: cannot read")))?;
     bar.finish();
     let equal = matches!(verdict, Verdict::Equal { .. });
-    let mut out = std::io::stdout().lock();
-    if args.json {
-        writeln!(out, "{}", serde_json::to_string(&to_json(&verdict))?)?;
+    let text = if args.json {
+        format!("{}\n", serde_json::to_string(&to_json(&verdict))?)
     } else {
-        write!(out, "{}", human(&na, &nb, &verdict))?;
-    }
-    out.flush()?;
-    Ok(equal)
+        human(&na, &nb, &verdict)
+    };
+    Ok((equal, text))
 }
 
 fn largest_json(l: &Option<Largest>) -> Value {

@@ -5,26 +5,29 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
 use crate::npy::export::{csv_cells, csv_header, json_array, json_value};
 use crate::npy::index::{parse, Item, Selection};
+use crate::npy::npz;
 use crate::npy::print::{array_str, scalar_str, shown_positions, zero_d_str, PrintOptions};
-use crate::npy::scan::{scan_settled, FileStatus};
+use crate::npy::scan::{scan_settled, FileStatus, Scan};
 use crate::npy::values::{read_elements, ElementType};
 use crate::Outcome;
 
 #[derive(Debug, clap::Args)]
 #[command(
     after_long_help = "INDEX is numpy basic indexing, brackets optional: integers, slices
-start:stop:step and `...`, separated by commas. Output is byte for byte what
+start:stop:step, `...` and None, separated by commas. Output is byte for byte what
 numpy prints with its default print options: arrays over 1000 elements are
 summarized with `...`, lines wrap at 75 columns.
 
 A truncated file is refused (run `npy repair` first); a file holding several
-arrays shows the first, as np.load does.
+arrays shows the first, as np.load does. FILE may be a member of a .npz
+archive, ARCHIVE.npz:NAME (a stored member is read in place, a deflated one
+inflated to a temporary file).
 
 --csv writes 0-d, 1-D and 2-D selections, one row per line, with values that
 read back exactly; a structured array gets one column per field. --json writes
@@ -34,13 +37,14 @@ complex numbers [real, imag], records arrays of their fields.
 Examples:
   npy show data.npy
   npy show data.npy -3:
+  npy show run.npz:loss
   npy show data.npy '10:20, ::2'
   npy show data.npy '..., -1' --full
   npy show --head 5 --csv table.npy > head.csv
   npy show --json data.npy 0 | jq '.[:3]'"
 )]
 pub struct Args {
-    /// The .npy file.
+    /// The .npy file, or ARCHIVE.npz:NAME for a member of an archive.
     pub file: PathBuf,
     /// numpy basic index, e.g. `5`, `-3:`, `10:20, ::2`, `..., -1`, `::-4`.
     #[arg(allow_hyphen_values = true, value_name = "INDEX")]
@@ -78,13 +82,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
+    // Everything show does goes to stdout: a closed one is said up front.
+    crate::console::stdout_usable()?;
     let name = args.file.display().to_string();
-    let file = File::open(&args.file).with_context(|| format!("{name}: cannot open"))?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        bail!("{name}: not a regular file (show reads at offsets)");
-    }
-    let scan = scan_settled(&file).with_context(|| name.clone())?;
+    let (file, base, scan) = open_scan(&args.file, &name)?;
     if scan.status == FileStatus::Truncated {
         let why = super::inspect::problem_message(&name, &scan).unwrap_or_default();
         bail!("{name}: {why}");
@@ -116,12 +117,13 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     };
     let reader = Reader {
         file: &file,
-        start: h.header_len,
+        start: base + h.header_len,
         ty: &ty,
         name: &name,
     };
-    let stdout = std::io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
+    // Through the console's stdout: a reader that goes away ends the output
+    // (a BrokenPipe error, which is not reported).
+    let mut out = BufWriter::new(crate::console::Stdout);
     if args.csv {
         write_csv(&reader, &sel, args.header, &mut out)?;
     } else if args.json {
@@ -144,6 +146,23 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     }
     out.flush()?;
     Ok(Outcome::Done)
+}
+
+/// The file holding the array `path` names, where its `.npy` bytes start
+/// in that file, and its scan: a `.npy` file (scanned again under the shared
+/// lock if it looks cut short or overlong, as a writer may be mid-append),
+/// or a member of a `.npz` archive (`A.npz:NAME`).
+fn open_scan(path: &Path, name: &str) -> Result<(File, u64, Scan)> {
+    if let Some(l) = npz::locate(path).with_context(|| name.to_string())? {
+        let scan = npz::scan_range(&l.file, l.offset, l.len).with_context(|| name.to_string())?;
+        return Ok((l.file, l.offset, scan));
+    }
+    let file = File::open(path).with_context(|| format!("{name}: cannot open"))?;
+    if !file.metadata()?.is_file() {
+        bail!("{name}: not a regular file (show reads at offsets)");
+    }
+    let scan = scan_settled(&file).with_context(|| name.to_string())?;
+    Ok((file, 0, scan))
 }
 
 struct Reader<'a> {

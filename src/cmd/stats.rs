@@ -2,7 +2,6 @@
 //! max, mean and standard deviation of an array's values, in one streaming
 //! pass over the file (see `npy::stats`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -23,16 +22,18 @@ use crate::Outcome;
 that does not exist (no finite values, an empty array) is `-`, or null
 in JSON; infinite min/max are the strings \"inf\" and \"-inf\" in JSON.
 Works on bool, integer and float (f2, f4, f8, either byte order) arrays.
+FILE may be a member of a .npz archive, ARCHIVE.npz:NAME.
 
 Examples:
   npy stats data.npy
   npy stats data.npy -1000:
   npy stats --axis 0 features.npy
+  npy stats run.npz:weights
   npy stats features.npy '..., 3'
   npy stats --json data.npy | jq .nan"
 )]
 pub struct Args {
-    /// The .npy file.
+    /// The .npy file, or ARCHIVE.npz:NAME for a member of an archive.
     pub file: PathBuf,
     /// Only `a[INDEX]`: numpy basic indexing such as `5`, `-3:`,
     /// `10:20, ::2`, `..., -1` (brackets optional).
@@ -50,6 +51,8 @@ pub struct Args {
 }
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
+    // The result goes to stdout only: a closed one is said before the pass.
+    crate::console::stdout_usable()?;
     let name = args.file.display().to_string();
     let view = open_view(&args.file)?;
     let axis = if args.axis.is_some() {
@@ -73,9 +76,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     })
     .with_context(|| name.clone())?;
     bar.finish();
-    let mut out = std::io::stdout().lock();
     if args.json {
-        writeln!(out, "{}", serde_json::to_string(&to_json(&report))?)?;
+        crate::console::print(&format!("{}\n", serde_json::to_string(&to_json(&report))?))?;
     } else {
         let what = match &args.index {
             Some(i) => format!("{name}[{}]", i.text),
@@ -84,9 +86,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         let shape = sel
             .as_ref()
             .map_or(view.header.shape.clone(), |s| s.shape.clone());
-        write!(out, "{}", human(&what, &view, &shape, &report))?;
+        crate::console::print(&human(&what, &view, &shape, &report))?;
     }
-    out.flush()?;
     Ok(Outcome::Done)
 }
 

@@ -1,13 +1,20 @@
-//! Element values: decoding the bytes of one scalar of any simple type (every
-//! integer width, `f2`/`f4`/`f8`, x87 long double, complex, datetimes, either
-//! byte order) into a value that can be compared, summed and printed.
+//! Element values for `stats` and `diff`: a scalar of any simple type
+//! (every integer width, `f2`/`f4`/`f8`, x87 long double, complex,
+//! datetimes, either byte order) as a value that can be compared, summed and
+//! printed.
 //!
-//! Two views of the same rules: [`Kind`] + [`Val`] decode any scalar by
-//! matching on its kind (what `diff` needs, one element at a time), and the
-//! [`Elem`] trait decodes one fixed type with no branching on the kind (what
-//! the `stats` inner loops are monomorphised over).
+//! The byte-level rules (byte order, sign extension, half floats, complex
+//! layout, NaT) are those of [`values`](super::values), which `show` decodes
+//! with; this module adds what only `stats` and `diff` need: [`Kind`] + [`Val`]
+//! (a flat, `Copy` value, one element at a time, what `diff` needs), x87 long
+//! doubles, and the [`Elem`] trait, which loads one fixed type with the
+//! standard library's `from_le_bytes`/`from_be_bytes` (no branching on the
+//! kind, what the `stats` inner loops are monomorphised over; a unit test
+//! checks it against [`decode`] for every type).
 
 use super::dtype::{Dtype, Scalar};
+pub use super::values::f16_to_f64;
+use super::values::{self, FloatWidth};
 
 /// How to decode one simple (non-record) type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,59 +93,33 @@ pub enum Val {
     Bytes,
 }
 
-fn arr<const N: usize>(b: &[u8], big: bool) -> [u8; N] {
-    let mut a: [u8; N] = b[..N].try_into().expect("length checked by caller");
-    if big {
-        a.reverse();
-    }
-    a
-}
-
 /// Decodes a scalar of `kind` from the start of `b` (which holds at least
-/// its size).
+/// its size), by the rules of [`values`](super::values).
 pub fn decode(kind: Kind, b: &[u8]) -> Val {
     match kind {
         Kind::Bool => Val::Bool(b[0] != 0),
-        Kind::Int { signed, size, big } => Val::Int(match (signed, size) {
-            (true, 1) => b[0] as i8 as i128,
-            (false, 1) => b[0] as i128,
-            (true, 2) => i16::from_le_bytes(arr(b, big)) as i128,
-            (false, 2) => u16::from_le_bytes(arr(b, big)) as i128,
-            (true, 4) => i32::from_le_bytes(arr(b, big)) as i128,
-            (false, 4) => u32::from_le_bytes(arr(b, big)) as i128,
-            (true, _) => i64::from_le_bytes(arr(b, big)) as i128,
-            (false, _) => u64::from_le_bytes(arr(b, big)) as i128,
-        }),
+        Kind::Int { signed, size, big } => {
+            let b = &b[..size as usize];
+            Val::Int(if signed {
+                values::int(b, big) as i128
+            } else {
+                values::uint(b, big) as i128
+            })
+        }
         Kind::Float { size, big } => Val::Float(float(b, size, big), size * 8),
         Kind::LongDouble { big } => Val::Float(long_double(b, big), 80),
         Kind::Complex { size, big } => {
             let n = size as usize;
             Val::Complex(float(b, size, big), float(&b[n..], size, big), size * 8)
         }
-        Kind::Time { big } => Val::Time(i64::from_le_bytes(arr(b, big))),
+        Kind::Time { big } => Val::Time(values::time(b, big).unwrap_or(i64::MIN)),
         Kind::Bytes => Val::Bytes,
     }
 }
 
 fn float(b: &[u8], size: u8, big: bool) -> f64 {
-    match size {
-        2 => f16_to_f64(u16::from_le_bytes(arr(b, big))),
-        4 => f32::from_le_bytes(arr(b, big)) as f64,
-        _ => f64::from_le_bytes(arr(b, big)),
-    }
-}
-
-/// IEEE binary16 to f64 (exact: every half is a double).
-pub fn f16_to_f64(h: u16) -> f64 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((h >> 10) & 0x1f) as i32;
-    let man = (h & 0x3ff) as f64;
-    match exp {
-        0 => sign * man * 2f64.powi(-24),
-        31 if man == 0.0 => sign * f64::INFINITY,
-        31 => f64::NAN,
-        e => sign * (1.0 + man / 1024.0) * 2f64.powi(e - 15),
-    }
+    let w = FloatWidth::of_size(size as usize).expect("Kind::of makes IEEE sizes only");
+    values::float(b, w, big)
 }
 
 /// x87 extended precision (64-bit mantissa with explicit integer bit,
@@ -254,12 +235,12 @@ pub fn fmt_float(x: f64, bits: u8) -> String {
     if x.is_infinite() {
         return if x > 0.0 { "inf" } else { "-inf" }.into();
     }
-    let sci = match bits {
-        16 => shortest_f16(x),
-        32 => format!("{:e}", x as f32),
-        _ => format!("{x:e}"),
+    let w = match bits {
+        16 => FloatWidth::F16,
+        32 => FloatWidth::F32,
+        _ => FloatWidth::F64,
     };
-    py_layout(&sci)
+    py_layout(&super::print::shortest_sci(x, w))
 }
 
 /// Lays out Rust's shortest scientific form (`-1.5e-7`) the way Python's
@@ -308,52 +289,6 @@ fn py_layout(sci: &str) -> String {
     out
 }
 
-/// Shortest scientific digits that read back to the half-precision value
-/// `x` (itself exactly a double): the first precision whose decimal lies
-/// inside `x`'s rounding interval.
-fn shortest_f16(x: f64) -> String {
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0e0" } else { "0e0" }.into();
-    }
-    let h = f64_to_f16_bits_exact(x);
-    let mag = h & 0x7fff;
-    let v = f16_to_f64(mag);
-    let below = if mag == 0 { 0.0 } else { f16_to_f64(mag - 1) };
-    let above = if mag >= 0x7bff {
-        v + (v - below)
-    } else {
-        f16_to_f64(mag + 1)
-    };
-    let (lo, hi) = ((below + v) / 2.0, (v + above) / 2.0);
-    let even = mag & 1 == 0;
-    for p in 0..6 {
-        let s = format!("{:.*e}", p, v);
-        let d: f64 = s.parse().expect("own output");
-        if (d > lo && d < hi) || (even && (d == lo || d == hi)) {
-            let s = format!("{:e}", d);
-            return if h & 0x8000 != 0 { format!("-{s}") } else { s };
-        }
-    }
-    format!("{x:e}")
-}
-
-/// The binary16 bits of a double known to be a half value.
-fn f64_to_f16_bits_exact(x: f64) -> u16 {
-    let sign = if x.is_sign_negative() { 0x8000u16 } else { 0 };
-    let a = x.abs();
-    // Binary search over the ordered positive halves.
-    let (mut lo, mut hi) = (0u16, 0x7c00u16);
-    while lo < hi {
-        let mid = (lo + hi) / 2;
-        if f16_to_f64(mid) < a {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    sign | lo
-}
-
 /// The simple type a dtype reduces to for `stats`, or why it does not.
 pub fn real_kind(dtype: &Dtype) -> Option<Kind> {
     match dtype {
@@ -372,13 +307,15 @@ pub trait Elem: Copy + Send + Sync + 'static {
     fn i128(self) -> i128;
 }
 
-macro_rules! int_elem {
-    ($name:ident, $t:ty, $from:ident) => {
+/// A fixed-type loader for a primitive read with `from_le_bytes` or
+/// `from_be_bytes`; `INT` says whether it is an integer (exact as i128).
+macro_rules! prim_elem {
+    ($name:ident, $t:ty, $from:ident, $int:expr) => {
         #[derive(Clone, Copy)]
         pub struct $name(pub $t);
         impl Elem for $name {
             const SIZE: usize = std::mem::size_of::<$t>();
-            const INT: bool = true;
+            const INT: bool = $int;
             #[inline(always)]
             fn load(b: &[u8]) -> Self {
                 $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
@@ -389,32 +326,25 @@ macro_rules! int_elem {
             }
             #[inline(always)]
             fn i128(self) -> i128 {
-                self.0 as i128
+                if $int {
+                    self.0 as i128
+                } else {
+                    0
+                }
             }
         }
     };
 }
 
+macro_rules! int_elem {
+    ($name:ident, $t:ty, $from:ident) => {
+        prim_elem!($name, $t, $from, true);
+    };
+}
+
 macro_rules! float_elem {
     ($name:ident, $t:ty, $from:ident) => {
-        #[derive(Clone, Copy)]
-        pub struct $name(pub $t);
-        impl Elem for $name {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            const INT: bool = false;
-            #[inline(always)]
-            fn load(b: &[u8]) -> Self {
-                $name(<$t>::$from(b[..Self::SIZE].try_into().unwrap()))
-            }
-            #[inline(always)]
-            fn f64(self) -> f64 {
-                self.0 as f64
-            }
-            #[inline(always)]
-            fn i128(self) -> i128 {
-                0
-            }
-        }
+        prim_elem!($name, $t, $from, false);
     };
 }
 
@@ -486,6 +416,54 @@ impl<const BIG: bool> Elem for F16<BIG> {
 mod tests {
     use super::*;
 
+    /// Every fixed-type loader agrees with the general decoder.
+    #[test]
+    fn elem_loaders_agree_with_decode() {
+        fn check<E: Elem>(kind: Kind, bytes: &[u8]) {
+            for b in bytes.chunks_exact(E::SIZE) {
+                let e = E::load(b);
+                match decode(kind, b) {
+                    Val::Int(i) => assert_eq!((e.i128(), e.f64()), (i, i as f64), "{kind:?} {b:?}"),
+                    Val::Bool(v) => assert_eq!(e.i128(), v as i128),
+                    Val::Float(f, _) => {
+                        assert!(
+                            e.f64() == f || (f.is_nan() && e.f64().is_nan()),
+                            "{kind:?} {b:?}"
+                        )
+                    }
+                    v => panic!("{kind:?} decoded as {v:?}"),
+                }
+            }
+        }
+        // Bytes with every sign and exponent pattern in some position.
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ (i as u8))
+            .collect();
+        let int = |signed, size, big| Kind::Int { signed, size, big };
+        let flt = |size, big| Kind::Float { size, big };
+        check::<Bool>(Kind::Bool, &bytes);
+        check::<I8>(int(true, 1, false), &bytes);
+        check::<U8>(int(false, 1, false), &bytes);
+        check::<I16le>(int(true, 2, false), &bytes);
+        check::<I16be>(int(true, 2, true), &bytes);
+        check::<U16le>(int(false, 2, false), &bytes);
+        check::<U16be>(int(false, 2, true), &bytes);
+        check::<I32le>(int(true, 4, false), &bytes);
+        check::<I32be>(int(true, 4, true), &bytes);
+        check::<U32le>(int(false, 4, false), &bytes);
+        check::<U32be>(int(false, 4, true), &bytes);
+        check::<I64le>(int(true, 8, false), &bytes);
+        check::<I64be>(int(true, 8, true), &bytes);
+        check::<U64le>(int(false, 8, false), &bytes);
+        check::<U64be>(int(false, 8, true), &bytes);
+        check::<F16<false>>(flt(2, false), &bytes);
+        check::<F16<true>>(flt(2, true), &bytes);
+        check::<F32le>(flt(4, false), &bytes);
+        check::<F32be>(flt(4, true), &bytes);
+        check::<F64le>(flt(8, false), &bytes);
+        check::<F64be>(flt(8, true), &bytes);
+    }
+
     #[test]
     fn half_decodes() {
         assert_eq!(f16_to_f64(0x3c00), 1.0);
@@ -494,6 +472,20 @@ mod tests {
         assert_eq!(f16_to_f64(0x0001), 2f64.powi(-24));
         assert!(f16_to_f64(0x7e00).is_nan());
         assert_eq!(f16_to_f64(0xfc00), f64::NEG_INFINITY);
+    }
+
+    /// Every finite half prints as digits that read back to it.
+    #[test]
+    fn every_half_round_trips() {
+        for h in 0..=0xffffu16 {
+            let x = f16_to_f64(h);
+            if !x.is_finite() {
+                continue;
+            }
+            let t = fmt_float(x, 16);
+            let back = values::f64_to_f16(t.parse::<f64>().unwrap());
+            assert_eq!(back, h, "{h:#06x} printed {t}");
+        }
     }
 
     #[test]

@@ -325,7 +325,7 @@ impl Selection {
                     if pos < 0 || pos >= size as i128 {
                         return Err(IndexError::OutOfBounds {
                             index: i,
-                            axis,
+                            axis: axis - 1,
                             size,
                         });
                     }
@@ -445,6 +445,21 @@ mod tests {
         for bad in ["a", "1:2:3:4", "1,,2", "1.5", "--1"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn none_adds_an_axis_of_one() {
+        assert_eq!(parse("None, 2").unwrap(), vec![Item::NewAxis, Item::At(2)]);
+        let s = sel(&[4, 5], "None, 2").unwrap();
+        assert_eq!(s.shape, vec![1, 5]);
+        assert_eq!(s.offsets(), vec![10, 11, 12, 13, 14]);
+        let s = sel(&[2, 3, 4], "-1, None, 1:").unwrap();
+        assert_eq!(s.shape, vec![1, 2, 4]);
+        assert_eq!(s.offsets(), vec![16, 17, 18, 19, 20, 21, 22, 23]);
+        assert_eq!(
+            sel(&[4], "None, 9").unwrap_err().to_string(),
+            "index 9 is out of bounds for axis 0 with size 4"
+        );
     }
 
     #[test]

@@ -551,32 +551,46 @@ impl Dec {
     }
 }
 
+/// The shortest digits that read back as `x` (an f32 or f64). On an exact
+/// tie between two shortest candidates numpy's Dragon4 keeps the even
+/// digit; the correctly rounded text does too.
+fn shortest_even<T>(x: T) -> Dec
+where
+    T: std::fmt::LowerExp + std::str::FromStr + PartialEq + Copy,
+{
+    let s = format!("{x:e}");
+    let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
+    let even = format!("{x:.n$e}");
+    Dec::from_sci(if even.parse::<T>().is_ok_and(|e| e == x) {
+        &even
+    } else {
+        &s
+    })
+}
+
+/// The shortest digits that read back as `x` in width `w`, in Rust's
+/// scientific form (`-1.5e-7`, `0e0`): what Python's `repr` and numpy's
+/// Dragon4 pick, ties to the even digit. `x` is finite.
+pub fn shortest_sci(x: f64, w: FloatWidth) -> String {
+    let d = shortest(x.abs(), w);
+    let mut s = String::new();
+    if x.is_sign_negative() {
+        s.push('-');
+    }
+    s.push((b'0' + d.digits[0]) as char);
+    if d.digits.len() > 1 {
+        s.push('.');
+        s.extend(d.digits[1..].iter().map(|&c| (b'0' + c) as char));
+    }
+    s.push_str(&format!("e{}", d.exp));
+    s
+}
+
 /// The shortest digits that read back as the same value of width `w`.
 fn shortest(a: f64, w: FloatWidth) -> Dec {
     match w {
-        FloatWidth::F64 => {
-            let s = format!("{a:e}");
-            // On an exact tie between two shortest candidates numpy's Dragon4
-            // keeps the even digit; the correctly rounded text does too.
-            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
-            let even = format!("{a:.n$e}");
-            Dec::from_sci(if even.parse::<f64>() == Ok(a) {
-                &even
-            } else {
-                &s
-            })
-        }
-        FloatWidth::F32 => {
-            let f = a as f32;
-            let s = format!("{f:e}");
-            let n = s.split('e').next().unwrap_or("").len().saturating_sub(2);
-            let even = format!("{f:.n$e}");
-            Dec::from_sci(if even.parse::<f32>() == Ok(f) {
-                &even
-            } else {
-                &s
-            })
-        }
+        FloatWidth::F64 => shortest_even(a),
+        FloatWidth::F32 => shortest_even(a as f32),
         FloatWidth::F16 => {
             // Fewest digits first; at each length the correctly rounded
             // digits and their neighbours (a power of two is closer to the
@@ -938,54 +952,10 @@ fn needs_exp(max: f64, min: f64, w: FloatWidth) -> bool {
 // Strings, bytes, void.
 
 /// Python's `repr()` of a str: quotes chosen as Python chooses them,
-/// non-printable characters escaped.
+/// non-printable characters escaped (the header writer's rule, with
+/// Python's own `str.isprintable` table).
 pub fn py_str_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(q);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == q => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if !printable(c) => {
-                let n = c as u32;
-                if n < 0x100 {
-                    out.push_str(&format!("\\x{n:02x}"));
-                } else if n < 0x10000 {
-                    out.push_str(&format!("\\u{n:04x}"));
-                } else {
-                    out.push_str(&format!("\\U{n:08x}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(q);
-    out
-}
-
-/// Python's `str.isprintable()` for one assigned character: controls,
-/// separators other than the space, format characters and private use are
-/// not printable (the table is Python 3.11's, Unicode 14). Unassigned code
-/// points, which Python also escapes, are printed as they are.
-fn printable(c: char) -> bool {
-    let n = c as u32;
-    !(c.is_control()
-        || matches!(n, 0xa0 | 0xad | 0x600..=0x605 | 0x61c | 0x6dd | 0x70f | 0x890..=0x891
-            | 0x8e2 | 0x1680 | 0x180e | 0x2000..=0x200f | 0x2028..=0x202f | 0x205f..=0x2064
-            | 0x2066..=0x206f | 0x3000 | 0xe000..=0xf8ff | 0xfeff | 0xfff9..=0xfffb | 0x110bd
-            | 0x110cd | 0x13430..=0x13438 | 0x1bca0..=0x1bca3 | 0x1d173..=0x1d17a | 0xe0001
-            | 0xe0020..=0xe007f | 0xf0000..=0xffffd | 0x100000..=0x10fffd))
+    super::pylit::str_repr(s)
 }
 
 /// Python's `repr()` of bytes: `b'...'`.

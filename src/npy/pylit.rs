@@ -772,6 +772,13 @@ impl Py {
     }
 }
 
+/// Python 3's `repr(str)` as a new string (see [`repr_str`]).
+pub fn str_repr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    repr_str(s, &mut out);
+    out
+}
+
 /// Python 3's `repr(str)`: single quotes unless the text holds a single quote
 /// and no double quote; printable characters kept, the rest escaped.
 fn repr_str(s: &str, out: &mut String) {

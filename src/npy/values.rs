@@ -7,6 +7,11 @@
 //! records (fields in order, padding fields dropped as `np.load` drops them)
 //! with subarray fields. [`ElementType`] is the dtype prepared for decoding;
 //! it refuses what has no value here: Python objects and `longdouble`.
+//!
+//! The byte-level rules (byte order, integer sign extension, half floats,
+//! complex layout, NaT) are the small functions at the end ([`int`],
+//! [`uint`], [`float`], [`time`], [`f16_to_f64`]); `elem` (what `stats` and
+//! `diff` decode with) uses them too, so each rule is written once.
 
 use super::dtype::{Dtype, Scalar};
 
@@ -174,11 +179,7 @@ impl ElementType {
     pub fn decode(&self, b: &[u8]) -> Value {
         match self {
             ElementType::Bool => Value::Bool(b[0] != 0),
-            ElementType::Int { size, big } => {
-                let u = uint(&b[..*size], *big);
-                let shift = 64 - 8 * *size as u32;
-                Value::Int(((u << shift) as i64) >> shift)
-            }
+            ElementType::Int { size, big } => Value::Int(int(&b[..*size], *big)),
             ElementType::UInt { size, big } => Value::UInt(uint(&b[..*size], *big)),
             ElementType::Float { width, big } => Value::Float(float(b, *width, *big), *width),
             ElementType::Complex { width, big } => {
@@ -271,7 +272,20 @@ pub fn read_elements(
     Ok(out)
 }
 
-fn float_size(w: FloatWidth) -> usize {
+impl FloatWidth {
+    /// The width of an IEEE float of `size` bytes (2, 4 or 8).
+    pub fn of_size(size: usize) -> Option<FloatWidth> {
+        match size {
+            2 => Some(FloatWidth::F16),
+            4 => Some(FloatWidth::F32),
+            8 => Some(FloatWidth::F64),
+            _ => None,
+        }
+    }
+}
+
+/// Bytes of a float of width `w`.
+pub fn float_size(w: FloatWidth) -> usize {
     match w {
         FloatWidth::F16 => 2,
         FloatWidth::F32 => 4,
@@ -279,7 +293,8 @@ fn float_size(w: FloatWidth) -> usize {
     }
 }
 
-fn uint(b: &[u8], big: bool) -> u64 {
+/// The unsigned integer stored in `b` (1 to 8 bytes) in either byte order.
+pub fn uint(b: &[u8], big: bool) -> u64 {
     let mut v = 0u64;
     if big {
         for &x in b {
@@ -293,7 +308,15 @@ fn uint(b: &[u8], big: bool) -> u64 {
     v
 }
 
-fn float(b: &[u8], w: FloatWidth, big: bool) -> f64 {
+/// The signed (two's complement) integer stored in `b` (1 to 8 bytes).
+pub fn int(b: &[u8], big: bool) -> i64 {
+    let shift = 64 - 8 * b.len() as u32;
+    ((uint(b, big) << shift) as i64) >> shift
+}
+
+/// The float of width `w` at the start of `b`, exactly, as f64. A complex
+/// number is two of these, real part first.
+pub fn float(b: &[u8], w: FloatWidth, big: bool) -> f64 {
     let n = float_size(w);
     let bits = uint(&b[..n], big);
     match w {
@@ -303,7 +326,8 @@ fn float(b: &[u8], w: FloatWidth, big: bool) -> f64 {
     }
 }
 
-fn time(b: &[u8], big: bool) -> Option<i64> {
+/// A datetime64/timedelta64 count at the start of `b`; `None` is NaT.
+pub fn time(b: &[u8], big: bool) -> Option<i64> {
     let v = uint(&b[..8], big) as i64;
     (v != i64::MIN).then_some(v)
 }

@@ -1,5 +1,6 @@
-//! Reading an array's values: open a `.npy` file under a shared lock, check
-//! that it holds one whole array, and map its data window by window.
+//! Reading an array's values: open a `.npy` file (or a member of a `.npz`
+//! archive, `A.npz:NAME`) under a shared lock, check that it holds one whole
+//! array, and map its data window by window.
 //!
 //! The shared lock is the one `npy append` and `npy repair` take
 //! exclusively, so while a [`View`] lives no `npy` process changes the file,
@@ -19,6 +20,7 @@ use std::path::Path;
 use memmap2::{Advice, Mmap, MmapOptions};
 
 use super::header::Header;
+use super::npz::{self, NpzError};
 use super::scan::{scan_file, FileStatus, Scan};
 use super::FormatError;
 
@@ -32,6 +34,9 @@ pub enum OpenError {
     /// A `.npy` file that is not one whole array (truncated, trailing
     /// bytes, several arrays, pickled objects): its scan, for the advice.
     NotWhole(Box<Scan>),
+    /// An archive member that cannot be read (no such member, damaged
+    /// archive, a member that is not a `.npy` file).
+    Npz(NpzError),
 }
 
 impl std::fmt::Display for OpenError {
@@ -40,6 +45,7 @@ impl std::fmt::Display for OpenError {
             OpenError::Io(e) => write!(f, "{e}"),
             OpenError::Format(e) => write!(f, "{e}"),
             OpenError::NotWhole(s) => write!(f, "not one whole array ({})", s.status.as_str()),
+            OpenError::Npz(e) => write!(f, "{e}"),
         }
     }
 }
@@ -50,6 +56,7 @@ impl std::error::Error for OpenError {
             OpenError::Io(e) => Some(e),
             OpenError::Format(e) => Some(e),
             OpenError::NotWhole(_) => None,
+            OpenError::Npz(_) => None,
         }
     }
 }
@@ -63,6 +70,9 @@ impl From<std::io::Error> for OpenError {
 /// One whole array, open under a shared lock.
 pub struct View {
     file: File,
+    /// Where the array's `.npy` bytes start in `file`: 0 for a `.npy`
+    /// file, the member's offset for a stored archive member.
+    base: u64,
     pub header: Header,
     /// Number of elements (product of the shape).
     pub elements: u64,
@@ -70,8 +80,16 @@ pub struct View {
 
 impl View {
     /// Opens `path`, takes the shared lock and checks, under it, that the
-    /// file holds exactly one whole array.
+    /// file holds exactly one whole array. `path` may name an archive
+    /// member, `A.npz:NAME` (see [`npz::locate`]): a stored member is
+    /// mapped where it lies in the archive (locked shared like a file), a
+    /// deflated one from the temporary file it is inflated to.
     pub fn open(path: &Path) -> Result<View, OpenError> {
+        if let Some(l) = npz::locate(path).map_err(OpenError::Npz)? {
+            l.file.lock_shared()?;
+            let scan = npz::scan_range(&l.file, l.offset, l.len).map_err(OpenError::Npz)?;
+            return View::of_scan(l.file, l.offset, scan);
+        }
         let file = super::io::lock_shared(path)?;
         if file.metadata()?.is_dir() {
             return Err(OpenError::Io(std::io::Error::new(
@@ -83,12 +101,17 @@ impl View {
             FormatError::Io(e) => OpenError::Io(e),
             e => OpenError::Format(e),
         })?;
+        View::of_scan(file, 0, scan)
+    }
+
+    fn of_scan(file: File, base: u64, scan: Scan) -> Result<View, OpenError> {
         if scan.status != FileStatus::Ok {
             return Err(OpenError::NotWhole(Box::new(scan)));
         }
         let elements = scan.header.elements().map_err(OpenError::Format)?;
         Ok(View {
             file,
+            base,
             header: scan.header,
             elements,
         })
@@ -102,7 +125,7 @@ impl View {
     /// advised for a sequential pass.
     pub fn map(&self, first: u64, count: u64) -> std::io::Result<Window> {
         let isz = self.itemsize();
-        let start = self.header.header_len + first * isz;
+        let start = self.base + self.header.header_len + first * isz;
         let len = count * isz;
         if len == 0 {
             return Ok(Window { map: None, skip: 0 });

@@ -186,8 +186,6 @@ pub enum PartError {
     Broken { staging: PathBuf, what: String },
     /// An input is not what its header said when the plan was made.
     Changed { path: PathBuf },
-    /// An input that must be transposed is too large to be in memory.
-    Transpose { path: PathBuf, bytes: u64 },
     /// The filesystem refused the lock.
     Lock { path: PathBuf, source: io::Error },
     /// The round kept changing under this part.
@@ -226,14 +224,6 @@ impl std::fmt::Display for PartError {
                 f,
                 "{}: changed since its header was read (size differs)",
                 path.display()
-            ),
-            PartError::Transpose { path, bytes } => write!(
-                f,
-                "{}: stored in the other memory order than the result: its {bytes} data bytes \
-                 would have to be transposed, which --part does only for inputs of up to {} MiB \
-                 (join it without --part)",
-                path.display(),
-                range::TRANSPOSE_LIMIT >> 20
             ),
             PartError::Lock { path, .. } => write!(
                 f,
@@ -384,7 +374,6 @@ pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
     let k = job.spec.k as usize;
     let range = share(job.header.len() as u64, total, job.spec);
     let ours = fingerprint(job);
-    range::check_transposable(job.geo, job.inputs)?;
     let report = |status, wrote| Report {
         status,
         range,

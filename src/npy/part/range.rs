@@ -5,13 +5,12 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::{ioerr, Input, PartError, Result};
 use crate::npy::io::copy_range;
-use crate::npy::join::{both_contiguous, transpose, Geometry, Order};
+use crate::npy::join::{both_contiguous, Geometry, Guarded, Order, Transposed};
 
 /// Output buffer for small runs.
 const BUF: usize = 4 << 20;
@@ -21,10 +20,8 @@ const BIG: u64 = 1 << 20;
 const SCRATCH: usize = 1 << 20;
 /// Writeback of the data is started every this many bytes.
 const WRITEBACK_STEP: u64 = 8 << 20;
-/// Inputs in the other memory order than the result are transposed in
-/// memory, up to this size each (the limit of `npy concat` without
-/// `--part`, whose plan refuses larger ones, so this is a second guard).
-pub const TRANSPOSE_LIMIT: u64 = 8 << 20;
+/// Buffer through which a transposed input is written to the staging file.
+const STAGE_BUF: usize = 4 << 20;
 /// Inputs kept open while a range is written; beyond, each is reopened.
 const KEEP_OPEN: usize = 256;
 
@@ -138,45 +135,33 @@ fn needs_transpose(geo: &Geometry, inp: &Input) -> bool {
         && geo.outer.saturating_mul(geo.block(inp.axis_len)) > 0
 }
 
-/// Refuses, before anything is written, an input that would have to be
-/// transposed and is larger than [`TRANSPOSE_LIMIT`].
-pub fn check_transposable(geo: &Geometry, inputs: &[Input]) -> Result<()> {
-    if !geo.transposes {
-        return Ok(());
-    }
-    for inp in inputs {
-        let n = geo.outer.saturating_mul(geo.block(inp.axis_len));
-        if needs_transpose(geo, inp) && n > TRANSPOSE_LIMIT {
-            return Err(PartError::Transpose {
-                path: inp.path.clone(),
-                bytes: n,
-            });
-        }
-    }
-    Ok(())
-}
-
 /// Transposes, into one unnamed temporary file, every input that needs it
-/// and has a run in data range [lo, hi) (each at most [`TRANSPOSE_LIMIT`]
-/// bytes, held in memory for the transpose).
+/// and has a run in data range [lo, hi), out of core as a plain concat
+/// does: the input is mapped (guarded against shrinking) and its bytes in
+/// the result's order are produced tile by tile ([`Transposed`]) through a
+/// bounded buffer, so memory stays flat at any size; the temporary file
+/// needs the input's size on disk.
 fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Result<()> {
-    let isz = geo.layout.itemsize();
+    let isz = geo.layout.itemsize() as usize;
+    let tmp = Path::new("temporary file");
     let mut at = 0u64;
+    let mut buf = Vec::new();
     for (i, inp) in src.inputs.iter().enumerate() {
         if !needs_transpose(geo, inp) || !runs.touches(i, lo, hi) {
             continue;
         }
         let n = geo.outer * geo.block(inp.axis_len);
-        if n > TRANSPOSE_LIMIT {
-            return Err(PartError::Transpose {
-                path: inp.path.clone(),
-                bytes: n,
-            });
-        }
-        let mut bytes = vec![0u8; n as usize];
         let (f, off) = src.get(i)?;
-        f.read_exact_at(&mut bytes, off)
-            .map_err(ioerr(&inp.path, "cannot read"))?;
+        let map = Guarded::map(f, off, n).map_err(|e| {
+            if e.kind() == io::ErrorKind::UnexpectedEof {
+                PartError::Changed {
+                    path: inp.path.clone(),
+                }
+            } else {
+                ioerr(&inp.path, "cannot map")(e)
+            }
+        })?;
+        map.sequential();
         let mut shape = geo.joined.clone();
         shape[geo.axis] = inp.axis_len;
         // C-order bytes of a shape are the Fortran-order bytes of its
@@ -184,13 +169,23 @@ fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Re
         if !inp.fortran {
             shape.reverse();
         }
-        let t = transpose(&bytes, &shape, isz);
-        let tmp = Path::new("temporary file");
+        let t = Transposed::over(&map, &shape, isz);
         if src.staging.is_none() {
             src.staging = Some(tempfile::tempfile().map_err(ioerr(tmp, "cannot create"))?);
         }
         let s = src.staging.as_ref().expect("just made");
-        s.write_all_at(&t, at).map_err(ioerr(tmp, "cannot write"))?;
+        let step = (STAGE_BUF / isz.max(1)).max(1) as u64 * isz as u64;
+        let mut done = 0u64;
+        while done < n {
+            let len = step.min(n - done) as usize;
+            buf.resize(len, 0);
+            t.read(done, &mut buf).map_err(|_| PartError::Changed {
+                path: inp.path.clone(),
+            })?;
+            s.write_all_at(&buf, at + done)
+                .map_err(ioerr(tmp, "cannot write"))?;
+            done += len as u64;
+        }
         src.staged[i] = Some(at);
         at += n;
     }
@@ -230,17 +225,9 @@ impl Writer<'_> {
         if !self.durable || self.pos - self.kicked < WRITEBACK_STEP {
             return;
         }
-        // SAFETY: a plain syscall on a descriptor borrowed for its duration;
-        // it only starts asynchronous writeback, and its failure is harmless
-        // (the sync before marking the part done is what counts).
-        unsafe {
-            libc::sync_file_range(
-                self.file.as_raw_fd(),
-                self.kicked as libc::off64_t,
-                (self.pos - self.kicked) as libc::off64_t,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
+        // Only starts writeback; the sync before marking the part done is
+        // what counts.
+        crate::npy::sys::start_writeback(self.file, self.kicked, self.pos - self.kicked);
         self.kicked = self.pos;
     }
 
@@ -381,7 +368,6 @@ mod tests {
     use super::*;
     use crate::npy::join::{execute, Mode, Part, Parts, Planner, Sink};
     use crate::npy::{pylit, read_header, Layout};
-    use crate::progress::Progress;
 
     /// The inputs of `execute`, read from the files themselves.
     struct Files(Vec<(File, PathBuf, Input)>);
@@ -460,7 +446,7 @@ mod tests {
         let (geo, header, files) = planned(dir, shapes, axis);
         let want_path = dir.join("want.npy");
         let want_file = File::create(&want_path).unwrap();
-        let mut quiet = Progress::bytes(0, true, "");
+        let mut quiet = ();
         let mut parts = Files(files);
         execute(
             &header,
@@ -565,40 +551,5 @@ mod tests {
             1,
             &mut rng,
         );
-    }
-
-    #[test]
-    fn inputs_too_large_to_transpose_in_memory_are_refused_unread() {
-        let dir = tempfile::tempdir().unwrap();
-        let (geo, header, files) = planned(dir.path(), &[(&[4, 6], false), (&[3, 6], true)], 0);
-        let mut inputs: Vec<Input> = files.into_iter().map(|x| x.2).collect();
-        // The Fortran input as the plan of a much longer one would have it.
-        inputs[1].axis_len = (TRANSPOSE_LIMIT / geo.unit) + 1;
-        // Refused when the part starts (before its round is touched)...
-        assert!(matches!(
-            check_transposable(&geo, &inputs),
-            Err(PartError::Transpose { .. })
-        ));
-        assert!(check_transposable(&geo, &inputs[..1]).is_ok());
-        // ... and by the writer itself.
-        let out = tempfile::tempfile().unwrap();
-        let h = header.len() as u64;
-        let r = write_range(
-            &geo,
-            &inputs,
-            h,
-            (h, h + geo.data_bytes),
-            &out,
-            Path::new("o"),
-            false,
-            &mut |_| {},
-        );
-        match r {
-            Err(PartError::Transpose { path, bytes }) => {
-                assert_eq!(path, inputs[1].path);
-                assert!(bytes > TRANSPOSE_LIMIT);
-            }
-            other => panic!("{other:?}"),
-        }
     }
 }
