@@ -62,6 +62,8 @@ const EVERY_COMMAND: &[&[&str]] = &[
     &["concat", "-o", "out.npy", "a.npy", "b.npy"],
     &["concat", "-f", "-o", "t.npy", "t.npy", "b.npy"],
     &["concat", "-o", "out.npy", "a.npy", "missing.npy"],
+    &["concat", "-o", "p.npy", "--part", "1/2", "a.npy", "b.npy"],
+    &["concat", "-o", "p.npy", "--part", "2/2", "a.npy", "b.npy"],
     &["repair", "behind.npy", "a.npy", "behind2.npy"],
     &["repair", "--check", "behind.npy", "a.npy", "behind2.npy"],
     &["repair", "missing.npy", "behind.npy"],
