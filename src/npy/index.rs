@@ -314,7 +314,6 @@ impl Selection {
             let size = self.shape[axis];
             let stride = self.strides[axis] as i128;
             axis += 1;
-            let axis = axis - 1;
             match *it {
                 Item::At(i) => {
                     let pos = if i < 0 {
