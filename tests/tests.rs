@@ -12,6 +12,7 @@ mod docs;
 mod fidelity;
 mod format;
 mod inspect;
+mod keeptext;
 mod npz;
 mod part;
 mod reliability;

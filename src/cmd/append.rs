@@ -26,9 +26,11 @@ use crate::Outcome;
     after_long_help = "Sources are appended in order along TARGET's growth axis (axis 0, or the last
 axis for Fortran-ordered files). Their dtype (byte order included) and the
 other dimensions must match TARGET exactly; otherwise nothing is written.
-A missing TARGET is created from the first source. If TARGET's header has no
-room for the new shape (files from numpy < 1.23 or other writers), TARGET is
-rewritten into a temporary file beside it and renamed over it.
+A missing TARGET is created from the first source. TARGET's header keeps its
+text as written: only the row count changes, and the padding spaces absorb a
+longer number. If they cannot (files from numpy < 1.23 or other writers),
+TARGET is rewritten with numpy's header into a temporary file beside it and
+renamed over it.
 A `-` that delivers no array at all is an error (exit 1, TARGET unchanged),
 as np.load of an empty stream is. A TARGET created by an append that then
 fails is removed again.

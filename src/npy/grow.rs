@@ -5,11 +5,12 @@
 //! A [`Grower`] holds the exclusive lock on the file the target path names
 //! and writes new rows in one of two ways, chosen before any byte is written:
 //!
-//! - **in place**, when the new shape fits the existing header and the bytes
+//! - **in place**, when the new count fits the existing header and the bytes
 //!   of the header that change lie within one page (so one `pwrite` either
 //!   happens or does not, even under SIGKILL): data past the old end, synced,
-//!   then the header rewritten at the same length, synced. A crash in between
-//!   leaves a header behind its data, which `npy repair` fixes;
+//!   then the header's row count rewritten at the same length, the rest of
+//!   its text kept byte for byte ([`keep_text_header`]), synced. A crash in
+//!   between leaves a header behind its data, which `npy repair` fixes;
 //! - **fresh**, otherwise: a new file beside the target with numpy's header
 //!   (room for 21 digits), the old data and the new data, synced and renamed
 //!   over the target. The new file is locked *before* the rename, and the old
@@ -22,13 +23,14 @@
 
 use std::fs::File;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 
-use super::header::{Header, Layout, Version};
-use super::io::{copy_range, copy_stream, diff_span, header_patch, Locked, NewFile, PAGE};
+use super::header::{parse_dict, parse_preamble, Header, Layout, Version};
+use super::io::{copy_range, copy_stream, header_patch, Locked, NewFile, PAGE};
 
 /// Creates `path` holding an empty array (the growth axis 0) with numpy's
 /// header. Returns `false`, creating nothing, when a file appeared there
@@ -165,11 +167,13 @@ impl Grower {
         let Some(rows) = self.rows().checked_add(add) else {
             return false;
         };
-        self.atomic_header
-            && self
-                .layout_with_rows(rows)
-                .to_header_of_len(self.header.version, self.header.header_len)
-                .is_some()
+        self.atomic_header && self.head_for(rows).is_some()
+    }
+
+    /// The in-place header for `rows` rows: the current one's text with
+    /// only the count changed (see [`keep_text_header`]).
+    fn head_for(&self, rows: u64) -> Option<Vec<u8>> {
+        keep_text_header(&self.head_bytes, &self.header, self.axis, rows)
     }
 
     /// Makes sure `add` more rows (or, for `None`, any number) can be
@@ -198,10 +202,7 @@ impl Grower {
         if matches!(self.dst, Dst::Fresh { .. }) {
             return Ok(());
         }
-        let fits = layout
-            .to_header_of_len(self.header.version, self.header.header_len)
-            .is_some();
-        if fits && self.atomic_header {
+        if self.atomic_header && self.head_for(rows).is_some() {
             return Ok(());
         }
         if self.written_end != self.committed_end {
@@ -328,9 +329,14 @@ impl Grower {
             .checked_add(add)
             .ok_or_else(|| anyhow!("{p}: the row count would overflow"))?;
         let layout = self.layout_with_rows(rows);
-        let head = layout
-            .to_header_of_len(self.header.version, self.header.header_len)
-            .ok_or_else(|| anyhow!("{p}: internal error: the new shape does not fit the header"))?;
+        let no_fit = || anyhow!("{p}: internal error: the new shape does not fit the header");
+        let head = match &self.dst {
+            Dst::InPlace => self.head_for(rows),
+            Dst::Fresh { .. } => {
+                layout.to_header_of_len(self.header.version, self.header.header_len)
+            }
+        }
+        .ok_or_else(no_fit)?;
         match std::mem::replace(&mut self.dst, Dst::InPlace) {
             Dst::InPlace => {
                 let f = &self.lock.file;
@@ -389,47 +395,79 @@ impl Drop for Grower {
     }
 }
 
+/// `old`, the bytes of `header`, with the count of the growth axis `axis`
+/// set to `rows` and every other byte of the dict text kept (comments, key
+/// order, spacing, how the other numbers are written): the count, whatever
+/// its spelling (`0x3`, `3L`), becomes plain decimal, and the spaces before
+/// the final newline absorb the change in length. `None` when the text has
+/// too few such spaces to take a longer count (then the header must grow,
+/// through a fresh file), or when the result would not read back as the
+/// same header with `rows` rows.
+fn keep_text_header(old: &[u8], header: &Header, axis: usize, rows: u64) -> Option<Vec<u8>> {
+    let span = count_span(old, header, axis)?;
+    let (text_end, body_end) = text_ends(old, span.end);
+    let num = rows.to_string();
+    let pad = (body_end - text_end + span.len()).checked_sub(num.len())?;
+    let mut out = Vec::with_capacity(old.len());
+    out.extend_from_slice(&old[..span.start]);
+    out.extend_from_slice(num.as_bytes());
+    out.extend_from_slice(&old[span.end..text_end]);
+    out.extend(std::iter::repeat_n(b' ', pad));
+    out.extend_from_slice(&old[body_end..]);
+    // Checked, not assumed: the new bytes parse as the old header with the
+    // new count.
+    let pre = parse_preamble(&out).ok()?;
+    let got = parse_dict(pre, &out[header.version.prefix_len()..]).ok()?;
+    let mut want = header.layout();
+    want.shape[axis] = rows;
+    (got.layout == want && out.len() == old.len()).then_some(out)
+}
+
+/// Where the growth-axis count is written in the header bytes `bytes`.
+fn count_span(bytes: &[u8], header: &Header, axis: usize) -> Option<Range<usize>> {
+    let prefix = header.version.prefix_len();
+    let text = bytes.get(prefix..header.header_len as usize)?;
+    let spans = super::header::shape_spans(header.version, text)?;
+    if spans.len() != header.shape.len() {
+        return None;
+    }
+    let r = spans.get(axis)?;
+    Some(prefix + r.start..prefix + r.end)
+}
+
+/// For header bytes whose count ends at `from`: where the text ends (the
+/// start of the spaces before the final newline) and where those spaces end
+/// (the final newline, or the end when there is none).
+fn text_ends(bytes: &[u8], from: usize) -> (usize, usize) {
+    let body_end = bytes.len() - usize::from(bytes.last() == Some(&b'\n'));
+    let spaces = bytes[from..body_end]
+        .iter()
+        .rev()
+        .take_while(|&&c| c == b' ')
+        .count();
+    (body_end - spaces, body_end)
+}
+
 /// Whether rewriting `header` (whose bytes in the file are `bytes`) for any
 /// row count touches bytes within a single page only.
 ///
-/// Only the growth-axis number and what follows it in the dict text can
-/// change. The first changed byte is at or after the first digit of that
-/// number: a new count of 0 or of `u64::MAX` differs from any old count in
-/// the first digit. The last is before the end of the longer of the old text
-/// and the text with `u64::MAX` rows; past both, old and new are padding.
+/// Only the growth-axis count and the text after it can change (see
+/// [`keep_text_header`]): from the count's first byte to the end of the
+/// longer of the old text and the text with a count of 20 digits (the most
+/// a `u64` has); past both, old and new are padding.
 fn header_patch_is_atomic(header: &Header, bytes: &[u8]) -> bool {
-    let len = header.header_len;
-    if len <= PAGE {
+    if header.header_len <= PAGE {
         return true;
     }
-    let Some(ax) = header.growth_axis() else {
+    let Some(span) = header
+        .growth_axis()
+        .and_then(|ax| count_span(bytes, header, ax))
+    else {
         return false;
     };
-    let with = |rows: u64| {
-        let mut l = header.layout();
-        l.shape[ax] = rows;
-        l.to_header_of_len(header.version, len)
-    };
-    let text_end = |b: &[u8]| {
-        b.iter()
-            .rposition(|&c| c != b' ' && c != b'\n')
-            .map_or(0, |i| i + 1)
-    };
-    let Some(max) = with(u64::MAX) else {
-        // Cannot hold every count: whether a given count fits is decided
-        // per commit, and those go through a fresh file when they do not.
-        let Some(zero) = with(0) else { return false };
-        let lo = diff_span(bytes, &zero).0;
-        let hi = text_end(bytes).max(text_end(&zero) + 20);
-        return lo as u64 / PAGE == (hi.saturating_sub(1)) as u64 / PAGE;
-    };
-    let zero = with(0).unwrap_or_else(|| max.clone());
-    let lo = diff_span(bytes, &zero).0.min(diff_span(bytes, &max).0);
-    let hi = text_end(bytes).max(text_end(&max));
-    if lo >= hi {
-        return true;
-    }
-    lo as u64 / PAGE == (hi - 1) as u64 / PAGE
+    let text_end = text_ends(bytes, span.end).0;
+    let hi = text_end.max(text_end - span.len() + 20);
+    span.start as u64 / PAGE == (hi - 1) as u64 / PAGE
 }
 
 #[cfg(test)]
@@ -520,6 +558,79 @@ mod tests {
             g.append_bytes(&[0u8; 7]).unwrap();
         }
         assert_eq!(std::fs::read(&p).unwrap(), before);
+    }
+
+    /// A version 1.0 header holding `text` as written.
+    fn hand_header(text: &str) -> Vec<u8> {
+        let mut b = b"\x93NUMPY\x01\x00".to_vec();
+        b.extend_from_slice(&(text.len() as u16).to_le_bytes());
+        b.extend_from_slice(text.as_bytes());
+        b
+    }
+
+    #[test]
+    fn in_place_keeps_the_header_text() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        // (old text, rows added, new text): only the count changes, the
+        // spaces before the newline take up the difference.
+        let cases = [
+            (
+                "{'shape': (0x3, 2), # rows\n 'descr': '<i2', 'fortran_order': False}   \n",
+                2,
+                "{'shape': (5, 2), # rows\n 'descr': '<i2', 'fortran_order': False}     \n",
+            ),
+            (
+                "{'descr':'<i2','fortran_order':False,'shape':(3L,2L)}  \n",
+                7,
+                "{'descr':'<i2','fortran_order':False,'shape':(10,2L)}  \n",
+            ),
+            (
+                "{'descr': '<i2', 'fortran_order': True, 'shape': ( 2 , 3 ), }\n",
+                1,
+                "{'descr': '<i2', 'fortran_order': True, 'shape': ( 2 , 4 ), }\n",
+            ),
+            (
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (1, 2), 'shape': (9, 2)}  \n",
+                91,
+                "{'descr': '<i2', 'fortran_order': False, 'shape': (1, 2), 'shape': (100, 2)}\n",
+            ),
+        ];
+        for (i, (old, add, new)) in cases.into_iter().enumerate() {
+            let p = dir.path().join(format!("{i}.npy"));
+            let head = hand_header(old);
+            let h = parse_dict(parse_preamble(&head).unwrap(), &head[10..]).unwrap();
+            let (old_bytes, row) = (h.data_bytes().unwrap(), h.row_bytes().unwrap());
+            file_with(&p, &hand_header(old), &vec![1u8; old_bytes as usize]);
+            let ino = std::fs::metadata(&p).unwrap().ino();
+            let mut g = grower(&p);
+            g.reserve(Some(add), &mut |_| {}).unwrap();
+            g.append_bytes(&vec![5u8; (row * add) as usize]).unwrap();
+            g.commit(add).unwrap();
+            drop(g);
+            let mut want = hand_header(new);
+            want.extend(vec![1u8; old_bytes as usize]);
+            want.extend(vec![5u8; (row * add) as usize]);
+            assert_eq!(std::fs::read(&p).unwrap(), want, "case {i}");
+            assert_eq!(std::fs::metadata(&p).unwrap().ino(), ino, "case {i}");
+        }
+        // No spare spaces for a longer count: the header grows, through a
+        // fresh file with numpy's header.
+        let p = dir.path().join("tight.npy");
+        file_with(
+            &p,
+            &hand_header("{'descr':'<i2','fortran_order':False,'shape':(9,)}\n"),
+            &[1u8; 18],
+        );
+        let mut g = grower(&p);
+        g.reserve(Some(1), &mut |_| {}).unwrap();
+        g.append_bytes(&[5u8; 2]).unwrap();
+        g.commit(1).unwrap();
+        drop(g);
+        let mut want = layout(&[10]).to_npy_header();
+        want.extend_from_slice(&[1u8; 18]);
+        want.extend_from_slice(&[5u8; 2]);
+        assert_eq!(std::fs::read(&p).unwrap(), want);
     }
 
     #[test]

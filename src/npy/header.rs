@@ -249,6 +249,24 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     })
 }
 
+/// Where the items of the shape tuple are in the dict bytes `text` of a
+/// header in `version`: byte ranges, one per dimension (see
+/// [`pylit::shape_item_spans`]). `None` when the text does not parse.
+pub fn shape_spans(version: Version, text: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+    if version.utf8 {
+        let s = std::str::from_utf8(text).ok()?;
+        let spans = pylit::shape_item_spans(s, false)?;
+        // Character offsets to byte offsets.
+        let mut at: Vec<usize> = s.char_indices().map(|(b, _)| b).collect();
+        at.push(s.len());
+        Some(spans.into_iter().map(|r| at[r.start]..at[r.end]).collect())
+    } else {
+        // latin-1: one character per byte.
+        let s: String = text.iter().map(|&b| b as char).collect();
+        pylit::shape_item_spans(&s, true)
+    }
+}
+
 /// Reads one header from a stream, consuming exactly its bytes.
 ///
 /// The dict is read incrementally, so a length field that promises more than

@@ -63,16 +63,29 @@ impl std::fmt::Display for ParseError {
 
 /// Parses `text` as `ast.literal_eval(text)` would (Python 3 syntax).
 pub fn parse(text: &str) -> Result<Py, ParseError> {
-    parse_with(text, false)
+    parse_with(text, false).map(|(v, _)| v)
 }
 
 /// Parses a header's dict text as numpy's `_read_array_header` does:
 /// `python2` (versions 1.0 and 2.0) also drops Python 2 `L` suffixes.
 pub fn parse_header(text: &str, python2: bool) -> Result<Py, ParseError> {
-    parse_with(text, python2)
+    parse_with(text, python2).map(|(v, _)| v)
 }
 
-fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
+/// Where the items of the header's shape tuple are written in `text` (a
+/// header's dict text, read as [`parse_header`] reads it): one range of
+/// character offsets per dimension, from an item's first character to its
+/// last (an `L` suffix included; surrounding spaces and comments not). For a
+/// repeated `shape` key, the last one, whose value counts. `None` when the
+/// text does not parse or its top-level `shape` is not a tuple.
+pub fn shape_item_spans(text: &str, python2: bool) -> Option<Vec<std::ops::Range<usize>>> {
+    parse_with(text, python2).ok()?.1
+}
+
+type Parsed = (Py, Option<Vec<std::ops::Range<usize>>>);
+
+fn parse_with(original: &str, python2: bool) -> Result<Parsed, ParseError> {
+    let text = original;
     // numpy's retry reads lines with Python's `tokenize`, which splits
     // lines at `\n` only and passes a line whose first character (after
     // spaces) is `\r` through whole, as one blank-line token: no `L` is
@@ -99,6 +112,9 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
     };
     let mut s = Vec::with_capacity(text.len());
     let mut cr_line = Vec::with_capacity(text.len());
+    // Per character of `s`: its offset in `original`, in characters.
+    let lead = original[..original.len() - text.len()].chars().count();
+    let mut orig = Vec::with_capacity(text.len());
     let chars: Vec<char> = text.chars().collect();
     let mut on_cr_line = false;
     let mut line_start = true;
@@ -131,12 +147,14 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
                 continue;
             }
             s.push('\n');
+            orig.push(lead + k - 1);
         } else {
             if c == '\n' {
                 retry_fails |= on_cr_line && depth > 0;
                 line_start = true;
             }
             s.push(c);
+            orig.push(lead + k - 1);
         }
         cr_line.push(on_cr_line);
     }
@@ -149,6 +167,8 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
         i: 0,
         python2,
         trailing_ok,
+        last_tuple: Vec::new(),
+        shape_spans: None,
     };
     p.line_start()?;
     p.ws(0)?;
@@ -157,7 +177,13 @@ fn parse_with(text: &str, python2: bool) -> Result<Py, ParseError> {
     if p.i != p.s.len() {
         return Err(p.err("unexpected text after the value"));
     }
-    Ok(v)
+    let spans = p.shape_spans.map(|spans| {
+        spans
+            .into_iter()
+            .map(|(a, b)| orig[a]..orig[b - 1] + 1)
+            .collect()
+    });
+    Ok((v, spans))
 }
 
 struct Parser {
@@ -169,6 +195,11 @@ struct Parser {
     python2: bool,
     /// Indentation on a last line of its own is forgiven (numpy's retry).
     trailing_ok: bool,
+    /// Where the items of the tuple parsed last are, in `s`.
+    last_tuple: Vec<(usize, usize)>,
+    /// Where the items of the `shape` tuple of the dict closed last are, in
+    /// `s` (the top-level dict's, once parsed).
+    shape_spans: Option<Vec<(usize, usize)>>,
 }
 
 /// Whether Python can hash the value (a dict key must be hashable).
@@ -294,16 +325,18 @@ impl Parser {
             }
             '[' => {
                 self.i += 1;
-                let items = self.seq(depth + 1, ']')?.0;
+                let items = self.seq(depth + 1, ']', &mut Vec::new())?.0;
                 (Py::List(items.into_iter().map(|(v, _)| v).collect()), false)
             }
             '(' => {
                 self.i += 1;
-                let (mut items, comma) = self.seq(depth + 1, ')')?;
+                let mut spans = Vec::new();
+                let (mut items, comma) = self.seq(depth + 1, ')', &mut spans)?;
                 if items.len() == 1 && !comma {
                     // `(x)` is just x in Python.
                     return Ok(items.pop().expect("one item"));
                 }
+                self.last_tuple = spans;
                 (
                     Py::Tuple(items.into_iter().map(|(v, _)| v).collect()),
                     false,
@@ -371,7 +404,13 @@ impl Parser {
 
     /// Items up to `close`, comma separated, a trailing comma allowed; the
     /// flag says whether any comma was seen.
-    fn seq(&mut self, depth: usize, close: char) -> Result<(Vec<(Py, bool)>, bool), ParseError> {
+    /// `spans` gets where each item is, in `s`.
+    fn seq(
+        &mut self,
+        depth: usize,
+        close: char,
+        spans: &mut Vec<(usize, usize)>,
+    ) -> Result<(Vec<(Py, bool)>, bool), ParseError> {
         let mut items = Vec::new();
         let mut comma = false;
         loop {
@@ -380,7 +419,9 @@ impl Parser {
                 self.i += 1;
                 return Ok((items, comma));
             }
+            let start = self.i;
             items.push(self.value(depth)?);
+            spans.push((start, self.i));
             self.ws(depth)?;
             match self.peek() {
                 Some(',') => {
@@ -395,10 +436,13 @@ impl Parser {
 
     fn dict(&mut self, depth: usize) -> Result<Py, ParseError> {
         let mut items = Vec::new();
+        let mut shape = None;
         loop {
             self.ws(depth)?;
             if self.peek() == Some('}') {
                 self.i += 1;
+                // The outermost dict closes last, so its spans stay.
+                self.shape_spans = shape;
                 return Ok(Py::Dict(items));
             }
             if self.peek() == Some('*') {
@@ -418,6 +462,9 @@ impl Parser {
             }
             self.ws(depth)?;
             let v = self.value(depth)?.0;
+            if k == Py::Str("shape".into()) {
+                shape = matches!(v, Py::Tuple(_)).then(|| std::mem::take(&mut self.last_tuple));
+            }
             items.push((k, v));
             self.ws(depth)?;
             match self.peek() {
@@ -1004,5 +1051,36 @@ mod tests {
         ] {
             assert!(!is_printable(c), "{c:?}");
         }
+    }
+
+    #[test]
+    fn shape_item_spans_point_at_the_written_items() {
+        let cases: [(&str, bool, &[&str]); 6] = [
+            ("{'shape': (3, 4), 'descr': '<f8'}", false, &["3", "4"]),
+            (
+                "  {'shape': (0x3 ,( 4 ),) # c\r\n}",
+                false,
+                &["0x3", "( 4 )"],
+            ),
+            ("{'shape': (3L, 4 L)}", true, &["3L", "4 L"]),
+            ("{'shape': (1,), 'shape': (7,)}", false, &["7"]),
+            (
+                "({'a': {'shape': (9,)}, 'shape': ((5, 6))})",
+                false,
+                &["5", "6"],
+            ),
+            ("{'descr': 'é', 'shape': (2,)}", false, &["2"]),
+        ];
+        for (text, py2, want) in cases {
+            let spans = shape_item_spans(text, py2).unwrap();
+            let chars: Vec<char> = text.chars().collect();
+            let got: Vec<String> = spans
+                .iter()
+                .map(|r| chars[r.clone()].iter().collect())
+                .collect();
+            assert_eq!(got, want, "{text:?}");
+        }
+        assert_eq!(shape_item_spans("{'shape': [3]}", false), None);
+        assert_eq!(shape_item_spans("{'shape': (3,)", false), None);
     }
 }
