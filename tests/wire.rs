@@ -85,8 +85,11 @@ fn show_prints_members_as_numpy_prints_the_arrays() {
     assert!(made.status.success(), "show_cases.py failed");
     let cases: Vec<Value> =
         serde_json::from_slice(&std::fs::read(d.join("manifest.json")).unwrap()).unwrap();
+    // Files npy refuses as np.load does (a top-level subarray descr) are
+    // not packed: numpy cannot load them to pack.
     let mut files: Vec<String> = cases
         .iter()
+        .filter(|c| c["kind"] != "refused")
         .map(|c| c["file"].as_str().unwrap().to_string())
         .collect();
     files.sort();
@@ -103,6 +106,7 @@ fn show_prints_members_as_numpy_prints_the_arrays() {
         let file = c["file"].as_str().unwrap();
         let kind = c["kind"].as_str().unwrap();
         if kind == "csv"
+            || kind == "refused"
             || !packed.contains(&stem(file))
             || !seen.insert((file.to_string(), kind.to_string()))
         {
