@@ -7,12 +7,15 @@ use clap::{Parser, Subcommand};
 
 use crate::cmd;
 
-/// Grow, join, inspect, repair and convert NumPy .npy files.
+/// Grow, join, inspect, repair, convert, show and compare NumPy .npy files.
 ///
 /// numpy can save an array but cannot append to one. `npy` appends to .npy
-/// files in place, joins chunk files without loading them, repairs files
-/// left behind by interrupted writers, and turns "np.save called many times on
-/// one file" into one array. It never holds an array in memory.
+/// files in place, joins chunk files without loading them (on one machine or
+/// in parts across many), repairs files left behind by interrupted writers,
+/// and turns "np.save called many times on one file" into one array. It
+/// prints, summarises and compares values as numpy would, and reads and
+/// writes .npz archives (`A.npz:NAME` names a member wherever an array is
+/// read). It never holds an array in memory.
 ///
 /// Exit status: 0 success, 1 failure (or a --check that found something),
 /// 2 usage error. `npy diff` exits 1 when the arrays differ and 2 on trouble,
