@@ -10,8 +10,10 @@
 //! - [`grow`]: growing a locked file along its growth axis, in place or
 //!   through a fresh file (the `append` write protocol); [`append`]: what
 //!   may be appended, a target appended to itself, streams and raw rows;
-//! - [`join`]: planning and copying a join of arrays (concat,
-//!   convert-stacked) as numpy would lay it out, block by block;
+//! - [`plan`]: checking, header by header, that arrays join and working out
+//!   the result as numpy would (what [`scan`] judges a stacked file by);
+//!   [`join`]: copying a join of arrays (concat, convert-stacked) as numpy
+//!   would lay it out, block by block;
 //! - [`limits`]: what numpy can hold (64 dimensions, sizes that fit), checked
 //!   for every result shape before it is written;
 //! - [`index`]: numpy basic-indexing text and the strided selection it
@@ -49,6 +51,7 @@ pub mod join;
 pub mod limits;
 pub mod npz;
 pub mod part;
+pub mod plan;
 pub mod print;
 pub mod printable;
 pub mod pylit;

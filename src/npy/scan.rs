@@ -348,20 +348,11 @@ fn starts_with_magic(file: &File, offset: u64, file_len: u64) -> std::io::Result
     Ok(&buf == MAGIC)
 }
 
-/// Shape an array takes in `np.vstack` (`np.atleast_2d`).
-pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
-    match shape.len() {
-        0 => vec![1, 1],
-        1 => vec![1, shape[0]],
-        _ => shape.to_vec(),
-    }
-}
-
 /// Walks every array, counting them and checking that they join with
 /// `np.vstack` — by the same planner `npy convert-stacked` uses, so
 /// `inspect` calls a file convertible exactly when the conversion would go.
 pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
-    use super::join::{Mode, Planner};
+    use super::plan::{Mode, Planner};
     let mut arrays = 0;
     let mut problem = None;
     let mut mismatch = None;

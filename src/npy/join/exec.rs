@@ -9,8 +9,8 @@ use anyhow::{anyhow, bail, Context, Result};
 
 use super::super::io::copy_range;
 use super::map::Guarded;
-use super::plan::{both_contiguous, Geometry};
 use super::transpose::Transposed;
+use super::{both_contiguous, Geometry};
 use super::{Order, Part, Parts, Sink};
 use crate::npy::Progress;
 

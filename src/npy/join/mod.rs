@@ -21,8 +21,10 @@
 //! transposed, any range of it on demand, from a memory map ([`Transposed`]),
 //! so inputs of any size join in bounded memory.
 //!
-//! The module is split by concern: `plan` (checking headers and working out
-//! the result), `exec` (writing it), `transpose` (reordering the bytes of an
+//! The planning lives below this module, in `npy::plan` (checking headers
+//! and working out the result), so that `npy::scan` can judge a stacked file
+//! by it without depending on `join`. This module is split by concern:
+//! `exec` (writing the result), `transpose` (reordering the bytes of an
 //! input stored in the other memory order), `map` (memory maps that survive
 //! their file shrinking) and `stacked` (`convert-stacked`'s passes over one
 //! file of arrays back to back).
@@ -30,7 +32,6 @@
 mod exec;
 pub mod inputs;
 mod map;
-mod plan;
 pub mod stacked;
 mod transpose;
 
@@ -40,29 +41,13 @@ use std::path::Path;
 
 use anyhow::Result;
 
+pub use super::plan::{
+    both_contiguous, loaded_strides, saved_order, Geometry, Mode, Order, OrderVotes, Planner,
+};
 pub use exec::{execute, Out};
 pub use inputs::check_inputs;
 pub use map::{Guarded, Shrank};
-pub use plan::{both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner};
 pub use transpose::{transpose, Transposed};
-
-/// Memory order of array data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    C,
-    F,
-}
-
-/// How the inputs are joined, as numpy names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `np.concatenate(arrays, axis)`; a negative axis counts from the end.
-    Concatenate(i64),
-    /// `np.vstack(arrays)`: `np.atleast_2d` of each, then axis 0.
-    Vstack,
-    /// `np.stack(arrays)`: a new leading axis.
-    Stack,
-}
 
 /// One input's data, as [`Parts::visit`] hands it out.
 pub struct Part<'a> {

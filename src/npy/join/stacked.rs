@@ -24,7 +24,7 @@ use super::super::scan::{WalkError, WalkErrorKind, Walker};
 use super::super::FormatError;
 use super::exec::Out;
 use super::map::Guarded;
-use super::plan::{both_contiguous, Planner};
+use super::{both_contiguous, Planner};
 use super::{Mode, Part, Parts, Sink};
 use crate::npy::Progress;
 
