@@ -29,7 +29,10 @@
 //!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes; [`sys`]: the
-//!   Linux-only system calls, each with its portable fallback;
+//!   Linux-only system calls, each with its portable fallback; [`sink`]:
+//!   the output of a join (a new file, its writeback started as it is
+//!   written, or a stream); [`map`]: memory maps of inputs that survive the
+//!   file shrinking;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
 //!   lock, and the decoding of every simple type;
 //! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
@@ -49,6 +52,7 @@ pub mod index;
 pub mod io;
 pub mod join;
 pub mod limits;
+pub mod map;
 pub mod npz;
 pub mod part;
 pub mod plan;
@@ -57,6 +61,7 @@ pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
+pub mod sink;
 pub mod stats;
 pub mod sys;
 pub mod values;

@@ -25,28 +25,28 @@
 //! and working out the result), so that `npy::scan` can judge a stacked file
 //! by it without depending on `join`. This module is split by concern:
 //! `exec` (writing the result), `transpose` (reordering the bytes of an
-//! input stored in the other memory order), `map` (memory maps that survive
-//! their file shrinking) and `stacked` (`convert-stacked`'s passes over one
-//! file of arrays back to back).
+//! input stored in the other memory order) and `stacked`
+//! (`convert-stacked`'s passes over one file of arrays back to back). The
+//! output ([`Sink`], [`Out`]) lives beside the other IO in `npy::sink`, and
+//! the memory maps that survive their file shrinking in `npy::map`.
 
 mod exec;
 pub mod inputs;
-mod map;
 pub mod stacked;
 mod transpose;
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
 
+pub use super::map::{Guarded, Shrank};
 pub use super::plan::{
     both_contiguous, loaded_strides, saved_order, Geometry, Mode, Order, OrderVotes, Planner,
 };
-pub use exec::{execute, Out};
+pub use super::sink::{Out, Sink};
+pub use exec::execute;
 pub use inputs::check_inputs;
-pub use map::{Guarded, Shrank};
 pub use transpose::{transpose, Transposed};
 
 /// One input's data, as [`Parts::visit`] hands it out.
@@ -68,14 +68,4 @@ pub trait Parts {
     fn sequential(&self) -> bool {
         false
     }
-}
-
-/// Where the result goes.
-pub enum Sink<'a> {
-    /// A new file, written with positioned writes from offset 0. With
-    /// `durable`, writeback is started as the copy goes, so the fsync before
-    /// the rename finds little left to do; without, the page cache keeps it.
-    File { file: &'a File, durable: bool },
-    /// A stream (stdout).
-    Writer(&'a mut dyn Write),
 }
