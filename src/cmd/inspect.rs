@@ -183,7 +183,7 @@ fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
     m.insert("header_len".into(), json!(h.header_len));
     m.insert("itemsize".into(), json!(h.itemsize()));
     m.insert("file_bytes".into(), json!(s.file_len));
-    m.insert("data_bytes".into(), json!(s.data_bytes));
+    m.insert("data_bytes".into(), json!(s.data_present));
     m.insert("expected_bytes".into(), json!(s.expected_bytes));
     m.insert("growth_axis".into(), json!(h.growth_axis()));
     if let Some(d) = s.rows_declared() {
@@ -233,8 +233,8 @@ fn human(path: &str, s: &Scan, msg: Option<String>) -> String {
         "  header   version {}, {} bytes\n",
         h.version, h.header_len
     ));
-    let mut data = format!("  data     {} bytes", s.data_bytes);
-    if s.data_bytes != s.expected_bytes {
+    let mut data = format!("  data     {} bytes", s.data_present);
+    if s.data_present != s.expected_bytes {
         data.push_str(&format!(" (header promises {})", s.expected_bytes));
     }
     t.push_str(&data);

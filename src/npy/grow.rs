@@ -57,7 +57,7 @@ pub fn discard_created(path: &Path) {
         return;
     };
     let untouched = super::scan::scan_file(&l.file).is_ok_and(|s| {
-        s.status == super::scan::FileStatus::Ok && s.data_bytes == 0 && s.expected_bytes == 0
+        s.status == super::scan::FileStatus::Ok && s.data_present == 0 && s.expected_bytes == 0
     });
     if untouched {
         // Removed while still locked: a writer waiting for the lock finds

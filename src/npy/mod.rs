@@ -10,8 +10,10 @@
 //! - [`grow`]: growing a locked file along its growth axis, in place or
 //!   through a fresh file (the `append` write protocol); [`append`]: what
 //!   may be appended, a target appended to itself, streams and raw rows;
-//! - [`join`]: planning and copying a join of arrays (concat,
-//!   convert-stacked) as numpy would lay it out, block by block;
+//! - [`plan`]: checking, header by header, that arrays join and working out
+//!   the result as numpy would (what [`scan`] judges a stacked file by);
+//!   [`join`]: copying a join of arrays (concat, convert-stacked) as numpy
+//!   would lay it out, block by block;
 //! - [`limits`]: what numpy can hold (64 dimensions, sizes that fit), checked
 //!   for every result shape before it is written;
 //! - [`index`]: numpy basic-indexing text and the strided selection it
@@ -27,7 +29,10 @@
 //!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
 //!   kernel-side copies, for every command that writes; [`sys`]: the
-//!   Linux-only system calls, each with its portable fallback;
+//!   Linux-only system calls, each with its portable fallback; [`sink`]:
+//!   the output of a join (a new file, its writeback started as it is
+//!   written, or a stream); [`map`]: memory maps of inputs that survive the
+//!   file shrinking;
 //! - [`view`], [`elem`]: reading values: a whole array mapped under a shared
 //!   lock, and the decoding of every simple type;
 //! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
@@ -47,13 +52,16 @@ pub mod index;
 pub mod io;
 pub mod join;
 pub mod limits;
+pub mod map;
 pub mod npz;
 pub mod part;
+pub mod plan;
 pub mod print;
 pub mod printable;
 pub mod pylit;
 pub mod repair;
 pub mod scan;
+pub mod sink;
 pub mod stats;
 pub mod sys;
 pub mod values;

@@ -564,13 +564,13 @@ pub fn crc_of_range(file: &File, offset: u64, len: u64) -> io::Result<u32> {
 /// A [`Scan`] from a header and the length of the bytes it heads, for the
 /// cases the header and the length decide (all but bytes past the array).
 fn scan_from_header(header: Header, len: u64) -> Result<Scan, FormatError> {
-    let data_bytes = len.saturating_sub(header.header_len);
+    let data_present = len.saturating_sub(header.header_len);
     let expected_bytes = header.data_bytes()?;
     let status = if header.dtype.has_object() {
         FileStatus::Object
-    } else if data_bytes == expected_bytes {
+    } else if data_present == expected_bytes {
         FileStatus::Ok
-    } else if data_bytes < expected_bytes {
+    } else if data_present < expected_bytes {
         FileStatus::Truncated
     } else {
         FileStatus::Trailing
@@ -578,7 +578,7 @@ fn scan_from_header(header: Header, len: u64) -> Result<Scan, FormatError> {
     Ok(Scan {
         header,
         file_len: len,
-        data_bytes,
+        data_present,
         expected_bytes,
         status,
         stack: None,

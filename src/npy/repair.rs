@@ -252,7 +252,7 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                     "a 0-d array (shape ()) holds exactly one element of {} bytes, but the file has {} data bytes: \
                      it has no rows to grow or shrink; nothing changed",
                     h.itemsize(),
-                    scan.data_bytes
+                    scan.data_present
                 )));
             };
             let basis = Basis::Header {

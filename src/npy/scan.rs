@@ -66,12 +66,12 @@ pub fn advice(path: &str, s: &Scan, u: Use) -> Option<String> {
         (Use::AppendSource, FileStatus::Truncated) => Some(format!(
             "is truncated: {} of the {} data bytes its header promises are present; \
              not appending it (`npy repair {path}` makes it loadable)",
-            s.data_bytes, s.expected_bytes
+            s.data_present, s.expected_bytes
         )),
         (Use::AppendSource, FileStatus::Trailing) => Some(format!(
             "has {} bytes after the data its header describes; not appending it \
              (`npy repair {path}` fixes it)",
-            s.data_bytes - s.expected_bytes
+            s.data_present - s.expected_bytes
         )),
         (Use::AppendSource, FileStatus::Stacked) => Some(format!(
             "holds {} arrays back to back, not one array; join them first with \
@@ -81,12 +81,12 @@ pub fn advice(path: &str, s: &Scan, u: Use) -> Option<String> {
         (Use::AppendTarget, FileStatus::Truncated) => Some(format!(
             "holds {} data bytes but its header promises {}; it must be repaired \
              before anything is appended: run `npy repair {path}`",
-            s.data_bytes, s.expected_bytes
+            s.data_present, s.expected_bytes
         )),
         (Use::AppendTarget, FileStatus::Trailing) => Some(format!(
             "has {} bytes past the data its header describes (an interrupted append?); \
              it must be repaired before anything is appended: run `npy repair {path}`",
-            s.data_bytes - s.expected_bytes
+            s.data_present - s.expected_bytes
         )),
         (Use::AppendTarget, FileStatus::Stacked) => Some(format!(
             "holds {} arrays back to back (np.save called repeatedly on one file), \
@@ -161,7 +161,7 @@ fn report_advice(path: &str, s: &Scan) -> Option<String> {
                 )),
                 _ => Some(format!(
                     "{word}: header promises {} data bytes, file has {}: run `npy repair {path}`",
-                    s.expected_bytes, s.data_bytes
+                    s.expected_bytes, s.data_present
                 )),
             }
         }
@@ -173,8 +173,9 @@ fn report_advice(path: &str, s: &Scan) -> Option<String> {
 pub struct Scan {
     pub header: Header,
     pub file_len: u64,
-    /// Bytes after the (first) header.
-    pub data_bytes: u64,
+    /// Bytes present after the (first) header (compare
+    /// [`expected_bytes`](Self::expected_bytes), what it promises).
+    pub data_present: u64,
     /// Bytes the (first) header promises.
     pub expected_bytes: u64,
     pub status: FileStatus,
@@ -191,7 +192,7 @@ impl Scan {
         if row == 0 {
             return None;
         }
-        Some((self.data_bytes / row, self.data_bytes % row))
+        Some((self.data_present / row, self.data_present % row))
     }
 
     /// What a user loading the file with numpy should know although the
@@ -296,14 +297,14 @@ fn next_offset(header: &Header, offset: u64, file_len: u64) -> Result<u64, WalkE
 pub fn scan_file(file: &File) -> Result<Scan, FormatError> {
     let file_len = file.metadata()?.len();
     let header = read_header_at(file, 0, file_len)?;
-    let data_bytes = file_len - header.header_len;
+    let data_present = file_len - header.header_len;
     let expected_bytes = header.data_bytes()?;
     let mut stack = None;
     let status = if header.dtype.has_object() {
         FileStatus::Object
-    } else if data_bytes == expected_bytes {
+    } else if data_present == expected_bytes {
         FileStatus::Ok
-    } else if data_bytes < expected_bytes {
+    } else if data_present < expected_bytes {
         FileStatus::Truncated
     } else if starts_with_magic(file, header.header_len + expected_bytes, file_len)? {
         stack = Some(summarize_stack(file, file_len));
@@ -314,7 +315,7 @@ pub fn scan_file(file: &File) -> Result<Scan, FormatError> {
     Ok(Scan {
         header,
         file_len,
-        data_bytes,
+        data_present,
         expected_bytes,
         status,
         stack,
@@ -348,20 +349,11 @@ fn starts_with_magic(file: &File, offset: u64, file_len: u64) -> std::io::Result
     Ok(&buf == MAGIC)
 }
 
-/// Shape an array takes in `np.vstack` (`np.atleast_2d`).
-pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
-    match shape.len() {
-        0 => vec![1, 1],
-        1 => vec![1, shape[0]],
-        _ => shape.to_vec(),
-    }
-}
-
 /// Walks every array, counting them and checking that they join with
 /// `np.vstack` — by the same planner `npy convert-stacked` uses, so
 /// `inspect` calls a file convertible exactly when the conversion would go.
 pub fn summarize_stack(file: &File, file_len: u64) -> StackSummary {
-    use super::join::{Mode, Planner};
+    use super::plan::{Mode, Planner};
     let mut arrays = 0;
     let mut problem = None;
     let mut mismatch = None;

@@ -21,48 +21,33 @@
 //! transposed, any range of it on demand, from a memory map ([`Transposed`]),
 //! so inputs of any size join in bounded memory.
 //!
-//! The module is split by concern: `plan` (checking headers and working out
-//! the result), `exec` (writing it), `transpose` (reordering the bytes of an
-//! input stored in the other memory order), `map` (memory maps that survive
-//! their file shrinking) and `stacked` (`convert-stacked`'s passes over one
-//! file of arrays back to back).
+//! The planning lives below this module, in `npy::plan` (checking headers
+//! and working out the result), so that `npy::scan` can judge a stacked file
+//! by it without depending on `join`. This module is split by concern:
+//! `exec` (writing the result), `transpose` (reordering the bytes of an
+//! input stored in the other memory order) and `stacked`
+//! (`convert-stacked`'s passes over one file of arrays back to back). The
+//! output ([`Sink`], [`Out`]) lives beside the other IO in `npy::sink`, and
+//! the memory maps that survive their file shrinking in `npy::map`.
 
 mod exec;
 pub mod inputs;
-mod map;
-mod plan;
 pub mod stacked;
 mod transpose;
 
 use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
 
-pub use exec::{execute, Out};
+pub use super::map::{Guarded, Shrank};
+pub use super::plan::{
+    both_contiguous, loaded_strides, saved_order, Geometry, Mode, Order, OrderVotes, Planner,
+};
+pub use super::sink::{Out, Sink};
+pub use exec::execute;
 pub use inputs::check_inputs;
-pub use map::{Guarded, Shrank};
-pub use plan::{both_contiguous, loaded_strides, saved_order, Geometry, OrderVotes, Planner};
 pub use transpose::{transpose, Transposed};
-
-/// Memory order of array data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    C,
-    F,
-}
-
-/// How the inputs are joined, as numpy names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `np.concatenate(arrays, axis)`; a negative axis counts from the end.
-    Concatenate(i64),
-    /// `np.vstack(arrays)`: `np.atleast_2d` of each, then axis 0.
-    Vstack,
-    /// `np.stack(arrays)`: a new leading axis.
-    Stack,
-}
 
 /// One input's data, as [`Parts::visit`] hands it out.
 pub struct Part<'a> {
@@ -83,14 +68,4 @@ pub trait Parts {
     fn sequential(&self) -> bool {
         false
     }
-}
-
-/// Where the result goes.
-pub enum Sink<'a> {
-    /// A new file, written with positioned writes from offset 0. With
-    /// `durable`, writeback is started as the copy goes, so the fsync before
-    /// the rename finds little left to do; without, the page cache keeps it.
-    File { file: &'a File, durable: bool },
-    /// A stream (stdout).
-    Writer(&'a mut dyn Write),
 }

@@ -22,9 +22,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use super::super::header::{parse_dict, preamble_within, read_header_at, Header};
 use super::super::scan::{WalkError, WalkErrorKind, Walker};
 use super::super::FormatError;
-use super::exec::Out;
-use super::map::Guarded;
-use super::plan::{both_contiguous, Planner};
+use super::Guarded;
+use super::Out;
+use super::{both_contiguous, Planner};
 use super::{Mode, Part, Parts, Sink};
 use crate::npy::Progress;
 

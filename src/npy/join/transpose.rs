@@ -13,7 +13,7 @@
 //! released as the tiles go (see [`Pager`]), so resident memory stays
 //! bounded however large the array.
 
-use super::map::{Guarded, Shrank};
+use super::{Guarded, Shrank};
 
 /// Bytes of the source map that may be resident before they are released.
 const RESIDENT: usize = 16 << 20;

@@ -1,10 +1,36 @@
 //! Planning a join: checking the inputs' headers one at a time and working
 //! out the result as numpy would (shape, header, memory order).
 
-use super::super::header::{shape_repr, Header, Layout};
-use super::super::pylit::Py;
-use super::super::Error;
-use super::{Mode, Order};
+use super::header::{shape_repr, Header, Layout};
+use super::pylit::Py;
+use super::Error;
+
+/// Memory order of array data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    C,
+    F,
+}
+
+/// How the inputs are joined, as numpy names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `np.concatenate(arrays, axis)`; a negative axis counts from the end.
+    Concatenate(i64),
+    /// `np.vstack(arrays)`: `np.atleast_2d` of each, then axis 0.
+    Vstack,
+    /// `np.stack(arrays)`: a new leading axis.
+    Stack,
+}
+
+/// Shape an array takes in `np.vstack` (`np.atleast_2d`).
+pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
+    match shape.len() {
+        0 => vec![1, 1],
+        1 => vec![1, shape[0]],
+        _ => shape.to_vec(),
+    }
+}
 
 /// Strides numpy gives an array `np.load` made: C strides (a zero dimension
 /// counting as one, as `_array_fill_strides` does), or for `fortran_order`
@@ -241,7 +267,7 @@ impl Planner {
     pub fn joined_shape(&self, shape: &[u64]) -> Vec<u64> {
         match self.mode {
             Mode::Concatenate(_) => shape.to_vec(),
-            Mode::Vstack => crate::npy::scan::vstack_shape(shape),
+            Mode::Vstack => vstack_shape(shape),
             Mode::Stack => std::iter::once(1).chain(shape.iter().copied()).collect(),
         }
     }
