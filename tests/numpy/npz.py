@@ -173,7 +173,8 @@ def cmd_damaged(d):
         zf.writestr("../evil.npy", npy_bytes(x))
     made.append("slip.npz")
     with zipfile.ZipFile(p("abs.npz"), "w") as zf:
-        zf.writestr("/tmp/npy-abs-evil.npy", npy_bytes(x))
+        # An absolute name, pointing into this scratch folder (not outside it).
+        zf.writestr(os.path.abspath(p("abs-evil.npy")), npy_bytes(x))
     made.append("abs.npz")
     # Members whose .npy bytes are cut short / followed by extra bytes.
     with zipfile.ZipFile(p("members.npz"), "w") as zf:
