@@ -45,6 +45,29 @@ pub struct Run {
     pub count: u64,
 }
 
+/// Counts `next` (one array) into the last run when it continues it (same
+/// layout, right after it), else starts a run; past `max_runs` runs the list
+/// is given up (`None`: the headers are walked again instead).
+fn note_run(runs: &mut Option<Vec<Run>>, max_runs: usize, next: Run) {
+    let Some(rs) = runs else { return };
+    if let Some(r) = rs.last_mut() {
+        let continues = r.header_len == next.header_len
+            && r.data_bytes == next.data_bytes
+            && r.axis_len == next.axis_len
+            && r.fortran == next.fortran
+            && r.offset + r.count * (r.header_len + r.data_bytes) == next.offset;
+        if continues {
+            r.count += 1;
+            return;
+        }
+    }
+    if rs.len() >= max_runs {
+        *runs = None;
+    } else {
+        rs.push(next);
+    }
+}
+
 /// One array found by [`MapWalk`]; its header is [`MapWalk::header`].
 #[derive(Debug, Clone, Copy)]
 pub struct Found {
@@ -209,31 +232,18 @@ pub fn fast_pass<'a>(
             c_bytes = !h.fortran_order || both_contiguous(&h.shape) || a.data_bytes == 0;
         }
         let hl = h.header_len;
-        if let Some(rs) = &mut runs {
-            let joins = rs.last().is_some_and(|r| {
-                r.header_len == hl
-                    && r.data_bytes == a.data_bytes
-                    && r.axis_len == axis_len
-                    && r.fortran == h.fortran_order
-                    && r.offset + r.count * (r.header_len + r.data_bytes) == a.offset
-            });
-            if joins {
-                if let Some(r) = rs.last_mut() {
-                    r.count += 1;
-                }
-            } else if rs.len() >= max_runs {
-                runs = None;
-            } else {
-                rs.push(Run {
-                    offset: a.offset,
-                    header_len: hl,
-                    data_bytes: a.data_bytes,
-                    axis_len,
-                    fortran: h.fortran_order,
-                    count: 1,
-                });
-            }
-        }
+        note_run(
+            &mut runs,
+            max_runs,
+            Run {
+                offset: a.offset,
+                header_len: hl,
+                data_bytes: a.data_bytes,
+                axis_len,
+                fortran: h.fortran_order,
+                count: 1,
+            },
+        );
         if early_possible {
             if early.is_none() && a.index == 0 {
                 if let Some(l) = p.c_header_len_along_0().filter(|_| c_bytes) {
@@ -418,31 +428,18 @@ pub fn careful_pass<'a>(
         p.add(&e.header, e.offset).map_err(|m| at(m.to_string()))?;
         let axis_len = p.axis_len(&e.header.shape);
         let data_bytes = e.header.data_bytes().map_err(|x| at(x.to_string()))?;
-        if let Some(rs) = &mut runs {
-            let joins = rs.last().is_some_and(|r| {
-                r.header_len == e.header.header_len
-                    && r.data_bytes == data_bytes
-                    && r.axis_len == axis_len
-                    && r.fortran == e.header.fortran_order
-                    && r.offset + r.count * (r.header_len + r.data_bytes) == e.offset
-            });
-            if joins {
-                if let Some(r) = rs.last_mut() {
-                    r.count += 1;
-                }
-            } else if rs.len() >= max_runs {
-                runs = None;
-            } else {
-                rs.push(Run {
-                    offset: e.offset,
-                    header_len: e.header.header_len,
-                    data_bytes,
-                    axis_len,
-                    fortran: e.header.fortran_order,
-                    count: 1,
-                });
-            }
-        }
+        note_run(
+            &mut runs,
+            max_runs,
+            Run {
+                offset: e.offset,
+                header_len: e.header.header_len,
+                data_bytes,
+                axis_len,
+                fortran: e.header.fortran_order,
+                count: 1,
+            },
+        );
         if early_possible {
             let c_bytes =
                 !e.header.fortran_order || both_contiguous(&e.header.shape) || data_bytes == 0;
