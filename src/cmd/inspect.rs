@@ -164,13 +164,6 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     })
 }
 
-/// The status line's advice, or `None` when the file is fine: the one in
-/// the core, [`advice`] for [`Use::Report`] (kept under this name for the
-/// commands that still call it here).
-pub fn problem_message(path: &str, s: &Scan) -> Option<String> {
-    advice(path, s, Use::Report)
-}
-
 fn to_json(path: &str, s: &Scan, msg: Option<String>) -> Value {
     let h = &s.header;
     let mut m = Map::new();

@@ -87,7 +87,8 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     let name = args.file.display().to_string();
     let (file, base, scan) = open_scan(&args.file, &name)?;
     if scan.status == FileStatus::Truncated {
-        let why = super::inspect::problem_message(&name, &scan).unwrap_or_default();
+        let why = crate::npy::scan::advice(&name, &scan, crate::npy::scan::Use::Report)
+            .unwrap_or_default();
         bail!("{name}: {why}");
     }
     let h = &scan.header;

@@ -122,7 +122,7 @@ pub fn open_view(path: &Path) -> Result<View> {
             )
         }
         OpenError::NotWhole(scan) => {
-            let why = super::inspect::problem_message(&name, &scan)
+            let why = crate::npy::scan::advice(&name, &scan, crate::npy::scan::Use::Report)
                 .unwrap_or_else(|| "not one whole array".into());
             anyhow::anyhow!("{name}: {why}")
         }

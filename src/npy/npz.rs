@@ -45,7 +45,7 @@ use zip::CompressionMethod;
 
 use super::header::{read_header, read_header_at, Header, MAGIC};
 use super::io::{copy_range, copy_stream};
-use super::scan::{scan_file, FileStatus, Scan};
+use super::scan::{judge, scan_file, FileStatus, Scan};
 use super::FormatError;
 
 /// Zip method numbers npy reads.
@@ -372,7 +372,7 @@ impl Archive {
             return scan_range(&file, offset, len);
         }
         let header = self.header(m)?;
-        let scan = scan_from_header(header, m.size)?;
+        let scan = judge(header, m.size)?;
         if scan.status != FileStatus::Trailing {
             return Ok(scan);
         }
@@ -561,36 +561,12 @@ pub fn crc_of_range(file: &File, offset: u64, len: u64) -> io::Result<u32> {
     Ok(h.finalize())
 }
 
-/// A [`Scan`] from a header and the length of the bytes it heads, for the
-/// cases the header and the length decide (all but bytes past the array).
-fn scan_from_header(header: Header, len: u64) -> Result<Scan, FormatError> {
-    let data_present = len.saturating_sub(header.header_len);
-    let expected_bytes = header.data_bytes()?;
-    let status = if header.dtype.has_object() {
-        FileStatus::Object
-    } else if data_present == expected_bytes {
-        FileStatus::Ok
-    } else if data_present < expected_bytes {
-        FileStatus::Truncated
-    } else {
-        FileStatus::Trailing
-    };
-    Ok(Scan {
-        header,
-        file_len: len,
-        data_present,
-        expected_bytes,
-        status,
-        stack: None,
-    })
-}
-
 /// Judges the `.npy` bytes `len` bytes long at `offset` of `file` as
 /// [`scan_file`] judges a whole file. Bytes past the first array are copied
 /// to a temporary file and walked there, to tell stacked from trailing.
 pub fn scan_range(file: &File, offset: u64, len: u64) -> Result<Scan, NpzError> {
     let header = read_header_at(file, offset, offset + len)?;
-    let scan = scan_from_header(header, len)?;
+    let scan = judge(header, len)?;
     if scan.status != FileStatus::Trailing {
         return Ok(scan);
     }

@@ -297,28 +297,39 @@ fn next_offset(header: &Header, offset: u64, file_len: u64) -> Result<u64, WalkE
 pub fn scan_file(file: &File) -> Result<Scan, FormatError> {
     let file_len = file.metadata()?.len();
     let header = read_header_at(file, 0, file_len)?;
-    let data_present = file_len - header.header_len;
+    let mut s = judge(header, file_len)?;
+    if s.status == FileStatus::Trailing
+        && starts_with_magic(file, s.header.header_len + s.expected_bytes, file_len)?
+    {
+        s.stack = Some(summarize_stack(file, file_len));
+        s.status = FileStatus::Stacked;
+    }
+    Ok(s)
+}
+
+/// What a header and the length `len` of the bytes it heads (header
+/// included) say of an array: its status from sizes alone. Bytes past the
+/// data are `Trailing` here; telling a stacked file from them needs those
+/// bytes ([`scan_file`] looks).
+pub fn judge(header: Header, len: u64) -> Result<Scan, FormatError> {
+    let data_present = len.saturating_sub(header.header_len);
     let expected_bytes = header.data_bytes()?;
-    let mut stack = None;
     let status = if header.dtype.has_object() {
         FileStatus::Object
     } else if data_present == expected_bytes {
         FileStatus::Ok
     } else if data_present < expected_bytes {
         FileStatus::Truncated
-    } else if starts_with_magic(file, header.header_len + expected_bytes, file_len)? {
-        stack = Some(summarize_stack(file, file_len));
-        FileStatus::Stacked
     } else {
         FileStatus::Trailing
     };
     Ok(Scan {
         header,
-        file_len,
+        file_len: len,
         data_present,
         expected_bytes,
         status,
-        stack,
+        stack: None,
     })
 }
 

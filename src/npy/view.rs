@@ -130,7 +130,7 @@ impl View {
         if len == 0 {
             return Ok(Window { map: None, skip: 0 });
         }
-        let page = page_size();
+        let page = super::map::page_size() as u64;
         let aligned = start - start % page;
         let skip = (start - aligned) as usize;
         // SAFETY: the file is held under a shared lock that every npy writer
@@ -164,16 +164,6 @@ impl Window {
             Some(m) => &m[self.skip..],
             None => &[],
         }
-    }
-}
-
-fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
     }
 }
 
