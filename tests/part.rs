@@ -6,7 +6,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::common::*;
 
@@ -286,7 +286,7 @@ fn killed_part_is_run_again() {
     let full = t.elapsed().as_micros() as u64 + 1;
     assert!(std::fs::read(d.join("all.npy")).unwrap() == want);
     let (mut killed, mut midway) = (0, 0);
-    let mut seed = 0x5eed_u64;
+    let mut rng = Rng::new(0x5eed);
     for trial in 0..10 {
         reset();
         // Half the trials kill the first part of a fresh round.
@@ -294,20 +294,8 @@ fn killed_part_is_run_again() {
         if !first {
             part(d, "all.npy", 2, 2, &[], &inputs).ok();
         }
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = seed % (full + full / 4);
-        let mut child = Command::new(bin())
-            .args(&args)
-            .current_dir(d)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(delay));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        let delay = rng.below(full + full / 4);
+        let status = run_killed_after(d, &args, delay);
         use std::os::unix::process::ExitStatusExt;
         if status.signal() == Some(9) {
             killed += 1;

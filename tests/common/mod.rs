@@ -397,6 +397,25 @@ pub fn dir_listing(d: &Path) -> Vec<(String, Vec<u8>)> {
     v
 }
 
+/// Runs `npy ARGS` in `dir` (output discarded) and sends it SIGKILL after
+/// `delay_us` microseconds; its exit status (killed, or finished first).
+pub fn run_killed_after<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    args: &[S],
+    delay_us: u64,
+) -> std::process::ExitStatus {
+    let mut child = Command::new(bin())
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_micros(delay_us));
+    let _ = child.kill();
+    child.wait().unwrap()
+}
+
 /// xorshift64*: a small seeded generator (no dependency), so a randomized
 /// test can be replayed from its seed.
 pub struct Rng(pub u64);
@@ -449,8 +468,7 @@ pub fn kill_trials(
     check: &dyn Fn(u64),
 ) {
     use std::os::unix::process::ExitStatusExt as _;
-    use std::process::Stdio;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
     reset();
     let t = Instant::now();
     let out = npy(dir, args);
@@ -466,16 +484,7 @@ pub fn kill_trials(
         let seed = seed0 + k;
         reset();
         let delay = Rng::new(seed).below(full + full / 4);
-        let mut child = Command::new(bin())
-            .args(args)
-            .current_dir(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(delay));
-        let _ = child.kill();
-        let status = child.wait().unwrap();
+        let status = run_killed_after(dir, args, delay);
         if status.signal() == Some(9) {
             killed += 1;
         } else {
