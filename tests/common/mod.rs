@@ -138,28 +138,34 @@ pub fn scratch_root() -> Option<&'static Path> {
         if let Some(d) = std::env::var_os("NPY_TEST_TMPDIR").filter(|d| !d.is_empty()) {
             return Some(PathBuf::from(d));
         }
-        let shm = Path::new("/dev/shm");
-        let c = std::ffi::CString::new("/dev/shm").unwrap();
-        // SAFETY: statfs is plain old data; all zeroes is a valid value.
-        let mut st: libc::statfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a struct we own to write into.
-        if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
-            return None;
+        // Only Linux's /dev/shm is known to be a tmpfs.
+        #[cfg(not(target_os = "linux"))]
+        return None;
+        #[cfg(target_os = "linux")]
+        {
+            let shm = Path::new("/dev/shm");
+            let c = std::ffi::CString::new("/dev/shm").unwrap();
+            // SAFETY: statfs is plain old data; all zeroes is a valid value.
+            let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+            // SAFETY: a NUL-terminated path and a struct we own to write into.
+            if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+                return None;
+            }
+            // SAFETY: as above; statvfs for the mount flags.
+            let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+            // SAFETY: a NUL-terminated path and a struct we own to write into.
+            if unsafe { libc::statvfs(c.as_ptr(), &mut vfs) } != 0 {
+                return None;
+            }
+            const TMPFS_MAGIC: i64 = 0x0102_1994;
+            let free = st.f_bavail as u64 * st.f_bsize as u64;
+            // Tests may run scripts they write: not on a noexec mount.
+            let ok = st.f_type as i64 == TMPFS_MAGIC
+                && vfs.f_flag & libc::ST_NOEXEC == 0
+                && free >= 4 << 30
+                && tempfile::tempdir_in(shm).is_ok();
+            ok.then(|| shm.to_path_buf())
         }
-        // SAFETY: as above; statvfs for the mount flags.
-        let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
-        // SAFETY: a NUL-terminated path and a struct we own to write into.
-        if unsafe { libc::statvfs(c.as_ptr(), &mut vfs) } != 0 {
-            return None;
-        }
-        const TMPFS_MAGIC: i64 = 0x0102_1994;
-        let free = st.f_bavail as u64 * st.f_bsize as u64;
-        // Tests may run scripts they write: not on a noexec mount.
-        let ok = st.f_type as i64 == TMPFS_MAGIC
-            && vfs.f_flag & libc::ST_NOEXEC == 0
-            && free >= 4 << 30
-            && tempfile::tempdir_in(shm).is_ok();
-        ok.then(|| shm.to_path_buf())
     })
     .as_deref()
 }
