@@ -54,15 +54,14 @@ pub fn start_writeback(file: &File, off: u64, len: u64) {
 }
 
 /// Reserves the blocks of `len` bytes of `file` from `off` without writing
-/// them (they read as zeros; the range must lie within the file, whose size
-/// is then not changed), so that
-/// writes into the range later find their blocks allocated instead of
-/// allocating each block as it is written: on ext4 that makes a buffered
-/// copy about a quarter cheaper in CPU. A hint, like [`start_writeback`]:
-/// `false` when it did nothing (other systems, a filesystem without it, no
-/// space, any error), and the writes allocate as usual then. Never
-/// emulated by writing zeros (which `posix_fallocate` does where the
-/// filesystem lacks it).
+/// them (holes read as zeros still, data is kept; the range must lie within
+/// the file, whose size is then not changed), so that writes into the range
+/// find their blocks allocated instead of allocating each block as it is
+/// written: on ext4 that makes a buffered copy about a quarter cheaper in
+/// CPU. A hint, like [`start_writeback`]: `false` when it did nothing
+/// (other systems, a filesystem without it, no space, any error), and the
+/// writes allocate as usual then. Never emulated by writing zeros (which
+/// `posix_fallocate` does where the filesystem lacks it).
 pub fn preallocate(file: &File, off: u64, len: u64) -> bool {
     !portable() && len > 0 && imp::preallocate(file, off, len)
 }
