@@ -29,14 +29,19 @@
 //! the other joins its round). Parts that find the round read `plan.json`
 //! and compare.
 //!
-//! **Completion.** A part writes its range, syncs the data, then under the
-//! lock sets its byte in `done` and syncs that. A part that finds its byte
-//! already set writes nothing (rerunning a finished part changes nothing).
-//! The part that sets the last byte publishes, still under the lock: header
-//! at offset 0, sync, rename `data` to OUT (a hard link when OUT must not be
-//! replaced), sync the directory, then remove the staging directory,
-//! `done` last, so a part that still finds it can lock it and see the round
-//! is over (and finish the removal if the publisher died during it).
+//! **Completion.** A part reserves its range's blocks in `data`
+//! ([`sys::preallocate`](super::sys::preallocate), a hint: on ext4 it makes
+//! the copy about a quarter cheaper, which is what lets two parts at once on
+//! one machine keep up with one concat although the filesystem lets only one
+//! process at a time write into a file), writes its range, syncs the data,
+//! then under the lock sets its byte in `done` and syncs that. A part that
+//! finds its byte already set writes nothing (rerunning a finished part
+//! changes nothing). The part that sets the last byte publishes, still
+//! under the lock: header at offset 0, sync, rename `data` to OUT (a hard
+//! link when OUT must not be replaced), sync the directory, then remove the
+//! staging directory, `done` last, so a part that still finds it can lock it
+//! and see the round is over (and finish the removal if the publisher died
+//! during it).
 //!
 //! **After publication** there is nothing beside OUT but OUT, so a part that
 //! finds no round and an OUT whose size and header are the plan's takes it
@@ -412,6 +417,10 @@ pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
                     ),
                 });
             }
+            // Reserve the range's blocks first: writing into allocated
+            // blocks costs less than allocating them block by block (a
+            // hint; a rerun's bytes already written are kept).
+            crate::npy::sys::preallocate(&round.data, range.0, range.1 - range.0);
             write_range(
                 job.geo,
                 job.inputs,
