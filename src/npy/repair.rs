@@ -6,13 +6,21 @@
 //! the data), a header whose shape is still the `*` placeholder a writer
 //! (npyz, writing an array of unknown length) fills in when it finishes, or,
 //! when the header is unreadable, the header of a sibling file named with
-//! `--like`. The plan is pure data; `cmd::repair` carries it out under the
-//! append lock.
+//! `--like`. The plan is pure data; [`lock_and_plan`] and [`apply`] carry
+//! it out under the lock `npy append` takes, re-planned after locking, in
+//! the order that keeps a crash repairable: file length first (truncate or
+//! zero-extend, synced), header last (rewritten in place, synced). A header
+//! that no longer fits is written with the data into a new file beside the
+//! old one and renamed over it.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use anyhow::Context;
+
 use super::header::{parse_dict, read_dict_at, shape_repr, Header, Layout, Version};
+use super::io::{copy_range, header_patch, lock_existing, Locked, NewFile, Wait};
 use super::scan::{advice, scan_file, FileStatus, Use};
 use super::{Error, FormatError};
 
@@ -414,6 +422,94 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
         found = Some(h0);
     }
     found
+}
+
+/// Takes the exclusive lock `npy append` takes on `path`, then plans again:
+/// an append may have finished (or a rewrite replaced the file) since a
+/// first look. `None` when the file needs nothing after all.
+pub fn lock_and_plan(
+    path: &Path,
+    zero_fill: bool,
+    like: Option<&Reference>,
+) -> anyhow::Result<Option<(Locked, Box<Plan>)>> {
+    // (`lock_existing` names the file; the caller adds the name once.)
+    let locked = lock_existing(path, Wait::Block)
+        .map_err(|e| anyhow::anyhow!("cannot open for writing: {}", e.root_cause()))?;
+    Ok(match plan(&locked.file, zero_fill, like)? {
+        Verdict::Fine => None,
+        Verdict::Repair(p) => Some((locked, p)),
+    })
+}
+
+impl Plan {
+    /// Data bytes a rewrite copies into the new file (what its progress
+    /// counts).
+    pub fn copy_len(&self) -> u64 {
+        self.new_data_len().min(self.data_len())
+    }
+}
+
+/// Carries out a plan on the locked file: length first, header last, each
+/// synced; or a rewrite into a new file when the header does not fit in
+/// place. `progress` sees the data a rewrite copies (of [`Plan::copy_len`]).
+pub fn apply(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> anyhow::Result<()> {
+    let file = &locked.file;
+    let new_data = p.new_data_len();
+    let header = if p.header_changes() {
+        let Some(h) = p.header_in_place() else {
+            return rewrite(locked, p, progress);
+        };
+        let mut old = vec![0u8; h.len()];
+        file.read_exact_at(&mut old, 0)
+            .context("cannot read the header")?;
+        // Only the bytes that change, and only within one page, so a kill
+        // leaves the old header or the new one, never a mix.
+        match header_patch(&old, &h) {
+            Some((off, bytes)) => Some((off, bytes.to_vec())),
+            None => return rewrite(locked, p, progress),
+        }
+    } else {
+        None
+    };
+    // Length first: a crash after it leaves a header behind or ahead of
+    // whole rows, which a second repair fixes.
+    let new_len = p.header_len + new_data;
+    if new_len != p.file_len {
+        file.set_len(new_len)
+            .context("cannot change the file's length")?;
+        file.sync_all().context("cannot sync")?;
+    }
+    if let Some((off, bytes)) = header {
+        file.write_all_at(&bytes, off)
+            .context("cannot write the header")?;
+        file.sync_all().context("cannot sync")?;
+    }
+    Ok(())
+}
+
+/// Writes a fresh numpy header and the whole rows into a new file beside
+/// the locked path and renames it over that path, keeping the permissions.
+fn rewrite(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> anyhow::Result<()> {
+    let file = &locked.file;
+    // `beside` follows a symlink: what it points to is replaced.
+    let nf = NewFile::replacing(&locked.path, file)?;
+    let header = p.layout.to_npy_header();
+    let hl = header.len() as u64;
+    nf.file()
+        .write_all_at(&header, 0)
+        .context("cannot write the new file")?;
+    let new_data = p.new_data_len();
+    copy_range(file, p.header_len, nf.file(), hl, p.copy_len(), &mut |n| {
+        progress.set(n)
+    })
+    .context("cannot copy the data")?;
+    // Zero-fill: the missing bytes of the last row.
+    nf.file()
+        .set_len(hl + new_data)
+        .context("cannot size the new file")?;
+    // Renamed over the file we hold locked, after checking the path still
+    // names it.
+    nf.commit_over(locked, true)
 }
 
 #[cfg(test)]
