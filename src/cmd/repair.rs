@@ -7,13 +7,12 @@
 //! `npy append` takes, in the order that keeps a crash repairable; here are
 //! the arguments and the words.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::npy::io::lock_shared;
 use crate::npy::repair::{self, plan, Reference, Verdict};
+use crate::npy::ResultExt as _;
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -60,7 +59,7 @@ pub struct Args {
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let like = match &args.like {
-        Some(p) => Some(Reference::open(p).map_err(anyhow::Error::new)?),
+        Some(p) => Some(Reference::open(p)?),
         None => None,
     };
     let mut problems = false;
@@ -82,9 +81,10 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                     unprinted = crate::console::print(&format!("{name}: {line}\n")).err();
                 }
             }
+            // The core's errors name the file.
             Err(e) => {
                 problems = true;
-                crate::report(&e.context(name));
+                crate::report(&e);
             }
         }
     }
@@ -103,8 +103,8 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 
 /// What `--check` says about one file, and whether it needs repair.
 fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(String, bool)> {
-    let file = open_shared(path)?;
-    Ok(match plan(&file, args.zero_fill, like)? {
+    let file = repair::open_shared(path)?;
+    Ok(match plan(&file, args.zero_fill, like).at(path)? {
         Verdict::Fine => ("ok, nothing to do".into(), false),
         Verdict::Repair(p) => (
             format!(
@@ -118,21 +118,6 @@ fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(Stri
     })
 }
 
-fn open_shared(path: &Path) -> Result<File> {
-    if path == Path::new("-") {
-        anyhow::bail!("a stream cannot be repaired in place: give the file's path");
-    }
-    // Checked before opening: opening a FIFO would wait for a writer.
-    let meta = std::fs::metadata(path).context("cannot open")?;
-    if meta.is_dir() {
-        anyhow::bail!("is a directory");
-    }
-    if !meta.is_file() {
-        anyhow::bail!("not a regular file; nothing changed");
-    }
-    lock_shared(path).context("cannot open")
-}
-
 /// Repairs one file; the line to print (the bool is always false: a repaired
 /// file is a success).
 fn repair_one(
@@ -143,7 +128,7 @@ fn repair_one(
 ) -> Result<(String, bool)> {
     // A first look without write access, so a file that needs nothing is
     // never opened for writing (read-only files, mtimes, no lock contention).
-    if let Verdict::Fine = plan(&open_shared(path)?, args.zero_fill, like)? {
+    if let Verdict::Fine = plan(&repair::open_shared(path)?, args.zero_fill, like).at(path)? {
         return Ok(("ok, nothing to do".into(), false));
     }
     // Under the lock `npy append` takes, looked at again.

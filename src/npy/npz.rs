@@ -46,7 +46,7 @@ use zip::CompressionMethod;
 use super::header::{read_header, read_header_at, Header, MAGIC};
 use super::io::{copy_range, copy_stream};
 use super::scan::{judge, scan_file, FileStatus, Scan};
-use super::FormatError;
+use super::{FormatError, ResultExt as _};
 
 /// Zip method numbers npy reads.
 const STORED: u16 = 0;
@@ -862,7 +862,7 @@ pub struct Record {
     pub shown: String,
     /// The archive, as named.
     pub archive: String,
-    pub scan: anyhow::Result<Scan>,
+    pub scan: super::Result<Scan>,
     pub member: Option<Member>,
 }
 
@@ -889,9 +889,10 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
             let e = match e {
                 // It starts like a zip file: say what it is not, too.
                 NpzError::Archive(m) => {
-                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
+                    super::Error::invalid(format!("a damaged .npz archive (not a .npy file): {m}"))
+                        .at(&shown)
                 }
-                e => anyhow::Error::new(e).context(shown.clone()),
+                e => super::Error::from(e).at(&shown),
             };
             return Some(vec![Record {
                 archive: shown.clone(),
@@ -908,7 +909,7 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
                 return Some(vec![Record {
                     archive: shown.clone(),
                     shown: shown.clone(),
-                    scan: Err(anyhow::Error::new(e).context(shown)),
+                    scan: Err(super::Error::from(e).at(shown)),
                     member: None,
                 }])
             }
@@ -921,9 +922,7 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
             .map(|m| {
                 let rec_name = format!("{shown}:{}", m.name);
                 Record {
-                    scan: a
-                        .scan(&m)
-                        .map_err(|e| anyhow::Error::new(e).context(rec_name.clone())),
+                    scan: a.scan(&m).at(&rec_name),
                     shown: rec_name,
                     archive: shown.clone(),
                     member: Some(m),
