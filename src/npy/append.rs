@@ -133,13 +133,13 @@ pub fn check_appendable(name: &str, h: &Header) -> Result<()> {
             "holds Python objects (dtype {}); pickled data is never appended",
             h.descr.repr()
         ))
-        .at(&name));
+        .at(name));
     }
     if h.shape.is_empty() {
         return Err(Error::invalid(
             "is a 0-d array (shape ()); it has no axis to append along".to_string(),
         )
-        .at(&name));
+        .at(name));
     }
     Ok(())
 }
@@ -160,7 +160,7 @@ pub fn open_source(path: &Path) -> Result<Source> {
 /// Refuses a TARGET that is not exactly one consistent array.
 fn check_target(name: &str, scan: &Scan) -> Result<()> {
     if let Some(why) = advice(name, scan, Use::AppendTarget) {
-        return Err(Error::invalid(why).at(&name));
+        return Err(Error::invalid(why).at(name));
     }
     check_appendable(name, &scan.header)
 }
@@ -170,7 +170,7 @@ pub fn target_exists(path: &Path) -> Result<bool> {
     match std::fs::metadata(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).doing("cannot stat").at(&path),
+        Err(e) => Err(e).doing("cannot stat").at(path),
     }
 }
 
@@ -290,7 +290,7 @@ impl<'f> Batch<'f> {
                 (&f.file, h.header_len, r, f.scan.expected_bytes)
             };
             rows = rows.checked_add(r).ok_or_else(|| {
-                Error::invalid("the row count would overflow".to_string()).at(&tname)
+                Error::invalid("the row count would overflow".to_string()).at(tname)
             })?;
             bytes = bytes.saturating_add(b);
             parts.push((file, off, b));
@@ -387,7 +387,7 @@ fn stdin_step<R: Read + AsRawFd>(
     check_appendable(&label, &h)?;
     let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
     let len = h.data_bytes().at(&label)?;
-    let overflow = || Error::invalid("the row count would overflow".to_string()).at(&tname);
+    let overflow = || Error::invalid("the row count would overflow".to_string()).at(tname);
     if *pending_rows > 0
         && !grower.fits_in_place(pending_rows.checked_add(rows).ok_or_else(overflow)?)
     {
@@ -495,11 +495,11 @@ pub fn check_raw(
         return Err(Error::invalid(
             "its rows hold 0 bytes, so raw bytes cannot say how many to append".to_string(),
         )
-        .at(&tname));
+        .at(tname));
     }
     for RawSource { name, len, .. } in files.iter().flatten() {
         if len % row != 0 {
-            return Err(Error::invalid(format!("holds {len} bytes, not a whole number of {row}-byte rows ({} rows and {} bytes); nothing appended", len / row, len % row)).at(&name));
+            return Err(Error::invalid(format!("holds {len} bytes, not a whole number of {row}-byte rows ({} rows and {} bytes); nothing appended", len / row, len % row)).at(name));
         }
     }
     Ok(row)

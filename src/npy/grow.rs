@@ -38,14 +38,14 @@ use super::io::{copy_range, copy_stream, header_patch, Locked, NewFile, PAGE};
 pub fn create_empty(path: &Path, layout: &Layout, sync: bool) -> Result<bool> {
     let mut l = layout.clone();
     let ax = l.growth_axis().ok_or_else(|| {
-        Error::invalid("cannot create a 0-d array to append to".to_string()).at(&path)
+        Error::invalid("cannot create a 0-d array to append to".to_string()).at(path)
     })?;
     l.shape[ax] = 0;
     let nf = NewFile::beside(path)?;
     nf.file()
         .write_all_at(&l.to_npy_header(), 0)
         .doing("cannot write")
-        .at(&path)?;
+        .at(path)?;
     Ok(nf.commit_new(sync)?.is_ok())
 }
 
