@@ -90,7 +90,7 @@ pub fn check_inputs(paths: Vec<PathBuf>, axis: i64, dest: &Dest) -> Result<(Inpu
         }
         // `A.npz:NAME`: the member's bytes, a range of the archive (stored)
         // or an inflated temporary copy (deflated).
-        let (file, base, meta, scan, held) = match crate::npy::npz::locate(path).at(path)? {
+        let (file, base, meta, scan, held) = match crate::npy::npz::locate(path)? {
             Some(l) => {
                 let meta = l.file.metadata()?;
                 let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len).at(path)?;
