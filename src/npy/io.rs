@@ -160,10 +160,10 @@ impl NewFile {
     /// file gets the permission bits of `like`, and is never more readable
     /// than that, not even while it is being written.
     pub fn replacing(target: &Path, like: &File) -> Result<NewFile> {
-        let perm = like.metadata()?.permissions();
+        let perm = like.metadata().at(target)?.permissions();
         let nf = Self::create(target, perm.clone())?;
         // Created with `perm` less the umask; now exactly `perm`.
-        nf.file().set_permissions(perm)?;
+        nf.file().set_permissions(perm).at(target)?;
         Ok(nf)
     }
 
@@ -243,7 +243,11 @@ impl NewFile {
     /// replacing a file that appeared at the target meanwhile.
     pub fn commit_new(self, sync: bool) -> Result<Result<(), io::Error>> {
         if sync {
-            self.tmp.as_file().sync_all()?;
+            self.tmp
+                .as_file()
+                .sync_all()
+                .doing("cannot sync")
+                .at(&self.target)?;
         }
         let target = self.target.clone();
         match self.tmp.persist_noclobber(&target) {

@@ -42,7 +42,8 @@
 //! that names the file it concerns ([`Error::at`], [`ResultExt::at`]) and
 //! says what went wrong as an [`ErrorKind`], which wraps the small typed
 //! errors of the value-level parsers ([`FormatError`], `NpzError`, ...).
-//! The commands add their own context with `anyhow`.
+//! The commands (`src/cmd`) add their own context on top (see
+//! `docs/ARCHITECTURE.md`).
 
 pub mod append;
 pub mod diff;

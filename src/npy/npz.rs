@@ -26,8 +26,10 @@
 //! `let (file, offset, len) = npz::open_array(path)?;` then
 //! `let scan = npz::scan_range(&file, offset, len)?;` and reads its data at
 //! `offset + scan.header.header_len` (what [`open_array`] does: [`locate`],
-//! or else the plain file from offset 0). Errors are [`NpzError`]s; add the
-//! path with `anyhow`'s `.with_context(|| path)`.
+//! or else the plain file from offset 0). [`locate`] and [`open_array`]
+//! return the core's [`Error`](super::Error) naming `path`; the functions
+//! over an open file or archive return [`NpzError`]s, to which the caller
+//! adds the path with [`ResultExt::at`](super::ResultExt::at).
 //!
 //! For whole archives: [`Archive::open`] lists the [`Member`]s,
 //! [`Archive::scan`] judges one from its header alone (inflating only the
