@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::npy::repair::{self, plan, Reference, Verdict};
-use crate::npy::ResultExt as _;
+use crate::npy::repair::{self, Reference, Verdict};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -103,8 +102,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 
 /// What `--check` says about one file, and whether it needs repair.
 fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(String, bool)> {
-    let file = repair::open_shared(path)?;
-    Ok(match plan(&file, args.zero_fill, like).at(path)? {
+    Ok(match repair::look(path, args.zero_fill, like)? {
         Verdict::Fine => ("ok, nothing to do".into(), false),
         Verdict::Repair(p) => (
             format!(
@@ -128,7 +126,7 @@ fn repair_one(
 ) -> Result<(String, bool)> {
     // A first look without write access, so a file that needs nothing is
     // never opened for writing (read-only files, mtimes, no lock contention).
-    if let Verdict::Fine = plan(&repair::open_shared(path)?, args.zero_fill, like).at(path)? {
+    if let Verdict::Fine = repair::look(path, args.zero_fill, like)? {
         return Ok(("ok, nothing to do".into(), false));
     }
     // Under the lock `npy append` takes, looked at again.

@@ -77,7 +77,7 @@ pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
         .at(src.name));
     }
     let ax = growth_axis(tgt.fortran, tgt.shape).ok_or_else(|| {
-        Error::invalid("is a 0-d array; it has no axis to grow along".to_string()).at(tgt.name)
+        Error::invalid("is a 0-d array; it has no axis to grow along").at(tgt.name)
     })?;
     // An array with at most one dimension longer than 1 (or no elements) has
     // the same bytes in C and Fortran order; numpy saves such arrays as C
@@ -136,10 +136,9 @@ pub fn check_appendable(name: &str, h: &Header) -> Result<()> {
         .at(name));
     }
     if h.shape.is_empty() {
-        return Err(Error::invalid(
-            "is a 0-d array (shape ()); it has no axis to append along".to_string(),
-        )
-        .at(name));
+        return Err(
+            Error::invalid("is a 0-d array (shape ()); it has no axis to append along").at(name),
+        );
     }
     Ok(())
 }
@@ -289,9 +288,9 @@ impl<'f> Batch<'f> {
                 let r = check_fits(&Named::of(&f.name, h), &Named::of(tname, grower.header()))?;
                 (&f.file, h.header_len, r, f.scan.expected_bytes)
             };
-            rows = rows.checked_add(r).ok_or_else(|| {
-                Error::invalid("the row count would overflow".to_string()).at(tname)
-            })?;
+            rows = rows
+                .checked_add(r)
+                .ok_or_else(|| Error::invalid("the row count would overflow").at(tname))?;
             bytes = bytes.saturating_add(b);
             parts.push((file, off, b));
         }
@@ -387,7 +386,7 @@ fn stdin_step<R: Read + AsRawFd>(
     check_appendable(&label, &h)?;
     let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
     let len = h.data_bytes().at(&label)?;
-    let overflow = || Error::invalid("the row count would overflow".to_string()).at(tname);
+    let overflow = || Error::invalid("the row count would overflow").at(tname);
     if *pending_rows > 0
         && !grower.fits_in_place(pending_rows.checked_add(rows).ok_or_else(overflow)?)
     {
@@ -493,7 +492,7 @@ pub fn check_raw(
     let row = h.row_bytes().at(tname)?;
     if row == 0 {
         return Err(Error::invalid(
-            "its rows hold 0 bytes, so raw bytes cannot say how many to append".to_string(),
+            "its rows hold 0 bytes, so raw bytes cannot say how many to append",
         )
         .at(tname));
     }
@@ -525,7 +524,7 @@ pub fn append_raw<R: Read + AsRawFd>(
                 if got != len {
                     grower.truncate_pending(0)?;
                     return Err(Error::invalid(
-                        "changed size while being read; nothing appended from it".to_string(),
+                        "changed size while being read; nothing appended from it",
                     )
                     .at(&name));
                 }

@@ -83,18 +83,18 @@ impl Error {
     }
 
     /// What is wrong, in words.
-    pub fn invalid(words: String) -> Error {
-        Error::new(ErrorKind::Invalid(words))
+    pub fn invalid(words: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Invalid(words.into()))
     }
 
     /// Arrays that do not join, in numpy's words.
-    pub fn join(words: String) -> Error {
-        Error::new(ErrorKind::Join(words))
+    pub fn join(words: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Join(words.into()))
     }
 
     /// A file `repair` must not touch, with the reason.
-    pub fn refused(words: String) -> Error {
-        Error::new(ErrorKind::Refused(words))
+    pub fn refused(words: impl Into<String>) -> Error {
+        Error::new(ErrorKind::Refused(words.into()))
     }
 
     /// An IO error, with what was being done (`cannot open`).
@@ -377,7 +377,7 @@ mod tests {
 
     #[test]
     fn the_name_is_said_once_and_an_inner_name_is_kept() {
-        let e = Error::invalid("changed while being read".into()).at("in.npy");
+        let e = Error::invalid("changed while being read").at("in.npy");
         assert_eq!(e.path(), Some(Path::new("in.npy")));
         // The same name again: unchanged.
         let e = e.at("in.npy");

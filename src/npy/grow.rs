@@ -37,9 +37,9 @@ use super::io::{copy_range, copy_stream, header_patch, Locked, NewFile, PAGE};
 /// meanwhile (then append to that one).
 pub fn create_empty(path: &Path, layout: &Layout, sync: bool) -> Result<bool> {
     let mut l = layout.clone();
-    let ax = l.growth_axis().ok_or_else(|| {
-        Error::invalid("cannot create a 0-d array to append to".to_string()).at(path)
-    })?;
+    let ax = l
+        .growth_axis()
+        .ok_or_else(|| Error::invalid("cannot create a 0-d array to append to").at(path))?;
     l.shape[ax] = 0;
     let nf = NewFile::beside(path)?;
     nf.file()
@@ -100,9 +100,9 @@ impl Grower {
     /// matches it exactly (the caller checked the scan status).
     pub fn new(lock: Locked, header: Header, sync: bool) -> Result<Grower> {
         let path = lock.path.clone();
-        let axis = header.growth_axis().ok_or_else(|| {
-            Error::invalid("a 0-d array has no axis to grow along".to_string()).at(&path)
-        })?;
+        let axis = header
+            .growth_axis()
+            .ok_or_else(|| Error::invalid("a 0-d array has no axis to grow along").at(&path))?;
         let row_bytes = header.row_bytes().at(&path)?;
         let end = header.end().at(&path)?;
         let mut old = vec![0u8; header.header_len as usize];
@@ -187,9 +187,10 @@ impl Grower {
             return Ok(());
         }
         let rows = match add {
-            Some(n) => self.rows().checked_add(n).ok_or_else(|| {
-                Error::invalid("the row count would overflow".to_string()).at(&self.path)
-            })?,
+            Some(n) => self
+                .rows()
+                .checked_add(n)
+                .ok_or_else(|| Error::invalid("the row count would overflow").at(&self.path))?,
             None => u64::MAX,
         };
         let layout = self.layout_with_rows(rows);
@@ -205,10 +206,10 @@ impl Grower {
             return Ok(());
         }
         if self.written_end != self.committed_end {
-            return Err(Error::invalid(
-                "internal error: a header rewrite with bytes pending".to_string(),
-            )
-            .at(&self.path));
+            return Err(
+                Error::invalid("internal error: a header rewrite with bytes pending")
+                    .at(&self.path),
+            );
         }
         self.go_fresh(progress)
     }
@@ -321,9 +322,9 @@ impl Grower {
             return Ok(());
         }
         let p = self.path.display().to_string();
-        let want = add.checked_mul(self.row_bytes).ok_or_else(|| {
-            Error::invalid("internal error: pending size overflows".to_string()).at(&p)
-        })?;
+        let want = add
+            .checked_mul(self.row_bytes)
+            .ok_or_else(|| Error::invalid("internal error: pending size overflows").at(&p))?;
         if want > self.pending() {
             return Err(Error::invalid(format!(
                 "internal error: committing {add} rows ({want} bytes) with {} bytes pending",
@@ -334,12 +335,10 @@ impl Grower {
         let rows = self
             .rows()
             .checked_add(add)
-            .ok_or_else(|| Error::invalid("the row count would overflow".to_string()).at(&p))?;
+            .ok_or_else(|| Error::invalid("the row count would overflow").at(&p))?;
         let layout = self.layout_with_rows(rows);
-        let no_fit = || {
-            Error::invalid("internal error: the new shape does not fit the header".to_string())
-                .at(&p)
-        };
+        let no_fit =
+            || Error::invalid("internal error: the new shape does not fit the header").at(&p);
         let head = match &self.dst {
             Dst::InPlace => self.head_for(rows),
             Dst::Fresh { .. } => {
@@ -357,8 +356,7 @@ impl Grower {
                 // by `reserve`), so a kill leaves the old header or the new
                 // one, never a mix.
                 let (off, bytes) = header_patch(&self.head_bytes, &head).ok_or_else(|| {
-                    Error::invalid("internal error: the header change spans two pages".to_string())
-                        .at(&p)
+                    Error::invalid("internal error: the header change spans two pages").at(&p)
                 })?;
                 f.write_all_at(bytes, off)
                     .doing("cannot rewrite the header")

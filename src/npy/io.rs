@@ -75,8 +75,7 @@ fn lock_path(path: &Path, wait: Wait, write: bool) -> Result<Locked> {
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(Error::invalid(
                         "locked by another process (an npy command writing it, \
-                         or any program holding a flock on it); --no-wait given, nothing changed"
-                            .to_string(),
+                         or any program holding a flock on it); --no-wait given, nothing changed",
                     )
                     .at(path))
                 }
@@ -231,8 +230,7 @@ impl NewFile {
         {
             return Err(Error::invalid(
                 "was replaced or removed by another program while npy worked on it; \
-                 not replacing that file (run the command again)"
-                    .to_string(),
+                 not replacing that file (run the command again)",
             )
             .at(&self.target));
         }
@@ -271,7 +269,7 @@ pub fn open_input(path: &Path) -> Result<File> {
     let mut f = File::open(path).doing("cannot open").at(path)?;
     let kind = f.metadata().doing("cannot stat").at(path)?.file_type();
     if kind.is_dir() {
-        return Err(Error::invalid("is a directory".to_string()).at(path));
+        return Err(Error::invalid("is a directory").at(path));
     }
     // A block device reads at offsets like a file.
     if kind.is_file() || std::os::unix::fs::FileTypeExt::is_block_device(&kind) {
@@ -332,15 +330,13 @@ impl Dest {
             Err(e) => return Err(e).doing("cannot stat").at(path),
         };
         if meta.is_dir() {
-            return Err(Error::invalid("is a directory".to_string()).at(path));
+            return Err(Error::invalid("is a directory").at(path));
         }
         if !meta.is_file() {
             return Ok(Dest::Stream(real));
         }
         if !force {
-            return Err(
-                Error::invalid("already exists (give --force to replace it)".to_string()).at(path),
-            );
+            return Err(Error::invalid("already exists (give --force to replace it)").at(path));
         }
         Ok(Dest::Replace(lock_for_replace(&real, Wait::Block)?))
     }
@@ -381,15 +377,14 @@ impl Dest {
                 if new.commit_new(sync)?.is_err() {
                     return Err(Error::invalid(
                         "a file appeared there while npy was writing (another program \
-                         created it); it was not replaced, nothing changed: run the command again"
-                            .to_string(),
+                         created it); it was not replaced, nothing changed: run the command again",
                     )
                     .at(p));
                 }
                 Ok(())
             }
             Dest::Stdout | Dest::Stream(_) => Err(Error::invalid(
-                "internal error: a stream output has no file to rename".to_string(),
+                "internal error: a stream output has no file to rename",
             )),
         }
     }

@@ -215,7 +215,7 @@ impl Planner {
     pub fn new(mode: Mode, first: &Header) -> Result<Planner, Error> {
         if first.dtype.has_object() {
             return Err(Error::join(
-                "holds Python objects (pickled data): npy never joins these".into(),
+                "holds Python objects (pickled data): npy never joins these",
             ));
         }
         let ndim_joined = match mode {
@@ -228,7 +228,7 @@ impl Planner {
                 let nd = first.shape.len() as i64;
                 if nd == 0 {
                     return Err(Error::join(
-                        "zero-dimensional arrays cannot be concatenated (shape ())".into(),
+                        "zero-dimensional arrays cannot be concatenated (shape ())",
                     ));
                 }
                 if a < -nd || a >= nd {
@@ -298,7 +298,7 @@ impl Planner {
     pub fn add(&mut self, h: &Header, _tag: u64) -> Result<(), Error> {
         if h.dtype.has_object() {
             return Err(Error::join(
-                "holds Python objects (pickled data): npy never joins these".into(),
+                "holds Python objects (pickled data): npy never joins these",
             ));
         }
         if !crate::npy::dtype::same_descr(&h.descr, &self.descr) {
@@ -316,7 +316,7 @@ impl Planner {
         self.axis_sum = self
             .axis_sum
             .checked_add(len)
-            .ok_or_else(|| Error::join("the joined shape overflows".into()))?;
+            .ok_or_else(|| Error::join("the joined shape overflows"))?;
         if !self.matches_last(h) {
             let js = self.joined_shape(&h.shape);
             let st = self.joined_strides(&h.shape, h.fortran_order);
@@ -395,7 +395,7 @@ impl Planner {
     #[allow(clippy::type_complexity)]
     pub fn finish(&self) -> Result<Geometry, Error> {
         if self.count == 0 {
-            return Err(Error::join("no arrays to join".into()));
+            return Err(Error::join("no arrays to join"));
         }
         let mut shape = self.ref_shape.clone();
         shape[self.axis] = self.axis_sum;

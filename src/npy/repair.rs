@@ -313,7 +313,7 @@ fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> R
 fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan> {
     let ax = h
         .growth_axis()
-        .ok_or_else(|| Error::refused("a 0-d array has no rows".to_string()))?;
+        .ok_or_else(|| Error::refused("a 0-d array has no rows"))?;
     let row_bytes = h.row_bytes().map_err(|e| Error::refused(e.to_string()))?;
     // A file shorter than the header (empty, or zeros only) holds no data.
     let data = file_len.saturating_sub(h.header_len);
@@ -411,21 +411,27 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
     found
 }
 
+/// What `path` needs, from a first look under a shared lock (the file is
+/// never opened for writing: read-only files, mtimes and other writers are
+/// left alone when nothing is to be done). Errors name `path`.
+pub fn look(path: &Path, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
+    plan(&open_shared(path)?, zero_fill, like).at(path)
+}
+
 /// Opens `path` for a first look, under a shared lock: a regular file only
 /// (checked before opening: opening a FIFO would wait for a writer).
-pub fn open_shared(path: &Path) -> Result<File> {
+fn open_shared(path: &Path) -> Result<File> {
     if path == Path::new("-") {
-        return Err(Error::refused(
-            "a stream cannot be repaired in place: give the file's path".to_string(),
-        )
-        .at(path));
+        return Err(
+            Error::refused("a stream cannot be repaired in place: give the file's path").at(path),
+        );
     }
     let meta = std::fs::metadata(path).doing("cannot open").at(path)?;
     if meta.is_dir() {
-        return Err(Error::refused("is a directory".to_string()).at(path));
+        return Err(Error::refused("is a directory").at(path));
     }
     if !meta.is_file() {
-        return Err(Error::refused("not a regular file; nothing changed".to_string()).at(path));
+        return Err(Error::refused("not a regular file; nothing changed").at(path));
     }
     super::io::lock_shared(path).doing("cannot open").at(path)
 }

@@ -84,9 +84,7 @@ pub fn execute<'a>(
                 Ok(())
             })?;
             if col != row {
-                return Err(
-                    Error::invalid("inputs changed while being joined".to_string()).at(out_name),
-                );
+                return Err(Error::invalid("inputs changed while being joined").at(out_name));
             }
             out.flush()?;
             o0 += r;

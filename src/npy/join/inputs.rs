@@ -51,9 +51,7 @@ impl Parts for Inputs {
                     reopened = File::open(on_disk).doing("cannot open").at(path)?;
                     let m = reopened.metadata()?;
                     if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
-                        return Err(
-                            Error::invalid("changed while being joined".to_string()).at(path)
-                        );
+                        return Err(Error::invalid("changed while being joined").at(path));
                     }
                     &reopened
                 }
@@ -85,7 +83,7 @@ pub fn check_inputs(paths: Vec<PathBuf>, axis: i64, dest: &Dest) -> Result<(Inpu
         let name = path.display();
         if path == Path::new("-") {
             return Err(Error::invalid(
-                "-: reading an input from stdin is not supported (name a file)".to_string(),
+                "-: reading an input from stdin is not supported (name a file)",
             ));
         }
         // `A.npz:NAME`: the member's bytes, a range of the archive (stored)

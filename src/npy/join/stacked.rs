@@ -205,9 +205,7 @@ pub fn fast_pass<'a>(
     ) {
         (Some(p), _) => Ok(Err(p)),
         (None, Some((out, _))) => Ok(Err(out.into_progress())),
-        (None, None) => {
-            Err(Error::invalid("lost track of the progress display".to_string()).at(name))
-        }
+        (None, None) => Err(Error::invalid("lost track of the progress display").at(name)),
     };
     while let Some(item) = w.next() {
         let Ok(a) = item else {
