@@ -538,12 +538,16 @@ pub fn append_raw<R: Read + AsRawFd>(
                 grower.truncate_pending(left * row)?;
                 grower.commit(left)?;
                 if part != 0 {
-                    return Err(Error::invalid(format!("<stdin>: ended inside a row: the last {part} bytes (a row is {row} bytes) were not appended; \
-                         {}", match whole {
-                            0 => "no whole row came before them".to_string(),
-                            1 => "the whole row before them was appended".to_string(),
-                            n => format!("the {n} whole rows before them were appended"),
-                        })));
+                    let before = match whole {
+                        0 => "no whole row came before them".to_string(),
+                        1 => "the whole row before them was appended".to_string(),
+                        n => format!("the {n} whole rows before them were appended"),
+                    };
+                    return Err(Error::invalid(format!(
+                        "ended inside a row: the last {part} bytes (a row is {row} bytes) \
+                         were not appended; {before}"
+                    ))
+                    .at("<stdin>"));
                 }
             }
         }

@@ -83,14 +83,15 @@ pub fn check_inputs(paths: Vec<PathBuf>, axis: i64, dest: &Dest) -> Result<(Inpu
         let name = path.display();
         if path == Path::new("-") {
             return Err(Error::invalid(
-                "-: reading an input from stdin is not supported (name a file)",
-            ));
+                "reading an input from stdin is not supported (name a file)",
+            )
+            .at(path));
         }
         // `A.npz:NAME`: the member's bytes, a range of the archive (stored)
         // or an inflated temporary copy (deflated).
         let (file, base, meta, scan, held) = match crate::npy::npz::locate(path)? {
             Some(l) => {
-                let meta = l.file.metadata()?;
+                let meta = l.file.metadata().doing("cannot stat").at(path)?;
                 let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len).at(path)?;
                 (l.file, l.offset, meta, scan, l.compressed)
             }
