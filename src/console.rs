@@ -183,3 +183,93 @@ mod tests {
         assert_eq!(lower_first("EOF reached"), "EOF reached");
     }
 }
+
+#[cfg(test)]
+mod core_errors {
+    //! How the core's one error type prints (`npy::Error`, see
+    //! `src/npy/error.rs`): exactly as the `anyhow` context chains it
+    //! replaced.
+    use std::io;
+    use std::path::Path;
+
+    use super::error_line;
+    use crate::npy::{Error, ErrorKind, FormatError};
+
+    fn enoent() -> io::Error {
+        io::Error::from_raw_os_error(libc::ENOENT)
+    }
+
+    /// The line printed for a core error, as `main_entry` prints it.
+    fn line(e: Error) -> String {
+        error_line(&anyhow::Error::from(e))
+    }
+
+    #[test]
+    fn prints_as_the_context_chain_it_replaces() {
+        // `io.with_context(|| "a.npy: cannot open")`, as the core used to say it.
+        let old = anyhow::Error::new(enoent()).context("a.npy: cannot open");
+        let new = Error::io("cannot open", enoent()).at("a.npy");
+        assert_eq!(line(new), error_line(&old));
+        assert_eq!(
+            error_line(&old),
+            "a.npy: cannot open: no such file or directory"
+        );
+
+        // A typed error under a name: `fe.with_context(|| "b.npy")`.
+        let old = anyhow::Error::new(FormatError::Magic).context("b.npy");
+        let new = Error::from(FormatError::Magic).at("b.npy");
+        assert_eq!(line(new), error_line(&old));
+
+        // A FormatError holding an IO error says it once.
+        let new = Error::from(FormatError::Io(enoent())).at("c.npy");
+        assert_eq!(line(new), "c.npy: no such file or directory");
+
+        // An IO error with no words of its own.
+        let new = Error::from(enoent()).at("<stdin>");
+        assert_eq!(line(new), "<stdin>: no such file or directory");
+        assert_eq!(
+            Error::from(enoent()).to_string(),
+            "no such file or directory"
+        );
+    }
+
+    #[test]
+    fn the_name_is_said_once_and_an_inner_name_is_kept() {
+        let e = Error::invalid("changed while being read").at("in.npy");
+        assert_eq!(e.path(), Some(Path::new("in.npy")));
+        // The same name again: unchanged.
+        let e = e.at("in.npy");
+        assert_eq!(e.to_string(), "in.npy: changed while being read");
+        // Another name: both, outer first, as `IN: OUT: what`.
+        let e = Error::io("cannot write", enoent())
+            .at("out.npy")
+            .at("src.bin");
+        assert_eq!(e.path(), Some(Path::new("src.bin")));
+        assert!(matches!(e.kind(), ErrorKind::Within(_)));
+        assert_eq!(
+            line(e),
+            "src.bin: out.npy: cannot write: no such file or directory"
+        );
+    }
+
+    #[test]
+    fn io_causes_stay_in_the_chain() {
+        // `is_broken_pipe` and `error_line` look for the io::Error.
+        let pipe = io::Error::from(io::ErrorKind::BrokenPipe);
+        let e = anyhow::Error::from(Error::io("cannot write", pipe).at("<stdout>"));
+        assert!(crate::is_broken_pipe(&e));
+        let e = Error::io("cannot read", enoent())
+            .at("a.npy")
+            .at("b.npy")
+            .doing("ignored: not an IO kind at the top");
+        assert!(std::error::Error::source(&e).is_some_and(|s| s.is::<io::Error>()));
+        // `doing` rewords an IO error, keeping its name and cause.
+        let e = Error::io("cannot open", enoent())
+            .at("a.npy")
+            .doing("cannot open for writing");
+        assert_eq!(
+            line(e),
+            "a.npy: cannot open for writing: no such file or directory"
+        );
+    }
+}

@@ -204,7 +204,7 @@ fn append_files(
         plan.reserve(grower, &mut Progress::bytes(old, quiet, "rewriting header"))?;
     }
     let mut p = Progress::bytes(plan.bytes, quiet, "appending");
-    plan.write(grower, &mut p)
+    Ok(plan.write(grower, &mut p)?)
 }
 
 /// `--dtype`: what `np.dtype()` takes for a plain type (`float64`, `f8`,
@@ -285,7 +285,8 @@ fn append_raw_all(
     let shown = args.shape.as_deref().unwrap_or("");
     let row = check_raw(&h, &tname, descr.as_ref(), dims.as_deref(), shown, &files)?;
     let mut grower = Grower::new(lock, h, !args.no_sync)?;
-    append_raw(&mut grower, files, row, &mut io::stdin().lock()).map(|()| Outcome::Done)
+    append_raw(&mut grower, files, row, &mut io::stdin().lock())?;
+    Ok(Outcome::Done)
 }
 
 #[cfg(test)]

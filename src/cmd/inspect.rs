@@ -56,18 +56,19 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     let (mut failed, mut not_ok) = (false, false);
     // Called with each path, or with the error of a directory that could
     // not be read; Err only for a closed stdout.
-    let mut one = |path: Result<&Path>| -> Result<()> {
+    let mut one = |path: crate::npy::Result<&Path>| -> Result<()> {
         let records = match path {
             // An archive gives one record per member (`A.npz:NAME`).
             Ok(path) => {
-                let records = records(path).unwrap_or_else(|| {
-                    vec![Record {
+                let records = match records(path) {
+                    Some(rs) => rs.into_iter().map(Rec::from).collect(),
+                    None => vec![Rec {
                         shown: display_path(path),
                         archive: String::new(),
                         scan: inspect_one(path),
                         member: None,
-                    }]
-                });
+                    }],
+                };
                 if records.is_empty() && !args.json {
                     crate::console::print(&format!(
                         "{}: empty .npz archive (no members)\n",
@@ -76,10 +77,10 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
                 }
                 records
             }
-            Err(e) => vec![Record {
+            Err(e) => vec![Rec {
                 shown: String::new(),
                 archive: String::new(),
-                scan: Err(e),
+                scan: Err(e.into()),
                 member: None,
             }],
         };
@@ -132,6 +133,25 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
     })
 }
 
+/// A [`Record`], or a file's scan, with the error ready to print.
+struct Rec {
+    shown: String,
+    archive: String,
+    scan: Result<Scan>,
+    member: Option<Member>,
+}
+
+impl From<Record> for Rec {
+    fn from(r: Record) -> Rec {
+        Rec {
+            shown: r.shown,
+            archive: r.archive,
+            scan: r.scan.map_err(Into::into),
+            member: r.member,
+        }
+    }
+}
+
 fn display_path(p: &Path) -> String {
     if p == Path::new("-") {
         "<stdin>".to_string()
@@ -145,7 +165,7 @@ fn inspect_one(path: &Path) -> Result<Scan> {
     // A pipe (stdin, or `<(curl ...)`) cannot be sized or read at offsets:
     // it is spooled to an unnamed temporary file first (memory stays flat).
     let file = if path == Path::new("-") {
-        crate::npy::io::spool(&mut std::io::stdin().lock(), &name)?
+        crate::npy::io::spool(&mut std::io::stdin().lock(), Path::new(&name))?
     } else {
         if path.is_dir() {
             anyhow::bail!("{name}: is a directory (give -r to inspect the .npy files below it)");

@@ -3,21 +3,15 @@
 //! disk, from headers and sizes alone (a terabyte file repairs as fast as a
 //! kilobyte one unless its header must grow).
 //!
-//! The plan comes from `npy::repair`; here it is carried out under the lock
-//! `npy append` takes, re-planned after locking, in the order that keeps a
-//! crash repairable: file length first (truncate or zero-extend, synced),
-//! header last (rewritten in place, synced). A header that no longer fits is
-//! written with the data into a new file beside the old one and renamed
-//! over it.
+//! `npy::repair` plans the repair and carries it out under the lock
+//! `npy append` takes, in the order that keeps a crash repairable; here are
+//! the arguments and the words.
 
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
-use crate::npy::io::{copy_range, header_patch, lock_existing, lock_shared, Locked, NewFile, Wait};
-use crate::npy::repair::{plan, Plan, Reference, Verdict};
+use crate::npy::repair::{self, Reference, Verdict};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -64,7 +58,7 @@ pub struct Args {
 
 pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     let like = match &args.like {
-        Some(p) => Some(Reference::open(p).map_err(anyhow::Error::new)?),
+        Some(p) => Some(Reference::open(p)?),
         None => None,
     };
     let mut problems = false;
@@ -86,9 +80,10 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                     unprinted = crate::console::print(&format!("{name}: {line}\n")).err();
                 }
             }
+            // The core's errors name the file.
             Err(e) => {
                 problems = true;
-                crate::report(&e.context(name));
+                crate::report(&e);
             }
         }
     }
@@ -107,8 +102,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
 
 /// What `--check` says about one file, and whether it needs repair.
 fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(String, bool)> {
-    let file = open_shared(path)?;
-    Ok(match plan(&file, args.zero_fill, like)? {
+    Ok(match repair::look(path, args.zero_fill, like)? {
         Verdict::Fine => ("ok, nothing to do".into(), false),
         Verdict::Repair(p) => (
             format!(
@@ -122,21 +116,6 @@ fn check_one(path: &Path, args: &Args, like: Option<&Reference>) -> Result<(Stri
     })
 }
 
-fn open_shared(path: &Path) -> Result<File> {
-    if path == Path::new("-") {
-        anyhow::bail!("a stream cannot be repaired in place: give the file's path");
-    }
-    // Checked before opening: opening a FIFO would wait for a writer.
-    let meta = std::fs::metadata(path).context("cannot open")?;
-    if meta.is_dir() {
-        anyhow::bail!("is a directory");
-    }
-    if !meta.is_file() {
-        anyhow::bail!("not a regular file; nothing changed");
-    }
-    lock_shared(path).context("cannot open")
-}
-
 /// Repairs one file; the line to print (the bool is always false: a repaired
 /// file is a success).
 fn repair_one(
@@ -147,80 +126,15 @@ fn repair_one(
 ) -> Result<(String, bool)> {
     // A first look without write access, so a file that needs nothing is
     // never opened for writing (read-only files, mtimes, no lock contention).
-    if let Verdict::Fine = plan(&open_shared(path)?, args.zero_fill, like)? {
+    if let Verdict::Fine = repair::look(path, args.zero_fill, like)? {
         return Ok(("ok, nothing to do".into(), false));
     }
-    // The same exclusive lock `npy append` takes; then look again, since an
-    // append may have finished (or a rewrite replaced the file) meanwhile.
-    // (`lock_existing` names the file; `run` adds the name once.)
-    let locked = lock_existing(path, Wait::Block)
-        .map_err(|e| anyhow::anyhow!("cannot open for writing: {}", e.root_cause()))?;
-    let p = match plan(&locked.file, args.zero_fill, like)? {
-        Verdict::Fine => return Ok(("ok, nothing to do".into(), false)),
-        Verdict::Repair(p) => p,
+    // Under the lock `npy append` takes, looked at again.
+    let Some((locked, p)) = repair::lock_and_plan(path, args.zero_fill, like)? else {
+        return Ok(("ok, nothing to do".into(), false));
     };
-    apply(path, &locked, &p, g)?;
-    Ok((p.describe(true).join("; "), false))
-}
-
-/// Carries out a plan on the locked `file`.
-fn apply(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()> {
-    let file = &locked.file;
-    let new_data = p.new_data_len();
-    let header = if p.header_changes() {
-        let Some(h) = p.header_in_place() else {
-            return rewrite(path, locked, p, g);
-        };
-        let mut old = vec![0u8; h.len()];
-        file.read_exact_at(&mut old, 0)
-            .context("cannot read the header")?;
-        // Only the bytes that change, and only within one page, so a kill
-        // leaves the old header or the new one, never a mix.
-        match header_patch(&old, &h) {
-            Some((off, bytes)) => Some((off, bytes.to_vec())),
-            None => return rewrite(path, locked, p, g),
-        }
-    } else {
-        None
-    };
-    // Length first: a crash after it leaves a header behind or ahead of
-    // whole rows, which a second repair fixes.
-    let new_len = p.header_len + new_data;
-    if new_len != p.file_len {
-        file.set_len(new_len)
-            .context("cannot change the file's length")?;
-        file.sync_all().context("cannot sync")?;
-    }
-    if let Some((off, bytes)) = header {
-        file.write_all_at(&bytes, off)
-            .context("cannot write the header")?;
-        file.sync_all().context("cannot sync")?;
-    }
-    Ok(())
-}
-
-/// Writes a fresh numpy header and the whole rows into a new file beside
-/// `path` and renames it over `path`, keeping the permissions.
-fn rewrite(path: &Path, locked: &Locked, p: &Plan, g: super::Global) -> Result<()> {
-    let file = &locked.file;
-    // `beside` follows a symlink: what it points to is replaced.
-    let nf = NewFile::replacing(path, file)?;
-    let header = p.layout.to_npy_header();
-    let hl = header.len() as u64;
-    nf.file()
-        .write_all_at(&header, 0)
-        .context("cannot write the new file")?;
-    let new_data = p.new_data_len();
-    let copy = new_data.min(p.data_len());
-    let mut bar = Progress::bytes(copy, g.quiet, "repair");
-    copy_range(file, p.header_len, nf.file(), hl, copy, &mut |n| bar.set(n))
-        .context("cannot copy the data")?;
+    let mut bar = Progress::bytes(p.copy_len(), g.quiet, "repair");
+    repair::apply(&locked, &p, &mut bar)?;
     bar.finish();
-    // Zero-fill: the missing bytes of the last row.
-    nf.file()
-        .set_len(hl + new_data)
-        .context("cannot size the new file")?;
-    // Renamed over the file we hold locked, after checking the path still
-    // names it.
-    nf.commit_over(locked, true)
+    Ok((p.describe(true).join("; "), false))
 }

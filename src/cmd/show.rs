@@ -154,7 +154,7 @@ pub fn run(args: Args, _g: super::Global) -> Result<Outcome> {
 /// lock if it looks cut short or overlong, as a writer may be mid-append),
 /// or a member of a `.npz` archive (`A.npz:NAME`).
 fn open_scan(path: &Path, name: &str) -> Result<(File, u64, Scan)> {
-    if let Some(l) = npz::locate(path).with_context(|| name.to_string())? {
+    if let Some(l) = npz::locate(path)? {
         let scan = npz::scan_range(&l.file, l.offset, l.len).with_context(|| name.to_string())?;
         return Ok((l.file, l.offset, scan));
     }

@@ -12,6 +12,7 @@ use crate::npy::index::{parse, IndexError, Item, Selection};
 use crate::npy::scan::FileStatus;
 use crate::npy::stats::{compute, Axis, Report, Summary};
 use crate::npy::view::{index_repr, unravel, OpenError, View};
+use crate::npy::ErrorKind;
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -114,20 +115,21 @@ pub struct Items {
 /// gives when it is not one whole array.
 pub fn open_view(path: &Path) -> Result<View> {
     let name = path.display().to_string();
-    View::open(path).map_err(|e| match e {
-        OpenError::NotWhole(scan) if scan.status == FileStatus::Object => {
+    // The core's errors name the file; a file that is not one whole array
+    // gets `inspect`'s advice instead.
+    View::open(path).map_err(|e| match e.kind() {
+        ErrorKind::Open(OpenError::NotWhole(scan)) if scan.status == FileStatus::Object => {
             anyhow::anyhow!(
                 "{name}: holds pickled Python objects ({}), whose values npy does not read",
                 scan.header.descr.repr()
             )
         }
-        OpenError::NotWhole(scan) => {
-            let why = crate::npy::scan::advice(&name, &scan, crate::npy::scan::Use::Report)
+        ErrorKind::Open(OpenError::NotWhole(scan)) => {
+            let why = crate::npy::scan::advice(&name, scan, crate::npy::scan::Use::Report)
                 .unwrap_or_else(|| "not one whole array".into());
             anyhow::anyhow!("{name}: {why}")
         }
-        OpenError::Io(e) => anyhow::Error::new(e).context(format!("{name}: cannot open")),
-        e => anyhow::Error::new(e).context(name),
+        _ => e.into(),
     })
 }
 

@@ -132,9 +132,7 @@ fn open_input(arg: &Path) -> Result<Input> {
     if path == Path::new("-") {
         bail!("-: reading an input from stdin is not supported (name a file)");
     }
-    let (file, offset, len, mtime, scan, default_name) = match npz::locate(&path)
-        .with_context(|| shown.clone())?
-    {
+    let (file, offset, len, mtime, scan, default_name) = match npz::locate(&path)? {
         Some(l) => {
             let scan = npz::scan_range(&l.file, l.offset, l.len).with_context(|| shown.clone())?;
             let mtime = std::fs::metadata(&l.archive).ok().and_then(mtime_of);

@@ -10,7 +10,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
+use super::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::grow::Grower;
 use super::header::{growth_axis, read_header, shape_repr, Header, Layout};
@@ -57,40 +57,41 @@ fn order_name(fortran: bool) -> &'static str {
 /// `tgt`'s growth axis.
 pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
     if !crate::npy::dtype::same_descr(src.descr, tgt.descr) {
-        bail!(
-            "{}: dtype {} differs from {}'s {}",
-            src.name,
+        return Err(Error::invalid(format!(
+            "dtype {} differs from {}'s {}",
             src.descr.repr(),
             tgt.name,
             tgt.descr.repr()
-        );
+        ))
+        .at(src.name));
     }
     if src.shape.len() != tgt.shape.len() {
-        bail!(
-            "{}: has {} dimensions (shape {}), {} has {} (shape {})",
-            src.name,
+        return Err(Error::invalid(format!(
+            "has {} dimensions (shape {}), {} has {} (shape {})",
             src.shape.len(),
             shape_repr(src.shape),
             tgt.name,
             tgt.shape.len(),
             shape_repr(tgt.shape)
-        );
+        ))
+        .at(src.name));
     }
-    let ax = growth_axis(tgt.fortran, tgt.shape)
-        .ok_or_else(|| anyhow!("{}: is a 0-d array; it has no axis to grow along", tgt.name))?;
+    let ax = growth_axis(tgt.fortran, tgt.shape).ok_or_else(|| {
+        Error::invalid("is a 0-d array; it has no axis to grow along").at(tgt.name)
+    })?;
     // An array with at most one dimension longer than 1 (or no elements) has
     // the same bytes in C and Fortran order; numpy saves such arrays as C
     // order even when they came from a Fortran array.
     let same_bytes_either_order =
         src.shape.iter().filter(|&&d| d != 1).count() <= 1 || src.shape.contains(&0);
     if src.fortran != tgt.fortran && !same_bytes_either_order {
-        bail!(
-            "{}: is {}, but {} is {}",
-            src.name,
+        return Err(Error::invalid(format!(
+            "is {}, but {} is {}",
             order_name(src.fortran),
             tgt.name,
             order_name(tgt.fortran)
-        );
+        ))
+        .at(src.name));
     }
     let others = |s: &[u64]| -> Vec<u64> {
         s.iter()
@@ -112,15 +113,15 @@ pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
                 }
             })
             .collect();
-        bail!(
-            "{}: shape {} does not match {}'s {}: only axis {} may differ (expected ({}))",
-            src.name,
+        return Err(Error::invalid(format!(
+            "shape {} does not match {}'s {}: only axis {} may differ (expected ({}))",
             shape_repr(src.shape),
             tgt.name,
             shape_repr(tgt.shape),
             ax,
             want.join(", ")
-        );
+        ))
+        .at(src.name));
     }
     Ok(src.shape[ax])
 }
@@ -128,13 +129,16 @@ pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
 /// Refuses arrays that can never be appended: objects and 0-d arrays.
 pub fn check_appendable(name: &str, h: &Header) -> Result<()> {
     if h.dtype.has_object() {
-        bail!(
-            "{name}: holds Python objects (dtype {}); pickled data is never appended",
+        return Err(Error::invalid(format!(
+            "holds Python objects (dtype {}); pickled data is never appended",
             h.descr.repr()
-        );
+        ))
+        .at(name));
     }
     if h.shape.is_empty() {
-        bail!("{name}: is a 0-d array (shape ()); it has no axis to append along");
+        return Err(
+            Error::invalid("is a 0-d array (shape ()); it has no axis to append along").at(name),
+        );
     }
     Ok(())
 }
@@ -144,9 +148,9 @@ pub fn open_source(path: &Path) -> Result<Source> {
     let name = path.display().to_string();
     // A FIFO or `<(...)` is spooled to a temporary file (see io).
     let file = open_input(path)?;
-    let scan = scan_settled(&file).with_context(|| name.clone())?;
+    let scan = scan_settled(&file).at(&name)?;
     if let Some(why) = advice(&name, &scan, Use::AppendSource) {
-        bail!("{name}: {why}");
+        return Err(Error::invalid(why).at(&name));
     }
     check_appendable(&name, &scan.header)?;
     Ok(Source { name, file, scan })
@@ -155,7 +159,7 @@ pub fn open_source(path: &Path) -> Result<Source> {
 /// Refuses a TARGET that is not exactly one consistent array.
 fn check_target(name: &str, scan: &Scan) -> Result<()> {
     if let Some(why) = advice(name, scan, Use::AppendTarget) {
-        bail!("{name}: {why}");
+        return Err(Error::invalid(why).at(name));
     }
     check_appendable(name, &scan.header)
 }
@@ -165,7 +169,7 @@ pub fn target_exists(path: &Path) -> Result<bool> {
     match std::fs::metadata(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e).with_context(|| format!("{}: cannot stat", path.display())),
+        Err(e) => Err(e).doing("cannot stat").at(path),
     }
 }
 
@@ -173,7 +177,7 @@ pub fn target_exists(path: &Path) -> Result<bool> {
 /// that can grow.
 pub fn lock_target(target: &Path, name: &str, wait: Wait) -> Result<(Locked, Scan)> {
     let lock = lock_existing(target, wait)?;
-    let scan = scan_file(&lock.file).with_context(|| name.to_string())?;
+    let scan = scan_file(&lock.file).at(name)?;
     check_target(name, &scan)?;
     Ok((lock, scan))
 }
@@ -223,11 +227,11 @@ impl<R: Read + AsRawFd> Stream<R> {
         }
         match read_header(&mut self.reader) {
             Ok(h) => Ok(h),
-            Err(e) => Err(anyhow!(
-                "{}: {e}; it was not appended{}",
-                self.label(),
+            Err(e) => Err(Error::invalid(format!(
+                "{e}; it was not appended{}",
                 self.committed_note()
-            )),
+            ))
+            .at(self.label())),
         }
     }
 }
@@ -286,7 +290,7 @@ impl<'f> Batch<'f> {
             };
             rows = rows
                 .checked_add(r)
-                .ok_or_else(|| anyhow!("{tname}: the row count would overflow"))?;
+                .ok_or_else(|| Error::invalid("the row count would overflow").at(tname))?;
             bytes = bytes.saturating_add(b);
             parts.push((file, off, b));
         }
@@ -381,8 +385,8 @@ fn stdin_step<R: Read + AsRawFd>(
     let label = stdin.label();
     check_appendable(&label, &h)?;
     let rows = check_fits(&Named::of(&label, &h), &Named::of(tname, grower.header()))?;
-    let len = h.data_bytes().with_context(|| label.clone())?;
-    let overflow = || anyhow!("{tname}: the row count would overflow");
+    let len = h.data_bytes().at(&label)?;
+    let overflow = || Error::invalid("the row count would overflow").at(tname);
     if *pending_rows > 0
         && !grower.fits_in_place(pending_rows.checked_add(rows).ok_or_else(overflow)?)
     {
@@ -395,10 +399,7 @@ fn stdin_step<R: Read + AsRawFd>(
     )?;
     let got = grower.append_stream(&mut stdin.reader, len, &mut |_| {})?;
     if got < len {
-        bail!(
-            "{label} is truncated: only {got} of its {len} data bytes arrived; it was not appended{}",
-            stdin.committed_note()
-        );
+        return Err(Error::invalid(format!("{label} is truncated: only {got} of its {len} data bytes arrived; it was not appended{}", stdin.committed_note())));
     }
     *pending_rows += rows;
     stdin.index += 1;
@@ -424,24 +425,30 @@ pub struct RawSource {
 pub fn raw_layout(descr: &Py, dims: Option<&[u64]>, shown: &str, tname: &str) -> Result<Layout> {
     let mut shape = vec![0u64];
     shape.extend(dims.map(<[u64]>::to_vec).unwrap_or_default());
-    let layout = Layout::new(descr.clone(), false, shape).with_context(|| tname.to_string())?;
+    let layout = Layout::new(descr.clone(), false, shape).at(tname)?;
     if layout.dtype.has_object() {
-        bail!(
+        return Err(Error::invalid(format!(
             "--dtype {}: Python objects cannot be appended",
             descr.repr()
-        );
+        )));
     }
     // Everything that can refuse the rows is checked before TARGET is
     // created.
     super::limits::check_result(&layout)
-        .map_err(|e| anyhow!("--shape {shown}: {e}; {tname} was not created"))?;
+        .map_err(|e| Error::invalid(format!("--shape {shown}: {e}; {tname} was not created")))?;
     match layout.row_bytes() {
-        Ok(0) => bail!(
-            "--shape {shown}: rows of that shape hold 0 bytes, so raw bytes cannot say how \
+        Ok(0) => {
+            return Err(Error::invalid(format!(
+                "--shape {shown}: rows of that shape hold 0 bytes, so raw bytes cannot say how \
              many to append; {tname} was not created"
-        ),
+            )))
+        }
         Ok(_) => {}
-        Err(e) => bail!("--shape {shown}: {e}; {tname} was not created"),
+        Err(e) => {
+            return Err(Error::invalid(format!(
+                "--shape {shown}: {e}; {tname} was not created"
+            )))
+        }
     }
     Ok(layout)
 }
@@ -459,11 +466,11 @@ pub fn check_raw(
 ) -> Result<u64> {
     if let Some(d) = descr {
         if !super::dtype::same_descr(d, &h.descr) {
-            bail!(
+            return Err(Error::invalid(format!(
                 "--dtype {}: differs from {tname}'s {}",
                 d.repr(),
                 h.descr.repr()
-            );
+            )));
         }
     }
     let ax = h.growth_axis().expect("checked: not 0-d");
@@ -476,23 +483,22 @@ pub fn check_raw(
         .collect();
     if let Some(d) = dims {
         if *d != row_shape[..] {
-            bail!(
+            return Err(Error::invalid(format!(
                 "--shape {shown}: {tname}'s rows have shape {}",
                 shape_repr(&row_shape)
-            );
+            )));
         }
     }
-    let row = h.row_bytes().with_context(|| tname.to_string())?;
+    let row = h.row_bytes().at(tname)?;
     if row == 0 {
-        bail!("{tname}: its rows hold 0 bytes, so raw bytes cannot say how many to append");
+        return Err(Error::invalid(
+            "its rows hold 0 bytes, so raw bytes cannot say how many to append",
+        )
+        .at(tname));
     }
     for RawSource { name, len, .. } in files.iter().flatten() {
         if len % row != 0 {
-            bail!(
-                "{name}: holds {len} bytes, not a whole number of {row}-byte rows ({} rows and {} bytes); nothing appended",
-                len / row,
-                len % row
-            );
+            return Err(Error::invalid(format!("holds {len} bytes, not a whole number of {row}-byte rows ({} rows and {} bytes); nothing appended", len / row, len % row)).at(name));
         }
     }
     Ok(row)
@@ -514,30 +520,34 @@ pub fn append_raw<R: Read + AsRawFd>(
                 mut file,
                 len,
             }) => {
-                let got = copy_raw(grower, &mut file, None).with_context(|| name.clone())?;
+                let got = copy_raw(grower, &mut file, None).at(&name)?;
                 if got != len {
                     grower.truncate_pending(0)?;
-                    bail!("{name}: changed size while being read; nothing appended from it");
+                    return Err(Error::invalid(
+                        "changed size while being read; nothing appended from it",
+                    )
+                    .at(&name));
                 }
                 grower.commit(len / row)?;
             }
             None => {
                 let fd = stdin.as_raw_fd();
-                let got = copy_raw(grower, stdin, Some(fd)).context("<stdin>")?;
+                let got = copy_raw(grower, stdin, Some(fd)).at("<stdin>")?;
                 let (whole, part) = (got / row, got % row);
                 let left = grower.pending() / row;
                 grower.truncate_pending(left * row)?;
                 grower.commit(left)?;
                 if part != 0 {
-                    bail!(
-                        "<stdin>: ended inside a row: the last {part} bytes (a row is {row} bytes) were not appended; \
-                         {}",
-                        match whole {
-                            0 => "no whole row came before them".to_string(),
-                            1 => "the whole row before them was appended".to_string(),
-                            n => format!("the {n} whole rows before them were appended"),
-                        }
-                    );
+                    let before = match whole {
+                        0 => "no whole row came before them".to_string(),
+                        1 => "the whole row before them was appended".to_string(),
+                        n => format!("the {n} whole rows before them were appended"),
+                    };
+                    return Err(Error::invalid(format!(
+                        "ended inside a row: the last {part} bytes (a row is {row} bytes) \
+                         were not appended; {before}"
+                    ))
+                    .at("<stdin>"));
                 }
             }
         }

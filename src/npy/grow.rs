@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
+use super::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::header::{parse_dict, parse_preamble, Header, Layout, Version};
 use super::io::{copy_range, copy_stream, header_patch, Locked, NewFile, PAGE};
@@ -39,12 +39,13 @@ pub fn create_empty(path: &Path, layout: &Layout, sync: bool) -> Result<bool> {
     let mut l = layout.clone();
     let ax = l
         .growth_axis()
-        .ok_or_else(|| anyhow!("{}: cannot create a 0-d array to append to", path.display()))?;
+        .ok_or_else(|| Error::invalid("cannot create a 0-d array to append to").at(path))?;
     l.shape[ax] = 0;
     let nf = NewFile::beside(path)?;
     nf.file()
         .write_all_at(&l.to_npy_header(), 0)
-        .with_context(|| format!("{}: cannot write", path.display()))?;
+        .doing("cannot write")
+        .at(path)?;
     Ok(nf.commit_new(sync)?.is_ok())
 }
 
@@ -101,15 +102,14 @@ impl Grower {
         let path = lock.path.clone();
         let axis = header
             .growth_axis()
-            .ok_or_else(|| anyhow!("{}: a 0-d array has no axis to grow along", path.display()))?;
-        let row_bytes = header
-            .row_bytes()
-            .with_context(|| path.display().to_string())?;
-        let end = header.end().with_context(|| path.display().to_string())?;
+            .ok_or_else(|| Error::invalid("a 0-d array has no axis to grow along").at(&path))?;
+        let row_bytes = header.row_bytes().at(&path)?;
+        let end = header.end().at(&path)?;
         let mut old = vec![0u8; header.header_len as usize];
         lock.file
             .read_exact_at(&mut old, 0)
-            .with_context(|| format!("{}: cannot read the header", path.display()))?;
+            .doing("cannot read the header")
+            .at(&path)?;
         let atomic_header = header_patch_is_atomic(&header, &old);
         Ok(Grower {
             path,
@@ -190,13 +190,13 @@ impl Grower {
             Some(n) => self
                 .rows()
                 .checked_add(n)
-                .ok_or_else(|| anyhow!("{}: the row count would overflow", self.path.display()))?,
+                .ok_or_else(|| Error::invalid("the row count would overflow").at(&self.path))?,
             None => u64::MAX,
         };
         let layout = self.layout_with_rows(rows);
         if add.is_some() {
-            layout.data_bytes().with_context(|| {
-                format!("{}: cannot grow to {} rows", self.path.display(), rows)
+            layout.data_bytes().map_err(|e| {
+                Error::invalid(format!("cannot grow to {rows} rows: {e}")).at(&self.path)
             })?;
         }
         if matches!(self.dst, Dst::Fresh { .. }) {
@@ -206,10 +206,10 @@ impl Grower {
             return Ok(());
         }
         if self.written_end != self.committed_end {
-            return Err(anyhow!(
-                "{}: internal error: a header rewrite with bytes pending",
-                self.path.display()
-            ));
+            return Err(
+                Error::invalid("internal error: a header rewrite with bytes pending")
+                    .at(&self.path),
+            );
         }
         self.go_fresh(progress)
     }
@@ -226,10 +226,12 @@ impl Grower {
             .file()
             .try_clone()
             .and_then(|h| h.try_lock().map_err(io::Error::from).map(|_| h))
-            .with_context(|| format!("{p}: cannot lock the new file"))?;
+            .doing("cannot lock the new file")
+            .at(&p)?;
         nf.file()
             .write_all_at(&head, 0)
-            .with_context(|| format!("{p}: cannot write the new file"))?;
+            .doing("cannot write the new file")
+            .at(&p)?;
         let data = self.committed_end - self.header.header_len;
         copy_range(
             &self.lock.file,
@@ -239,7 +241,8 @@ impl Grower {
             data,
             progress,
         )
-        .with_context(|| format!("{p}: cannot copy into the new file"))?;
+        .doing("cannot copy into the new file")
+        .at(&p)?;
         self.header.version = version;
         self.header.header_len = head.len() as u64;
         self.head_bytes = head.clone();
@@ -258,7 +261,8 @@ impl Grower {
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         copy_range(src, off, self.dst_file(), self.written_end, len, progress)
-            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+            .doing("cannot write")
+            .at(&self.path)?;
         self.written_end += len;
         Ok(())
     }
@@ -273,7 +277,8 @@ impl Grower {
     ) -> Result<u64> {
         let at = self.written_end;
         let got = copy_stream(src, self.dst_file(), at, len, progress)
-            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+            .doing("cannot write")
+            .at(&self.path)?;
         self.written_end += got;
         Ok(got)
     }
@@ -282,7 +287,8 @@ impl Grower {
     pub fn append_bytes(&mut self, buf: &[u8]) -> Result<()> {
         self.dst_file()
             .write_all_at(buf, self.written_end)
-            .with_context(|| format!("{}: cannot write", self.path.display()))?;
+            .doing("cannot write")
+            .at(&self.path)?;
         self.written_end += buf.len() as u64;
         Ok(())
     }
@@ -300,7 +306,8 @@ impl Grower {
         let end = self.committed_end + keep;
         self.dst_file()
             .set_len(end)
-            .with_context(|| format!("{}: cannot truncate", self.path.display()))?;
+            .doing("cannot truncate")
+            .at(&self.path)?;
         self.written_end = end;
         Ok(())
     }
@@ -317,19 +324,21 @@ impl Grower {
         let p = self.path.display().to_string();
         let want = add
             .checked_mul(self.row_bytes)
-            .ok_or_else(|| anyhow!("{p}: internal error: pending size overflows"))?;
+            .ok_or_else(|| Error::invalid("internal error: pending size overflows").at(&p))?;
         if want > self.pending() {
-            return Err(anyhow!(
-                "{p}: internal error: committing {add} rows ({want} bytes) with {} bytes pending",
+            return Err(Error::invalid(format!(
+                "internal error: committing {add} rows ({want} bytes) with {} bytes pending",
                 self.pending()
-            ));
+            ))
+            .at(&p));
         }
         let rows = self
             .rows()
             .checked_add(add)
-            .ok_or_else(|| anyhow!("{p}: the row count would overflow"))?;
+            .ok_or_else(|| Error::invalid("the row count would overflow").at(&p))?;
         let layout = self.layout_with_rows(rows);
-        let no_fit = || anyhow!("{p}: internal error: the new shape does not fit the header");
+        let no_fit =
+            || Error::invalid("internal error: the new shape does not fit the header").at(&p);
         let head = match &self.dst {
             Dst::InPlace => self.head_for(rows),
             Dst::Fresh { .. } => {
@@ -341,24 +350,26 @@ impl Grower {
             Dst::InPlace => {
                 let f = &self.lock.file;
                 if self.sync {
-                    f.sync_data().with_context(|| format!("{p}: cannot sync"))?;
+                    f.sync_data().doing("cannot sync").at(&p)?;
                 }
                 // Write only the bytes that change: within one page (checked
                 // by `reserve`), so a kill leaves the old header or the new
                 // one, never a mix.
                 let (off, bytes) = header_patch(&self.head_bytes, &head).ok_or_else(|| {
-                    anyhow!("{p}: internal error: the header change spans two pages")
+                    Error::invalid("internal error: the header change spans two pages").at(&p)
                 })?;
                 f.write_all_at(bytes, off)
-                    .with_context(|| format!("{p}: cannot rewrite the header"))?;
+                    .doing("cannot rewrite the header")
+                    .at(&p)?;
                 if self.sync {
-                    f.sync_data().with_context(|| format!("{p}: cannot sync"))?;
+                    f.sync_data().doing("cannot sync").at(&p)?;
                 }
             }
             Dst::Fresh { nf, held } => {
                 nf.file()
                     .write_all_at(&head, 0)
-                    .with_context(|| format!("{p}: cannot write the new file"))?;
+                    .doing("cannot write the new file")
+                    .at(&p)?;
                 nf.commit(self.sync)?;
                 // The path now names the new file, which we already hold
                 // locked; the old lock goes with the old handle.

@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use super::error::{Error, IoResultExt, Result, ResultExt};
 
 /// Buffer size for copies the kernel cannot do for us. Large enough that
 /// syscall overhead vanishes, small enough to keep memory flat.
@@ -54,7 +54,6 @@ pub fn lock_for_replace(path: &Path, wait: Wait) -> Result<Locked> {
 
 fn lock_path(path: &Path, wait: Wait, write: bool) -> Result<Locked> {
     use std::os::unix::fs::OpenOptionsExt;
-    let name = path.display();
     loop {
         // O_NONBLOCK: opening a FIFO must not wait for a peer; it is refused
         // just below, once fstat says what it is.
@@ -63,32 +62,29 @@ fn lock_path(path: &Path, wait: Wait, write: bool) -> Result<Locked> {
             .write(write)
             .custom_flags(libc::O_NONBLOCK)
             .open(path)
-            .with_context(|| format!("{name}: cannot open"))?;
-        let kind = file
-            .metadata()
-            .with_context(|| format!("{name}: cannot stat"))?
-            .file_type();
+            .doing("cannot open")
+            .at(path)?;
+        let kind = file.metadata().doing("cannot stat").at(path)?.file_type();
         if !kind.is_file() {
-            bail!("{name}: {}; nothing changed", not_regular(kind));
+            return Err(Error::invalid(format!("{}; nothing changed", not_regular(kind))).at(path));
         }
         match wait {
-            Wait::Block => file
-                .lock()
-                .with_context(|| format!("{name}: cannot lock"))?,
+            Wait::Block => file.lock().doing("cannot lock").at(path)?,
             Wait::NoWait => match file.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    bail!(
-                        "{name}: locked by another process (an npy command writing it, \
-                         or any program holding a flock on it); --no-wait given, nothing changed"
+                    return Err(Error::invalid(
+                        "locked by another process (an npy command writing it, \
+                         or any program holding a flock on it); --no-wait given, nothing changed",
                     )
+                    .at(path))
                 }
                 Err(std::fs::TryLockError::Error(e)) => {
-                    return Err(e).with_context(|| format!("{name}: cannot lock"))
+                    return Err(e).doing("cannot lock").at(path)
                 }
             },
         }
-        if still_names(path, &file).with_context(|| format!("{name}: cannot stat"))? {
+        if still_names(path, &file).doing("cannot stat").at(path)? {
             return Ok(Locked {
                 file,
                 path: path.to_path_buf(),
@@ -163,10 +159,10 @@ impl NewFile {
     /// file gets the permission bits of `like`, and is never more readable
     /// than that, not even while it is being written.
     pub fn replacing(target: &Path, like: &File) -> Result<NewFile> {
-        let perm = like.metadata()?.permissions();
+        let perm = like.metadata().at(target)?.permissions();
         let nf = Self::create(target, perm.clone())?;
         // Created with `perm` less the umask; now exactly `perm`.
-        nf.file().set_permissions(perm)?;
+        nf.file().set_permissions(perm).at(target)?;
         Ok(nf)
     }
 
@@ -182,13 +178,11 @@ impl NewFile {
             .suffix(".npy-tmp")
             .permissions(perm)
             .tempfile_in(&dir)
-            .with_context(|| {
-                format!(
-                    "{}: cannot create a temporary file in {}",
-                    target.display(),
-                    dir.display()
-                )
-            })?;
+            .doing(format!(
+                "cannot create a temporary file in {}",
+                dir.display()
+            ))
+            .at(target)?;
         Ok(NewFile {
             tmp,
             target: target.to_path_buf(),
@@ -210,18 +204,15 @@ impl NewFile {
             self.tmp
                 .as_file()
                 .sync_all()
-                .with_context(|| format!("{}: cannot sync", self.target.display()))?;
+                .doing("cannot sync")
+                .at(&self.target)?;
         }
         let target = self.target.clone();
         self.tmp
             .persist(&target)
             .map_err(|e| e.error)
-            .with_context(|| {
-                format!(
-                    "{}: cannot rename the new file into place",
-                    target.display()
-                )
-            })?;
+            .doing("cannot rename the new file into place")
+            .at(&target)?;
         if sync {
             sync_dir(&target)?;
         }
@@ -234,13 +225,14 @@ impl NewFile {
     /// another file there meanwhile).
     pub fn commit_over(self, held: &Locked, sync: bool) -> Result<()> {
         if !still_names(&self.target, &held.file)
-            .with_context(|| format!("{}: cannot stat", self.target.display()))?
+            .doing("cannot stat")
+            .at(&self.target)?
         {
-            bail!(
-                "{}: was replaced or removed by another program while npy worked on it; \
+            return Err(Error::invalid(
+                "was replaced or removed by another program while npy worked on it; \
                  not replacing that file (run the command again)",
-                self.target.display()
-            );
+            )
+            .at(&self.target));
         }
         self.commit(sync)
     }
@@ -249,7 +241,11 @@ impl NewFile {
     /// replacing a file that appeared at the target meanwhile.
     pub fn commit_new(self, sync: bool) -> Result<Result<(), io::Error>> {
         if sync {
-            self.tmp.as_file().sync_all()?;
+            self.tmp
+                .as_file()
+                .sync_all()
+                .doing("cannot sync")
+                .at(&self.target)?;
         }
         let target = self.target.clone();
         match self.tmp.persist_noclobber(&target) {
@@ -260,7 +256,7 @@ impl NewFile {
                 Ok(Ok(()))
             }
             Err(e) if e.error.kind() == io::ErrorKind::AlreadyExists => Ok(Err(e.error)),
-            Err(e) => Err(e.error).with_context(|| format!("{}: cannot create", target.display())),
+            Err(e) => Err(e.error).doing("cannot create").at(&target),
         }
     }
 }
@@ -270,28 +266,24 @@ impl NewFile {
 /// first spooled to an unnamed temporary file (memory stays flat), which is
 /// returned instead. A directory is refused.
 pub fn open_input(path: &Path) -> Result<File> {
-    let name = path.display();
-    let mut f = File::open(path).with_context(|| format!("{name}: cannot open"))?;
-    let kind = f
-        .metadata()
-        .with_context(|| format!("{name}: cannot stat"))?
-        .file_type();
+    let mut f = File::open(path).doing("cannot open").at(path)?;
+    let kind = f.metadata().doing("cannot stat").at(path)?.file_type();
     if kind.is_dir() {
-        bail!("{name}: is a directory");
+        return Err(Error::invalid("is a directory").at(path));
     }
     // A block device reads at offsets like a file.
     if kind.is_file() || std::os::unix::fs::FileTypeExt::is_block_device(&kind) {
         return Ok(f);
     }
-    spool(&mut f, &name.to_string())
+    spool(&mut f, path)
 }
 
 /// Copies a stream to an unnamed temporary file and returns it.
-pub fn spool(r: &mut dyn Read, name: &str) -> Result<File> {
-    let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
-    io::copy(r, &mut tmp).with_context(|| format!("{name}: cannot read"))?;
+pub fn spool(r: &mut dyn Read, name: &Path) -> Result<File> {
+    let mut tmp = tempfile::tempfile().doing("cannot create a temporary file")?;
+    io::copy(r, &mut tmp).doing("cannot read").at(name)?;
     // Readers that read in order start at the beginning.
-    io::Seek::rewind(&mut tmp).context("cannot rewind a temporary file")?;
+    io::Seek::rewind(&mut tmp).doing("cannot rewind a temporary file")?;
     Ok(tmp)
 }
 
@@ -321,30 +313,30 @@ impl Dest {
         if path == Path::new("-") {
             return Ok(Dest::Stdout);
         }
-        let name = path.display();
         let real = resolve_link(path);
         let meta = match std::fs::metadata(&real) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Ok(to) = std::fs::read_link(path) {
-                    bail!(
-                        "{name}: is a symbolic link to {}, which does not exist; \
+                    return Err(Error::invalid(format!(
+                        "is a symbolic link to {}, which does not exist; \
                          not writing through it (remove the link, or name another output)",
                         to.display()
-                    );
+                    ))
+                    .at(path));
                 }
                 return Ok(Dest::Create(real));
             }
-            Err(e) => return Err(e).with_context(|| format!("{name}: cannot stat")),
+            Err(e) => return Err(e).doing("cannot stat").at(path),
         };
         if meta.is_dir() {
-            bail!("{name}: is a directory");
+            return Err(Error::invalid("is a directory").at(path));
         }
         if !meta.is_file() {
             return Ok(Dest::Stream(real));
         }
         if !force {
-            bail!("{name}: already exists (give --force to replace it)");
+            return Err(Error::invalid("already exists (give --force to replace it)").at(path));
         }
         Ok(Dest::Replace(lock_for_replace(&real, Wait::Block)?))
     }
@@ -371,7 +363,8 @@ impl Dest {
         OpenOptions::new()
             .write(true)
             .open(path)
-            .with_context(|| format!("{}: cannot open for writing", path.display()))
+            .doing("cannot open for writing")
+            .at(path)
     }
 
     /// Renames `new` into place: over the locked file, or where no file was
@@ -382,17 +375,17 @@ impl Dest {
             Dest::Replace(held) => new.commit_over(held, sync),
             Dest::Create(p) => {
                 if new.commit_new(sync)?.is_err() {
-                    bail!(
-                        "{}: a file appeared there while npy was writing (another program \
+                    return Err(Error::invalid(
+                        "a file appeared there while npy was writing (another program \
                          created it); it was not replaced, nothing changed: run the command again",
-                        p.display()
-                    );
+                    )
+                    .at(p));
                 }
                 Ok(())
             }
-            Dest::Stdout | Dest::Stream(_) => {
-                bail!("internal error: a stream output has no file to rename")
-            }
+            Dest::Stdout | Dest::Stream(_) => Err(Error::invalid(
+                "internal error: a stream output has no file to rename",
+            )),
         }
     }
 }
@@ -420,7 +413,8 @@ pub fn sync_dir(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
     File::open(&dir)
         .and_then(|d| d.sync_all())
-        .with_context(|| format!("{}: cannot sync directory", dir.display()))
+        .doing("cannot sync directory")
+        .at(&dir)
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, in the
@@ -583,18 +577,18 @@ pub fn file_id(f: &File) -> io::Result<(u64, u64)> {
 /// entries sorted by name (byte order), so every run gives the same order.
 /// Symbolic links to files are followed, to directories not (no loops). A
 /// directory that cannot be read is passed to `f` as an error.
-pub fn walk_npy(dir: &Path, f: &mut dyn FnMut(Result<&Path>) -> Result<()>) -> Result<()> {
+/// `f`'s own errors (of any type a core [`Error`] converts to) end the walk.
+pub fn walk_npy<E: From<Error>>(
+    dir: &Path,
+    f: &mut dyn FnMut(Result<&Path>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     let entries = std::fs::read_dir(dir).and_then(|rd| {
         rd.map(|e| e.and_then(|e| Ok((e.file_name(), e.file_type()?))))
             .collect::<std::io::Result<Vec<_>>>()
     });
     let mut entries = match entries {
         Ok(e) => e,
-        Err(e) => {
-            let e = anyhow::Error::new(e)
-                .context(format!("{}: cannot read the directory", dir.display()));
-            return f(Err(e));
-        }
+        Err(e) => return f(Err(Error::io("cannot read the directory", e).at(dir))),
     };
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, kind) in entries {

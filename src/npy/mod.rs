@@ -38,13 +38,18 @@
 //! - [`stats`], [`diff`]: one-pass statistics, and comparison of two arrays;
 //! - [`index`]: numpy basic indexing text (`5`, `-3:`, `..., ::2`).
 //!
-//! Everything here is pure over bytes, `Read` or `File`, and returns the typed
-//! [`FormatError`]; the commands add the file name with `anyhow`.
+//! Every file-level function here returns [`Result`]: one typed [`Error`]
+//! that names the file it concerns ([`Error::at`], [`ResultExt::at`]) and
+//! says what went wrong as an [`ErrorKind`], which wraps the small typed
+//! errors of the value-level parsers ([`FormatError`], `NpzError`, ...).
+//! The commands (`src/cmd`) add their own context on top (see
+//! `docs/ARCHITECTURE.md`).
 
 pub mod append;
 pub mod diff;
 pub mod dtype;
 pub mod elem;
+pub mod error;
 pub mod export;
 pub mod grow;
 pub mod header;
@@ -68,6 +73,7 @@ pub mod values;
 pub mod view;
 
 pub use dtype::Dtype;
+pub use error::{Error, ErrorKind, FormatError, IoResultExt, Result, ResultExt};
 pub use header::{read_header, read_header_at, Header, Layout, Version};
 pub use scan::{FileStatus, Scan};
 
@@ -82,94 +88,4 @@ pub trait Progress {
 /// No report: for callers with nothing to show.
 impl Progress for () {
     fn set(&mut self, _done: u64) {}
-}
-
-/// What the core refuses to do, typed (what is wrong with a file's bytes
-/// is a [`FormatError`]). The words follow `npy: FILE: `; the command layer
-/// adds the file name with `anyhow`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
-    /// Arrays that do not join as asked, in numpy's words.
-    Join(String),
-    /// A file `repair` must not touch, with the reason.
-    Refused(String),
-}
-
-impl std::fmt::Display for Error {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Error::Join(m) | Error::Refused(m) => f.write_str(m),
-        }
-    }
-}
-
-impl std::error::Error for Error {}
-
-/// What is wrong with a file's bytes, in words short enough to follow
-/// `npy: FILE: `.
-#[derive(Debug)]
-pub enum FormatError {
-    Empty,
-    Magic,
-    ShortHeader,
-    Version(u8, u8),
-    HeaderTooLong(u64),
-    HeaderPastEnd { header_len: u64, available: u64 },
-    Dict(String),
-    Descr(String),
-    Shape(String),
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for FormatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FormatError::Empty => write!(f, "file is empty, not a .npy file"),
-            FormatError::Magic => write!(f, "not a .npy file (no \\x93NUMPY magic at the start)"),
-            FormatError::ShortHeader => write!(f, "file ends inside the .npy header"),
-            FormatError::Version(a, b) => {
-                write!(
-                    f,
-                    "unsupported .npy format version {a}.{b} (known: 1.0, 2.0, 3.0)"
-                )
-            }
-            FormatError::HeaderTooLong(n) => {
-                write!(
-                    f,
-                    "header length {n} is implausibly large (limit {})",
-                    header::MAX_HEADER_LEN
-                )
-            }
-            FormatError::HeaderPastEnd {
-                header_len,
-                available,
-            } => write!(
-                f,
-                "header length {header_len} is past the end of the file ({available} bytes)"
-            ),
-            FormatError::Dict(m) => write!(f, "malformed header: {m}"),
-            FormatError::Descr(m) => write!(f, "{m}"),
-            FormatError::Shape(m) => write!(f, "invalid shape: {m}"),
-            FormatError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for FormatError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            FormatError::Io(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<std::io::Error> for FormatError {
-    fn from(e: std::io::Error) -> Self {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            FormatError::ShortHeader
-        } else {
-            FormatError::Io(e)
-        }
-    }
 }

@@ -26,8 +26,10 @@
 //! `let (file, offset, len) = npz::open_array(path)?;` then
 //! `let scan = npz::scan_range(&file, offset, len)?;` and reads its data at
 //! `offset + scan.header.header_len` (what [`open_array`] does: [`locate`],
-//! or else the plain file from offset 0). Errors are [`NpzError`]s; add the
-//! path with `anyhow`'s `.with_context(|| path)`.
+//! or else the plain file from offset 0). [`locate`] and [`open_array`]
+//! return the core's [`Error`](super::Error) naming `path`; the functions
+//! over an open file or archive return [`NpzError`]s, to which the caller
+//! adds the path with [`ResultExt::at`](super::ResultExt::at).
 //!
 //! For whole archives: [`Archive::open`] lists the [`Member`]s,
 //! [`Archive::scan`] judges one from its header alone (inflating only the
@@ -46,7 +48,7 @@ use zip::CompressionMethod;
 use super::header::{read_header, read_header_at, Header, MAGIC};
 use super::io::{copy_range, copy_stream};
 use super::scan::{judge, scan_file, FileStatus, Scan};
-use super::FormatError;
+use super::{FormatError, ResultExt as _};
 
 /// Zip method numbers npy reads.
 const STORED: u16 = 0;
@@ -272,8 +274,11 @@ impl Archive {
     }
 
     /// Opens the archive at `path`.
-    pub fn open_path(path: &Path) -> Result<Archive, NpzError> {
-        Archive::open(File::open(path)?)
+    pub fn open_path(path: &Path) -> super::Result<Archive> {
+        File::open(path)
+            .map_err(NpzError::from)
+            .and_then(Archive::open)
+            .at(path)
     }
 
     /// Every entry, directories included, in central-directory order.
@@ -640,11 +645,15 @@ pub struct Located {
 /// member (`A.npz:NAME`); `None` for a plain file, which the caller opens
 /// as usual. A deflated member is inflated (and CRC-checked) into an unnamed
 /// temporary file; a stored one is used in place.
-pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
+pub fn locate(arg: &Path) -> super::Result<Option<Located>> {
     let Source::Member { archive, name } = resolve(arg) else {
         return Ok(None);
     };
-    let mut a = Archive::open_path(&archive)?;
+    locate_member(archive, name).map(Some).at(arg)
+}
+
+fn locate_member(archive: PathBuf, name: String) -> Result<Located, NpzError> {
+    let mut a = Archive::open(File::open(&archive)?)?;
     let m = a.find(&name)?.clone();
     let located = match a.data(&m)? {
         MemberData::Range { file, offset, len } => Located {
@@ -664,24 +673,25 @@ pub fn locate(arg: &Path) -> Result<Option<Located>, NpzError> {
             compressed: true,
         },
     };
-    Ok(Some(located))
+    Ok(located)
 }
 
 /// The `.npy` bytes any command-line path names, as `(file, offset, len)`:
 /// a plain file from offset 0, or an archive member as [`locate`] finds it.
 /// Commands that read one array (`show`, `stats`, `diff`) can take every
 /// input through this and [`scan_range`], reading at `offset + header_len`.
-pub fn open_array(arg: &Path) -> Result<(File, u64, u64), NpzError> {
+pub fn open_array(arg: &Path) -> super::Result<(File, u64, u64)> {
     if let Some(l) = locate(arg)? {
         return Ok((l.file, l.offset, l.len));
     }
-    let file = File::open(arg)?;
-    let meta = file.metadata()?;
+    let file = File::open(arg).map_err(NpzError::from).at(arg)?;
+    let meta = file.metadata().map_err(NpzError::from).at(arg)?;
     if meta.is_dir() {
         return Err(NpzError::Io(io::Error::new(
             io::ErrorKind::IsADirectory,
             "is a directory",
-        )));
+        )))
+        .at(arg);
     }
     Ok((file, 0, meta.len()))
 }
@@ -862,7 +872,7 @@ pub struct Record {
     pub shown: String,
     /// The archive, as named.
     pub archive: String,
-    pub scan: anyhow::Result<Scan>,
+    pub scan: super::Result<Scan>,
     pub member: Option<Member>,
 }
 
@@ -886,12 +896,13 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
     let mut a = match Archive::open_path(&archive) {
         Ok(a) => a,
         Err(e) => {
-            let e = match e {
+            let e = match e.kind() {
                 // It starts like a zip file: say what it is not, too.
-                NpzError::Archive(m) => {
-                    anyhow::anyhow!("{shown}: a damaged .npz archive (not a .npy file): {m}")
+                super::ErrorKind::Npz(NpzError::Archive(m)) => {
+                    super::Error::invalid(format!("a damaged .npz archive (not a .npy file): {m}"))
+                        .at(&shown)
                 }
-                e => anyhow::Error::new(e).context(shown.clone()),
+                _ => e,
             };
             return Some(vec![Record {
                 archive: shown.clone(),
@@ -908,7 +919,7 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
                 return Some(vec![Record {
                     archive: shown.clone(),
                     shown: shown.clone(),
-                    scan: Err(anyhow::Error::new(e).context(shown)),
+                    scan: Err(super::Error::from(e).at(shown)),
                     member: None,
                 }])
             }
@@ -921,9 +932,7 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
             .map(|m| {
                 let rec_name = format!("{shown}:{}", m.name);
                 Record {
-                    scan: a
-                        .scan(&m)
-                        .map_err(|e| anyhow::Error::new(e).context(rec_name.clone())),
+                    scan: a.scan(&m).at(&rec_name),
                     shown: rec_name,
                     archive: shown.clone(),
                     member: Some(m),
@@ -988,10 +997,12 @@ mod tests {
             f.read_exact_at(&mut data, off + scan.header.header_len)
                 .unwrap();
             assert_eq!(data, [7, 8, 9]);
+            let e = open_array(Path::new(&format!("{}:y", a.display()))).unwrap_err();
             assert!(matches!(
-                open_array(Path::new(&format!("{}:y", a.display()))),
-                Err(NpzError::NoMember { .. })
+                e.kind(),
+                crate::npy::ErrorKind::Npz(NpzError::NoMember { .. })
             ));
+            assert_eq!(e.path(), Some(Path::new(&format!("{}:y", a.display()))));
         }
         let (_, off, len) = open_array(&npy).unwrap();
         assert_eq!((off, len), (0, bytes.len() as u64));

@@ -214,8 +214,8 @@ impl Planner {
     /// words) when `mode` cannot apply to it.
     pub fn new(mode: Mode, first: &Header) -> Result<Planner, Error> {
         if first.dtype.has_object() {
-            return Err(Error::Join(
-                "holds Python objects (pickled data): npy never joins these".into(),
+            return Err(Error::join(
+                "holds Python objects (pickled data): npy never joins these",
             ));
         }
         let ndim_joined = match mode {
@@ -227,12 +227,12 @@ impl Planner {
             Mode::Concatenate(a) => {
                 let nd = first.shape.len() as i64;
                 if nd == 0 {
-                    return Err(Error::Join(
-                        "zero-dimensional arrays cannot be concatenated (shape ())".into(),
+                    return Err(Error::join(
+                        "zero-dimensional arrays cannot be concatenated (shape ())",
                     ));
                 }
                 if a < -nd || a >= nd {
-                    return Err(Error::Join(format!(
+                    return Err(Error::join(format!(
                         "axis {a} is out of bounds for array of dimension {nd}"
                     )));
                 }
@@ -297,12 +297,12 @@ impl Planner {
     /// [`Planner::finish`] when this input is the one in the wrong order.
     pub fn add(&mut self, h: &Header, _tag: u64) -> Result<(), Error> {
         if h.dtype.has_object() {
-            return Err(Error::Join(
-                "holds Python objects (pickled data): npy never joins these".into(),
+            return Err(Error::join(
+                "holds Python objects (pickled data): npy never joins these",
             ));
         }
         if !crate::npy::dtype::same_descr(&h.descr, &self.descr) {
-            return Err(Error::Join(format!(
+            return Err(Error::join(format!(
                 "dtype {} differs from {}'s {} (byte order included; npy never converts)",
                 h.descr.repr(),
                 self.first_name,
@@ -316,7 +316,7 @@ impl Planner {
         self.axis_sum = self
             .axis_sum
             .checked_add(len)
-            .ok_or_else(|| Error::Join("the joined shape overflows".into()))?;
+            .ok_or_else(|| Error::join("the joined shape overflows"))?;
         if !self.matches_last(h) {
             let js = self.joined_shape(&h.shape);
             let st = self.joined_strides(&h.shape, h.fortran_order);
@@ -348,7 +348,7 @@ impl Planner {
             Mode::Concatenate(_) => "",
         };
         if js.len() != r.len() {
-            return Err(Error::Join(match self.mode {
+            return Err(Error::join(match self.mode {
                 Mode::Concatenate(_) => format!(
                     "has {} dimensions (shape {}), {} has {} (shape {})",
                     js.len(),
@@ -367,7 +367,7 @@ impl Planner {
         }
         for (i, (&a, &b)) in js.iter().zip(r).enumerate() {
             if i != self.axis && a != b {
-                return Err(Error::Join(match self.mode {
+                return Err(Error::join(match self.mode {
                     Mode::Concatenate(_) => format!(
                         "shape {} does not match {}'s {} outside axis {}",
                         shape_repr(shape),
@@ -395,17 +395,17 @@ impl Planner {
     #[allow(clippy::type_complexity)]
     pub fn finish(&self) -> Result<Geometry, Error> {
         if self.count == 0 {
-            return Err(Error::Join("no arrays to join".into()));
+            return Err(Error::join("no arrays to join"));
         }
         let mut shape = self.ref_shape.clone();
         shape[self.axis] = self.axis_sum;
         let itemsize = self.first_layout.itemsize();
         let order = saved_order(&shape, &self.votes.perm(), itemsize);
         let layout = Layout::new(self.descr.clone(), order == Order::F, shape.clone())
-            .map_err(|e| Error::Join(format!("the joined array: {e}")))?;
+            .map_err(|e| Error::join(format!("the joined array: {e}")))?;
         let data_bytes = layout
             .data_bytes()
-            .map_err(|e| Error::Join(e.to_string()))?;
+            .map_err(|e| Error::join(e.to_string()))?;
         let (mem, axis) = match order {
             Order::C => (shape.clone(), self.axis),
             Order::F => (

@@ -6,15 +6,22 @@
 //! the data), a header whose shape is still the `*` placeholder a writer
 //! (npyz, writing an array of unknown length) fills in when it finishes, or,
 //! when the header is unreadable, the header of a sibling file named with
-//! `--like`. The plan is pure data; `cmd::repair` carries it out under the
-//! append lock.
+//! `--like`. The plan is pure data; [`lock_and_plan`] and [`apply`] carry
+//! it out under the lock `npy append` takes, re-planned after locking, in
+//! the order that keeps a crash repairable: file length first (truncate or
+//! zero-extend, synced), header last (rewritten in place, synced). A header
+//! that no longer fits is written with the data into a new file beside the
+//! old one and renamed over it.
 
 use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use super::error::{Error, IoResultExt, Result, ResultExt};
 use super::header::{parse_dict, read_dict_at, shape_repr, Header, Layout, Version};
+use super::io::{copy_range, header_patch, lock_existing, Locked, NewFile, Wait};
 use super::scan::{advice, scan_file, FileStatus, Use};
-use super::{Error, FormatError};
+use super::FormatError;
 
 /// Where the layout of the repaired header comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,27 +184,18 @@ pub struct Reference {
 impl Reference {
     /// Reads and checks a `--like` file: a readable, non-object array with a
     /// growth axis.
-    pub fn open(path: &Path) -> Result<Reference, Error> {
-        let name = path.display();
-        let file = File::open(path).map_err(|e| {
-            Error::Refused(format!("{name}: cannot open: {}", super::io::io_words(&e)))
-        })?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::Refused(format!("{name}: {e}")))?
-            .len();
-        let header = super::read_header_at(&file, 0, len).map_err(|e| {
-            Error::Refused(format!("{name}: cannot serve as --like reference: {e}"))
-        })?;
+    pub fn open(path: &Path) -> Result<Reference> {
+        let file = File::open(path).doing("cannot open").at(path)?;
+        let len = file.metadata().at(path)?.len();
+        let refuse = |why: String| {
+            Error::refused(format!("cannot serve as --like reference: {why}")).at(path)
+        };
+        let header = super::read_header_at(&file, 0, len).map_err(|e| refuse(e.to_string()))?;
         if header.dtype.has_object() {
-            return Err(Error::Refused(format!(
-                "{name}: cannot serve as --like reference: holds pickled Python objects"
-            )));
+            return Err(refuse("holds pickled Python objects".into()));
         }
         if header.growth_axis().is_none() {
-            return Err(Error::Refused(format!(
-                "{name}: cannot serve as --like reference: a 0-d array has no rows"
-            )));
+            return Err(refuse("a 0-d array has no rows".into()));
         }
         Ok(Reference {
             path: path.to_path_buf(),
@@ -207,21 +205,18 @@ impl Reference {
 }
 
 /// Decides what `file` needs. Reads its header and size only.
-pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict, Error> {
-    let file_len = file
-        .metadata()
-        .map_err(|e| Error::Refused(e.to_string()))?
-        .len();
+pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
+    let file_len = file.metadata()?.len();
     let scan = match scan_file(file) {
         Ok(s) => s,
-        Err(FormatError::Io(e)) => return Err(Error::Refused(format!("cannot read: {e}"))),
+        Err(FormatError::Io(e)) => return Err(Error::io("cannot read", e)),
         Err(e) => {
             if let Some(h) = placeholder_header(file, file_len) {
                 return plan_rows(Basis::Placeholder, &h, file_len, zero_fill)
                     .map(|p| Verdict::Repair(Box::new(p)));
             }
             let Some(r) = like else {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(format!(
                     "{e}; nothing changed (if a sibling file has the same dtype, order and trailing dims, \
                      `npy repair --like SIBLING.npy` rebuilds the header from it)"
                 )));
@@ -243,12 +238,12 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
     let h = &scan.header;
     match scan.status {
         FileStatus::Ok => Ok(Verdict::Fine),
-        FileStatus::Object | FileStatus::Stacked => Err(Error::Refused(
+        FileStatus::Object | FileStatus::Stacked => Err(Error::refused(
             advice("", &scan, Use::Repair).unwrap_or_else(|| scan.status.as_str().into()),
         )),
         FileStatus::Truncated | FileStatus::Trailing => {
             let Some(ax) = h.growth_axis() else {
-                return Err(Error::Refused(format!(
+                return Err(Error::refused(format!(
                     "a 0-d array (shape ()) holds exactly one element of {} bytes, but the file has {} data bytes: \
                      it has no rows to grow or shrink; nothing changed",
                     h.itemsize(),
@@ -275,10 +270,10 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
 /// cannot be read (cut short, a length past the end, a malformed dict, an
 /// unknown version); or the file is empty, or zeros stand where the header
 /// should be (a file preallocated, or whose first blocks a crash lost).
-fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> Result<(), Error> {
+fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> Result<()> {
     use std::os::unix::fs::FileExt;
     let refuse = |why: String| {
-        Err(Error::Refused(format!(
+        Err(Error::refused(format!(
             "{why}; --like rebuilds only the header of a broken .npy file (see `npy repair --help`); \
              nothing changed"
         )))
@@ -315,15 +310,15 @@ fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> R
 
 /// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
 /// version and header length) over the bytes of a `file_len`-byte file.
-fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan, Error> {
+fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan> {
     let ax = h
         .growth_axis()
-        .ok_or_else(|| Error::Refused("a 0-d array has no rows".into()))?;
-    let row_bytes = h.row_bytes().map_err(|e| Error::Refused(e.to_string()))?;
+        .ok_or_else(|| Error::refused("a 0-d array has no rows"))?;
+    let row_bytes = h.row_bytes().map_err(|e| Error::refused(e.to_string()))?;
     // A file shorter than the header (empty, or zeros only) holds no data.
     let data = file_len.saturating_sub(h.header_len);
     if row_bytes == 0 {
-        return Err(Error::Refused(format!(
+        return Err(Error::refused(format!(
             "a row of shape {} is 0 bytes, so the {data} data bytes cannot be counted in rows; nothing changed",
             h.shape_repr()
         )));
@@ -333,7 +328,7 @@ fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result
     let mut shape = h.shape.clone();
     shape[ax] = rows;
     let layout = Layout::new(h.descr.clone(), h.fortran_order, shape)
-        .map_err(|e| Error::Refused(format!("cannot describe the repaired array: {e}")))?;
+        .map_err(|e| Error::refused(format!("cannot describe the repaired array: {e}")))?;
     Ok(Plan {
         basis,
         layout,
@@ -414,6 +409,122 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
         found = Some(h0);
     }
     found
+}
+
+/// What `path` needs, from a first look under a shared lock (the file is
+/// never opened for writing: read-only files, mtimes and other writers are
+/// left alone when nothing is to be done). Errors name `path`.
+pub fn look(path: &Path, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
+    plan(&open_shared(path)?, zero_fill, like).at(path)
+}
+
+/// Opens `path` for a first look, under a shared lock: a regular file only
+/// (checked before opening: opening a FIFO would wait for a writer).
+fn open_shared(path: &Path) -> Result<File> {
+    if path == Path::new("-") {
+        return Err(
+            Error::refused("a stream cannot be repaired in place: give the file's path").at(path),
+        );
+    }
+    let meta = std::fs::metadata(path).doing("cannot open").at(path)?;
+    if meta.is_dir() {
+        return Err(Error::refused("is a directory").at(path));
+    }
+    if !meta.is_file() {
+        return Err(Error::refused("not a regular file; nothing changed").at(path));
+    }
+    super::io::lock_shared(path).doing("cannot open").at(path)
+}
+
+/// Takes the exclusive lock `npy append` takes on `path`, then plans again:
+/// an append may have finished (or a rewrite replaced the file) since a
+/// first look. `None` when the file needs nothing after all.
+pub fn lock_and_plan(
+    path: &Path,
+    zero_fill: bool,
+    like: Option<&Reference>,
+) -> Result<Option<(Locked, Box<Plan>)>> {
+    let locked =
+        lock_existing(path, Wait::Block).map_err(|e| e.doing("cannot open for writing"))?;
+    Ok(match plan(&locked.file, zero_fill, like).at(path)? {
+        Verdict::Fine => None,
+        Verdict::Repair(p) => Some((locked, p)),
+    })
+}
+
+impl Plan {
+    /// Data bytes a rewrite copies into the new file (what its progress
+    /// counts).
+    pub fn copy_len(&self) -> u64 {
+        self.new_data_len().min(self.data_len())
+    }
+}
+
+/// Carries out a plan on the locked file: length first, header last, each
+/// synced; or a rewrite into a new file when the header does not fit in
+/// place. `progress` sees the data a rewrite copies (of [`Plan::copy_len`]).
+pub fn apply(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+    apply_here(locked, p, progress).at(&locked.path)
+}
+
+fn apply_here(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+    let file = &locked.file;
+    let new_data = p.new_data_len();
+    let header = if p.header_changes() {
+        let Some(h) = p.header_in_place() else {
+            return rewrite(locked, p, progress);
+        };
+        let mut old = vec![0u8; h.len()];
+        file.read_exact_at(&mut old, 0)
+            .doing("cannot read the header")?;
+        // Only the bytes that change, and only within one page, so a kill
+        // leaves the old header or the new one, never a mix.
+        match header_patch(&old, &h) {
+            Some((off, bytes)) => Some((off, bytes.to_vec())),
+            None => return rewrite(locked, p, progress),
+        }
+    } else {
+        None
+    };
+    // Length first: a crash after it leaves a header behind or ahead of
+    // whole rows, which a second repair fixes.
+    let new_len = p.header_len + new_data;
+    if new_len != p.file_len {
+        file.set_len(new_len)
+            .doing("cannot change the file's length")?;
+        file.sync_all().doing("cannot sync")?;
+    }
+    if let Some((off, bytes)) = header {
+        file.write_all_at(&bytes, off)
+            .doing("cannot write the header")?;
+        file.sync_all().doing("cannot sync")?;
+    }
+    Ok(())
+}
+
+/// Writes a fresh numpy header and the whole rows into a new file beside
+/// the locked path and renames it over that path, keeping the permissions.
+fn rewrite(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+    let file = &locked.file;
+    // `beside` follows a symlink: what it points to is replaced.
+    let nf = NewFile::replacing(&locked.path, file)?;
+    let header = p.layout.to_npy_header();
+    let hl = header.len() as u64;
+    nf.file()
+        .write_all_at(&header, 0)
+        .doing("cannot write the new file")?;
+    let new_data = p.new_data_len();
+    copy_range(file, p.header_len, nf.file(), hl, p.copy_len(), &mut |n| {
+        progress.set(n)
+    })
+    .doing("cannot copy the data")?;
+    // Zero-fill: the missing bytes of the last row.
+    nf.file()
+        .set_len(hl + new_data)
+        .doing("cannot size the new file")?;
+    // Renamed over the file we hold locked, after checking the path still
+    // names it.
+    nf.commit_over(locked, true)
 }
 
 #[cfg(test)]

@@ -263,6 +263,8 @@ impl std::fmt::Display for WalkError {
         }
     }
 }
+impl std::error::Error for WalkError {}
+
 /// What a header that did not parse means in a walk: bytes that are not an
 /// array at all after the first one are junk; anything else a bad header.
 fn header_error(e: FormatError, index: u64, offset: u64, file_len: u64) -> WalkErrorKind {

@@ -8,7 +8,7 @@ use std::io::{self, IoSlice, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use anyhow::{anyhow, Context, Result};
+use super::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::io::copy_range;
 use super::Progress;
@@ -118,9 +118,9 @@ impl<'a> Out<'a> {
         res.map_err(|e| {
             if e.raw_os_error() == Some(libc::EFAULT) {
                 // The kernel found a page of an input's map past its end.
-                anyhow!("an input {}", super::map::Shrank)
+                Error::invalid(format!("an input {}", super::map::Shrank))
             } else {
-                anyhow::Error::new(e).context(format!("{}: cannot write", self.name))
+                Error::io("cannot write", e).at(self.name)
             }
         })?;
         vecs.clear();
@@ -185,7 +185,8 @@ impl<'a> Out<'a> {
             Sink::File { file: f, .. } => f.write_all_at(&self.buf, self.buf_start),
             Sink::Writer(w) => w.write_all(&self.buf),
         }
-        .with_context(|| format!("{}: cannot write", self.name))?;
+        .doing("cannot write")
+        .at(self.name)?;
         self.buf_start += self.buf.len() as u64;
         self.buf.clear();
         self.progress.set(self.buf_start);
@@ -243,9 +244,7 @@ impl<'a> Out<'a> {
         win: Option<&mut Window>,
     ) -> Result<()> {
         self.flush_vecs()?;
-        let rerr = |e: io::Error| {
-            anyhow::Error::new(e).context(format!("{}: cannot read", name.display()))
-        };
+        let rerr = |e: io::Error| Error::io("cannot read", e).at(name);
         if len >= BIG {
             self.flush()?;
             let start = self.buf_start;
@@ -257,11 +256,8 @@ impl<'a> Out<'a> {
                             if e.kind() == io::ErrorKind::UnexpectedEof {
                                 rerr(e)
                             } else {
-                                anyhow::Error::new(e).context(format!(
-                                    "{}: cannot copy {} into it",
-                                    self.name,
-                                    name.display()
-                                ))
+                                Error::io(format!("cannot copy {} into it", name.display()), e)
+                                    .at(self.name)
                             }
                         })?;
                     self.buf_start += len;

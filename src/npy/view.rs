@@ -84,12 +84,23 @@ impl View {
     /// member, `A.npz:NAME` (see [`npz::locate`]): a stored member is
     /// mapped where it lies in the archive (locked shared like a file), a
     /// deflated one from the temporary file it is inflated to.
-    pub fn open(path: &Path) -> Result<View, OpenError> {
-        if let Some(l) = npz::locate(path).map_err(OpenError::Npz)? {
-            l.file.lock_shared()?;
-            let scan = npz::scan_range(&l.file, l.offset, l.len).map_err(OpenError::Npz)?;
-            return View::of_scan(l.file, l.offset, scan);
+    ///
+    /// Errors name `path`; what cannot be opened, locked or mapped is
+    /// `cannot open`, with the IO error as its cause.
+    pub fn open(path: &Path) -> crate::npy::Result<View> {
+        if let Some(l) = npz::locate(path)? {
+            return View::open_member(l).map_err(|e| opened(e).at(path));
         }
+        View::open_file(path).map_err(|e| opened(e).at(path))
+    }
+
+    fn open_member(l: npz::Located) -> Result<View, OpenError> {
+        l.file.lock_shared()?;
+        let scan = npz::scan_range(&l.file, l.offset, l.len).map_err(OpenError::Npz)?;
+        View::of_scan(l.file, l.offset, scan)
+    }
+
+    fn open_file(path: &Path) -> Result<View, OpenError> {
         let file = super::io::lock_shared(path)?;
         if file.metadata()?.is_dir() {
             return Err(OpenError::Io(std::io::Error::new(
@@ -164,6 +175,15 @@ impl Window {
             Some(m) => &m[self.skip..],
             None => &[],
         }
+    }
+}
+
+/// An [`OpenError`] as the core's error: what could not be opened, locked
+/// or mapped says `cannot open`.
+fn opened(e: OpenError) -> crate::npy::Error {
+    match e {
+        OpenError::Io(e) => crate::npy::Error::io("cannot open", e),
+        e => e.into(),
     }
 }
 

@@ -4,7 +4,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::npy::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::super::sink::{Out, Window, BUF};
 use super::transpose::Transposed;
@@ -84,7 +84,7 @@ pub fn execute<'a>(
                 Ok(())
             })?;
             if col != row {
-                bail!("{out_name}: inputs changed while being joined");
+                return Err(Error::invalid("inputs changed while being joined").at(out_name));
             }
             out.flush()?;
             o0 += r;
@@ -94,7 +94,10 @@ pub fn execute<'a>(
     let written = out.position();
     let want = header.len() as u64 + geo.data_bytes;
     if written != want {
-        bail!("{out_name}: wrote {written} bytes where {want} were planned (inputs changed while being joined?)");
+        return Err(Error::invalid(format!(
+            "wrote {written} bytes where {want} were planned (inputs changed while being joined?)"
+        ))
+        .at(out_name));
     }
     Ok(written)
 }
@@ -142,10 +145,9 @@ impl Piece<'_> {
         match self.src {
             Src::File(f) => f
                 .read_exact_at(buf, self.data_offset + off)
-                .with_context(|| format!("{}: cannot read", self.name.display())),
-            Src::Transposed(t) => t
-                .read(off, buf)
-                .map_err(|e| anyhow!("{}: {e}", self.name.display())),
+                .doing("cannot read")
+                .at(self.name),
+            Src::Transposed(t) => t.read(off, buf).at(self.name),
         }
     }
 }
@@ -184,12 +186,14 @@ fn visit_pieces(
             small.resize(n as usize, 0);
             p.file
                 .read_exact_at(&mut small, p.data_offset)
-                .with_context(|| format!("{}: cannot read", p.name.display()))?;
+                .doing("cannot read")
+                .at(p.name)?;
             let t = Transposed::new(&small, &shape, isz);
             return f(transposed(&t, p.name, p.axis_len));
         }
         let map = Guarded::map(p.file, p.data_offset, n)
-            .with_context(|| format!("{}: cannot read", p.name.display()))?;
+            .doing("cannot read")
+            .at(p.name)?;
         let t = Transposed::over(&map, &shape, isz);
         f(transposed(&t, p.name, p.axis_len))
     })

@@ -6,7 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use crate::npy::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::{Mode, Part, Parts, Planner};
 use crate::npy::io::{open_input, Dest};
@@ -48,11 +48,10 @@ impl Parts for Inputs {
                         crate::npy::npz::Source::Member { archive, .. } => archive,
                         crate::npy::npz::Source::File(p) => p,
                     };
-                    reopened = File::open(on_disk)
-                        .with_context(|| format!("{}: cannot open", path.display()))?;
+                    reopened = File::open(on_disk).doing("cannot open").at(path)?;
                     let m = reopened.metadata()?;
                     if (m.dev(), m.ino()) != inp.id || m.len() != inp.len {
-                        bail!("{}: changed while being joined", path.display());
+                        return Err(Error::invalid("changed while being joined").at(path));
                     }
                     &reopened
                 }
@@ -83,52 +82,49 @@ pub fn check_inputs(paths: Vec<PathBuf>, axis: i64, dest: &Dest) -> Result<(Inpu
     for (i, path) in paths.iter().enumerate() {
         let name = path.display();
         if path == Path::new("-") {
-            bail!("-: reading an input from stdin is not supported (name a file)");
+            return Err(Error::invalid(
+                "reading an input from stdin is not supported (name a file)",
+            )
+            .at(path));
         }
         // `A.npz:NAME`: the member's bytes, a range of the archive (stored)
         // or an inflated temporary copy (deflated).
-        let (file, base, meta, scan, held) =
-            match crate::npy::npz::locate(path).with_context(|| name.to_string())? {
-                Some(l) => {
-                    let meta = l.file.metadata()?;
-                    let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len)
-                        .with_context(|| name.to_string())?;
-                    (l.file, l.offset, meta, scan, l.compressed)
+        let (file, base, meta, scan, held) = match crate::npy::npz::locate(path)? {
+            Some(l) => {
+                let meta = l.file.metadata().doing("cannot stat").at(path)?;
+                let scan = crate::npy::npz::scan_range(&l.file, l.offset, l.len).at(path)?;
+                (l.file, l.offset, meta, scan, l.compressed)
+            }
+            None => {
+                // A FIFO or `<(...)` is spooled to a temporary file (see io).
+                let file = open_input(path)?;
+                let meta = file.metadata().doing("cannot stat").at(path)?;
+                // OUTPUT as an input is already locked by us: no append is in
+                // flight in it, and waiting for one would wait for ourselves.
+                let scan = if dest.is(&file) {
+                    scan_file(&file)
+                } else {
+                    scan_settled(&file)
                 }
-                None => {
-                    // A FIFO or `<(...)` is spooled to a temporary file (see io).
-                    let file = open_input(path)?;
-                    let meta = file
-                        .metadata()
-                        .with_context(|| format!("{name}: cannot stat"))?;
-                    // OUTPUT as an input is already locked by us: no append is in
-                    // flight in it, and waiting for one would wait for ourselves.
-                    let scan = if dest.is(&file) {
-                        scan_file(&file)
-                    } else {
-                        scan_settled(&file)
-                    }
-                    .with_context(|| name.to_string())?;
-                    (file, 0, meta, scan, false)
-                }
-            };
+                .at(path)?;
+                (file, 0, meta, scan, false)
+            }
+        };
         if scan.status != FileStatus::Ok {
             let why = advice(&name.to_string(), &scan, Use::Report)
                 .unwrap_or_else(|| scan.status.as_str().to_string());
-            bail!("{name}: {why}");
+            return Err(Error::invalid(why).at(path));
         }
         let h = &scan.header;
         let p = match &mut planner {
             Some(p) => p,
             None => {
-                let mut p = Planner::new(Mode::Concatenate(axis), h)
-                    .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+                let mut p = Planner::new(Mode::Concatenate(axis), h).at(path)?;
                 p.name_first(name.to_string());
                 planner.insert(p)
             }
         };
-        p.add(h, i as u64)
-            .map_err(|m| anyhow::anyhow!("{name}: {m}"))?;
+        p.add(h, i as u64).at(path)?;
         inputs.info.push(Input {
             data_offset: base + h.header_len,
             axis_len: p.axis_len(&h.shape),

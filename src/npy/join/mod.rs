@@ -38,7 +38,7 @@ mod transpose;
 use std::fs::File;
 use std::path::Path;
 
-use anyhow::Result;
+use super::error::Result;
 
 pub use super::map::{Guarded, Shrank};
 pub use super::plan::{

@@ -17,7 +17,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use crate::npy::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::super::header::{parse_dict, preamble_within, read_header_at, Header};
 use super::super::scan::{WalkError, WalkErrorKind, Walker};
@@ -205,10 +205,7 @@ pub fn fast_pass<'a>(
     ) {
         (Some(p), _) => Ok(Err(p)),
         (None, Some((out, _))) => Ok(Err(out.into_progress())),
-        (None, None) => Err(anyhow!(
-            "{}: lost track of the progress display",
-            name.display()
-        )),
+        (None, None) => Err(Error::invalid("lost track of the progress display").at(name)),
     };
     while let Some(item) = w.next() {
         let Ok(a) = item else {
@@ -281,8 +278,7 @@ pub fn fast_pass<'a>(
         }
     }
     map.release(released, bytes.len());
-    map.check()
-        .map_err(|e| anyhow!("{}: {e}", name.display()))?;
+    map.check().at(name)?;
     match planner {
         Some(planner) => Ok(Ok(Fast {
             planner,
@@ -323,10 +319,7 @@ impl Parts for Stacked<'_> {
             None => {
                 for e in Walker::new(self.file, self.file_len).take(self.count as usize) {
                     let e = e.map_err(|e| {
-                        anyhow!(
-                            "{}: changed while being converted: {e}",
-                            self.path.display()
-                        )
+                        Error::invalid(format!("changed while being converted: {e}")).at(self.path)
                     })?;
                     f(Part {
                         file: self.file,
@@ -417,10 +410,16 @@ pub fn careful_pass<'a>(
                 } else {
                     String::new()
                 };
-                bail!("{name}: {we}{hint}");
+                return Err(Error::invalid(format!("{we}{hint}")).at(&name));
             }
         };
-        let at = |m: String| anyhow!("{name}: array {} at byte offset {}: {m}", e.index, e.offset);
+        let at = |m: String| {
+            Error::invalid(format!(
+                "array {} at byte offset {}: {m}",
+                e.index, e.offset
+            ))
+            .at(&name)
+        };
         let p = match &mut planner {
             Some(p) => p,
             None => planner.insert(Planner::new(mode, &e.header).map_err(|m| at(m.to_string()))?),
@@ -458,7 +457,8 @@ pub fn careful_pass<'a>(
                     } else {
                         let bytes = walker
                             .read_at(off, data_bytes as usize)
-                            .with_context(|| format!("{name}: cannot read"))?;
+                            .doing("cannot read")
+                            .at(&name)?;
                         out.push(bytes)?;
                     }
                 }

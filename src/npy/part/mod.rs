@@ -373,7 +373,11 @@ struct Round {
 /// Runs part `job.spec` of the join: joins (or starts) the round, writes
 /// this part's range unless already done, marks it done, and publishes OUT
 /// when every part is. `progress` is called with the bytes written so far.
-pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
+pub fn run(job: &Job, progress: &mut dyn FnMut(u64)) -> crate::npy::Result<Report> {
+    run_part(job, progress).map_err(Into::into)
+}
+
+fn run_part(job: &Job, progress: &mut dyn FnMut(u64)) -> Result<Report> {
     let p = Paths::new(job.output);
     let total = total_size(job);
     let k = job.spec.k as usize;

@@ -375,8 +375,8 @@ mod tests {
     impl Parts for Files {
         fn visit(
             &mut self,
-            f: &mut dyn FnMut(Part<'_>) -> anyhow::Result<()>,
-        ) -> anyhow::Result<()> {
+            f: &mut dyn FnMut(Part<'_>) -> crate::npy::Result<()>,
+        ) -> crate::npy::Result<()> {
             for (file, path, i) in &self.0 {
                 f(Part {
                     file,
