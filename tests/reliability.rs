@@ -1327,6 +1327,33 @@ fn file_size_limit_concat() {
     assert_refused_cleanly(&o, "concat", d, &d.join("out.npy"), None, TOO_LARGE);
 }
 
+#[test]
+fn file_size_limit_zip_and_unzip() {
+    let dir = tempdir();
+    let d = dir.path();
+    let rows = Rows { k: 16 };
+    fs::write(d.join("a.npy"), rows.file(0..16_384)).unwrap(); // 2 MiB
+    exec(d, &["zip", "-o", "a.npz", "a.npy"]).assert_ok("zip");
+    fs::create_dir(d.join("out")).unwrap();
+    let o = exec_with(
+        d,
+        &["zip", "-o", "b.npz", "a.npy"],
+        fsize_limit(),
+        Duration::from_secs(60),
+    );
+    assert_refused_cleanly(&o, "zip", d, &d.join("b.npz"), None, TOO_LARGE);
+    let args = ["unzip", "a.npz", "-d", "out"];
+    let o = exec_with(d, &args, fsize_limit(), Duration::from_secs(60));
+    assert_refused_cleanly(
+        &o,
+        "unzip",
+        &d.join("out"),
+        &d.join("out/a.npy"),
+        None,
+        TOO_LARGE,
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Concurrency
 

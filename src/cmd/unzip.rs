@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 
 use crate::npy::io::NewFile;
-use crate::npy::npz::{extraction_path, Archive, Member};
+use crate::npy::npz::{extraction_path, Archive, Member, NpzError};
 use crate::progress::Progress;
 use crate::Outcome;
 
@@ -112,9 +112,13 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             make_dirs(parent, sync)?;
         }
         let new = NewFile::beside(target)?;
-        archive
-            .extract(m, new.file(), &mut |n| progress.set(done + n))
-            .with_context(|| format!("{shown}:{}", m.name))?;
+        match archive.extract(m, new.file(), &mut |n| progress.set(done + n)) {
+            Ok(()) => {}
+            Err(NpzError::Write(e)) => {
+                return Err(e).with_context(|| format!("{}: cannot write", target.display()))
+            }
+            Err(e) => return Err(e).with_context(|| format!("{shown}:{}", m.name)),
+        }
         if args.force {
             new.commit(sync)?;
         } else if new.commit_new(sync)?.is_err() {
