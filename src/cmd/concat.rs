@@ -3,7 +3,7 @@
 //! Every input's header is checked before anything is written; the result is
 //! written to a temporary file beside OUTPUT and renamed over it, so OUTPUT
 //! appears whole or not at all, even when it is also one of the inputs.
-//! Along the growth axis each input's data is one kernel-side copy; along
+//! Along the growth axis each input's data is one copy (`npy::io::copy_range`); along
 //! another axis the blocks are interleaved through a bounded buffer (see
 //! `npy::join`).
 

@@ -17,7 +17,7 @@ use crate::Outcome;
     after_long_help = "Each member NAME (as np.load(ARCHIVE).files lists it) is written to
 DIR/NAME.npy; a name with a `/` (a/b) lands in a subdirectory of DIR, which is
 created. Names that would land outside DIR (`../x`, `/etc/x`) are refused.
-Stored members (np.savez) are copied in the kernel; deflated ones
+Stored members (np.savez) are copied by a reading and a writing thread; deflated ones
 (np.savez_compressed) are inflated as a stream, in flat memory. A CRC mismatch
 is an error, and the member's file is not written.
 

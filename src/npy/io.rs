@@ -417,10 +417,15 @@ pub fn sync_dir(path: &Path) -> Result<()> {
         .at(&dir)
 }
 
-/// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, in the
-/// kernel (`copy_file_range`, see [`super::sys`]) when possible, else
-/// through one buffer.
+/// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`.
 /// `progress` is called with the bytes copied so far.
+///
+/// Where both offsets lie at the same place within a page, the kernel copies
+/// (`copy_file_range`, see [`super::sys`]): one pass, no thread. Elsewhere,
+/// or where the kernel cannot, [`copy_blocks`] does: the kernel's copy
+/// between offsets at different places in a page (a `.npy` whose data size
+/// is not a multiple of 4 KiB, appended after another) costs about 1.7x an
+/// aligned one, and the block copy beats both.
 pub fn copy_range(
     src: &File,
     mut src_off: u64,
@@ -429,11 +434,10 @@ pub fn copy_range(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> io::Result<()> {
+    let page = super::map::page_size() as u64;
     let mut left = len;
-    let mut kernel = true;
-    let mut buf: Vec<u8> = Vec::new();
-    while left > 0 {
-        if kernel {
+    if src_off % page == dst_off % page {
+        while left > 0 {
             let chunk = left.min(1 << 30) as usize;
             match super::sys::copy_file_range(src, &mut src_off, dst, &mut dst_off, chunk)? {
                 Some(0) => return Err(source_ended()),
@@ -441,28 +445,122 @@ pub fn copy_range(
                     left -= n as u64;
                     progress(len - left);
                 }
-                None => {
-                    kernel = false;
-                    buf = vec![0u8; COPY_BUF.min(left as usize).max(1)];
-                }
+                None => break,
             }
-        } else {
-            let n = (left as usize).min(buf.len());
-            src.read_exact_at(&mut buf[..n], src_off).map_err(|e| {
-                if e.kind() == io::ErrorKind::UnexpectedEof {
-                    source_ended()
-                } else {
-                    e
-                }
-            })?;
-            dst.write_all_at(&buf[..n], dst_off)?;
-            src_off += n as u64;
-            dst_off += n as u64;
-            left -= n as u64;
-            progress(len - left);
         }
     }
-    Ok(())
+    if left == 0 {
+        return Ok(());
+    }
+    let done = len - left;
+    copy_blocks(
+        src,
+        src_off,
+        dst,
+        dst_off,
+        left,
+        &mut |n| progress(done + n),
+        &mut |_| {},
+    )
+    .map_err(|e| match e {
+        CopyError::Read(e) | CopyError::Write(e) => e,
+    })
+}
+
+/// Which side of a [`copy_blocks`] failed.
+#[derive(Debug)]
+pub enum CopyError {
+    /// Reading the source (`UnexpectedEof`: it ended early).
+    Read(io::Error),
+    /// Writing the destination.
+    Write(io::Error),
+}
+
+/// Copies `len` bytes of `src` from `src_off` to `dst` at `dst_off` through
+/// four 256 KiB blocks, handing each block to `see` in order (a CRC, say).
+///
+/// A second thread reads a block and calls `see` while the block is in the
+/// CPU cache; this one writes the blocks already read, so reading overlaps
+/// writing and every byte is read from memory once. A range of one block or
+/// less is copied here, without a thread.
+pub fn copy_blocks(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+    see: &mut (dyn FnMut(&[u8]) + Send),
+) -> std::result::Result<(), CopyError> {
+    /// Small enough to stay in the cache from the read to the write.
+    const BLOCK: usize = 256 << 10;
+    /// Blocks in flight between the two threads.
+    const BLOCKS: usize = 4;
+    let read = |buf: &mut [u8], at: u64| {
+        src.read_exact_at(buf, src_off + at).map_err(|e| {
+            CopyError::Read(if e.kind() == io::ErrorKind::UnexpectedEof {
+                source_ended()
+            } else {
+                e
+            })
+        })
+    };
+    if len <= BLOCK as u64 {
+        let mut buf = vec![0u8; len as usize];
+        read(&mut buf, 0)?;
+        see(&buf);
+        dst.write_all_at(&buf, dst_off).map_err(CopyError::Write)?;
+        progress(len);
+        return Ok(());
+    }
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(BLOCKS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS);
+    for _ in 0..BLOCKS {
+        empty_tx
+            .send(vec![0u8; BLOCK])
+            .expect("the channel holds BLOCKS");
+    }
+    std::thread::scope(|s| {
+        let reader = s.spawn(move || {
+            let mut at = 0u64;
+            while at < len {
+                // The writer stopped taking blocks: it failed.
+                let Ok(mut buf) = empty_rx.recv() else { break };
+                let n = ((len - at) as usize).min(BLOCK);
+                read(&mut buf[..n], at)?;
+                see(&buf[..n]);
+                if full_tx.send((buf, n)).is_err() {
+                    break;
+                }
+                at += n as u64;
+            }
+            Ok(())
+        });
+        let mut written = Ok(());
+        let mut at = 0u64;
+        for (buf, n) in full_rx.iter() {
+            written = dst.write_all_at(&buf[..n], dst_off + at);
+            if written.is_err() {
+                break;
+            }
+            at += n as u64;
+            progress(at);
+            // The reader may be done and have dropped its end.
+            let _ = empty_tx.send(buf);
+        }
+        drop(full_rx);
+        drop(empty_tx);
+        reader.join().unwrap_or_else(|_| {
+            Err(CopyError::Read(io::Error::other(
+                "the reading thread failed",
+            )))
+        })?;
+        written.map_err(CopyError::Write)?;
+        if at != len {
+            return Err(CopyError::Read(io::Error::other("the copy stopped short")));
+        }
+        Ok(())
+    })
 }
 
 /// The same error whichever way the copy went (kernel or buffer).
@@ -636,6 +734,77 @@ mod tests {
         assert_eq!(&out[..4], b"head");
         assert_eq!(&out[4..], &data[10..50_010]);
         assert!(copy_range(&src, 99_999, &dst, 0, 10, &mut |_| {}).is_err());
+    }
+
+    /// Aligned ranges go through the kernel, others through blocks (one,
+    /// several, a partial last one); the bytes and progress are the same.
+    #[test]
+    fn copy_range_aligned_or_not_copies_exact_bytes() {
+        let size: u64 = 3 << 20;
+        let data: Vec<u8> = (0..size)
+            .map(|i| ((i * 2_654_435_761) >> 11) as u8)
+            .collect();
+        let src = tempfile::tempfile().unwrap();
+        src.write_all_at(&data, 0).unwrap();
+        let page = 4096;
+        for (src_off, dst_off, len) in [
+            (128, 128, size - 128),
+            (128, 128 + page, 2_000_000),
+            (128, 300, size - 128),
+            (0, 1, 256 << 10),
+            (1, 0, (256 << 10) + 1),
+            (5, 7, 1_234_567),
+        ] {
+            let dst = tempfile::tempfile().unwrap();
+            let mut seen = vec![];
+            copy_range(&src, src_off, &dst, dst_off, len, &mut |n| seen.push(n)).unwrap();
+            let ctx = format!("{src_off} -> {dst_off}, {len} bytes");
+            assert_eq!(seen.last(), Some(&len), "{ctx}");
+            assert!(
+                seen.windows(2).all(|w| w[0] < w[1]),
+                "{ctx}: progress went back"
+            );
+            assert_eq!(dst.metadata().unwrap().len(), dst_off + len, "{ctx}");
+            let mut out = vec![0u8; len as usize];
+            dst.read_exact_at(&mut out, dst_off).unwrap();
+            let want = &data[src_off as usize..(src_off + len) as usize];
+            assert!(out == want, "{ctx}: bytes differ");
+        }
+    }
+
+    #[test]
+    fn copy_blocks_sees_every_byte_and_names_the_failing_side() {
+        let size = (1 << 20) + 4321;
+        let data: Vec<u8> = (0..size as u32).map(|i| (i % 253) as u8).collect();
+        let src = tempfile::tempfile().unwrap();
+        src.write_all_at(&data, 0).unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        let mut seen = Vec::new();
+        copy_blocks(&src, 3, &dst, 0, size - 3, &mut |_| {}, &mut |b| {
+            seen.extend_from_slice(b)
+        })
+        .unwrap();
+        assert!(
+            seen == data[3..],
+            "the blocks seen are not the bytes copied"
+        );
+        // The source ends early: a read error, whatever the size.
+        for len in [100, size] {
+            let e =
+                copy_blocks(&src, size - 50, &dst, 0, len, &mut |_| {}, &mut |_| {}).unwrap_err();
+            let CopyError::Read(e) = e else {
+                panic!("{len}: {e:?}")
+            };
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        }
+        // A destination that refuses writes: a write error, not a hang.
+        let path = tempfile::NamedTempFile::new().unwrap();
+        let ro = File::open(path.path()).unwrap();
+        let e = copy_blocks(&src, 0, &ro, 0, size, &mut |_| {}, &mut |_| {}).unwrap_err();
+        let CopyError::Write(e) = e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(e.raw_os_error(), Some(libc::EBADF));
     }
 
     #[test]

@@ -46,7 +46,7 @@ use std::path::{Component, Path, PathBuf};
 use zip::CompressionMethod;
 
 use super::header::{read_header, read_header_at, Header, MAGIC};
-use super::io::{copy_range, copy_stream};
+use super::io::{copy_blocks, copy_range, copy_stream, CopyError};
 use super::scan::{judge, scan_file, FileStatus, Scan};
 use super::{FormatError, ResultExt as _};
 
@@ -549,14 +549,11 @@ fn inflater(
 }
 
 /// Copies `len` bytes of `src` from `src_off` to `dst` at `dst_off` and
-/// returns their CRC-32, reading each byte from memory once.
-///
-/// One thread reads a block and hashes it while it is in the CPU's cache;
-/// this one writes the blocks the reader has finished, so reading and
-/// writing overlap. A kernel-side copy (`copy_file_range`) plus a second
-/// read for the CRC was slower: a member's bytes rarely start on a page
-/// boundary in the archive, and an unaligned kernel copy costs half as much
-/// again as an aligned one.
+/// returns their CRC-32, reading each byte from memory once: the CRC is
+/// computed in [`copy_blocks`]' reading thread while each block is in the
+/// CPU cache. A kernel-side copy (`copy_file_range`) plus a second read for
+/// the CRC was slower: a member's bytes rarely start on a page boundary in
+/// the archive, where the kernel's copy costs half as much again.
 pub fn copy_with_crc(
     src: &File,
     src_off: u64,
@@ -565,69 +562,16 @@ pub fn copy_with_crc(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> Result<u32, NpzError> {
-    /// Block size: small enough to stay in the cache between the read, the
-    /// hash and the write.
-    const BLOCK: usize = 256 << 10;
-    /// Blocks in flight between the two threads.
-    const BLOCKS: usize = 4;
     super::sys::preallocate(dst, dst_off, len);
-    let block = (len as usize).clamp(1, BLOCK);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(BLOCKS);
-    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS);
-    for _ in 0..BLOCKS {
-        empty_tx
-            .send(vec![0u8; block])
-            .expect("the channel holds BLOCKS");
-    }
-    std::thread::scope(|s| {
-        let reader = s.spawn(move || -> io::Result<u32> {
-            let mut h = crc32fast::Hasher::new();
-            let mut at = 0u64;
-            // Ends when the writer stops taking blocks (it failed).
-            while at < len {
-                let Ok(mut buf) = empty_rx.recv() else { break };
-                let n = ((len - at) as usize).min(buf.len());
-                src.read_exact_at(&mut buf[..n], src_off + at)
-                    .map_err(|e| match e.kind() {
-                        io::ErrorKind::UnexpectedEof => io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "source ended before the bytes its header promises",
-                        ),
-                        _ => e,
-                    })?;
-                h.update(&buf[..n]);
-                if full_tx.send((buf, n)).is_err() {
-                    break;
-                }
-                at += n as u64;
-            }
-            Ok(h.finalize())
-        });
-        let mut written = Ok(());
-        let mut at = 0u64;
-        for (buf, n) in full_rx.iter() {
-            written = dst.write_all_at(&buf[..n], dst_off + at);
-            if written.is_err() {
-                break;
-            }
-            at += n as u64;
-            progress(at);
-            // The reader may have finished and dropped its end.
-            let _ = empty_tx.send(buf);
-        }
-        drop(full_rx);
-        drop(empty_tx);
-        let crc = reader
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the CRC thread failed")));
-        // A read error explains a short write count better than the count.
-        let crc = crc?;
-        written.map_err(NpzError::Write)?;
-        if at != len {
-            return Err(NpzError::Io(io::Error::other("the copy stopped short")));
-        }
-        Ok(crc)
+    let mut h = crc32fast::Hasher::new();
+    copy_blocks(src, src_off, dst, dst_off, len, progress, &mut |b| {
+        h.update(b)
     })
+    .map_err(|e| match e {
+        CopyError::Read(e) => NpzError::Io(e),
+        CopyError::Write(e) => NpzError::Write(e),
+    })?;
+    Ok(h.finalize())
 }
 
 /// Judges the `.npy` bytes `len` bytes long at `offset` of `file` as
@@ -1007,7 +951,9 @@ mod tests {
     fn copy_with_crc_copies_and_hashes_every_step() {
         let step = 4u64 << 20;
         let size = 3 * step + 12_345;
-        let bytes: Vec<u8> = (0..size).map(|i| ((i * 2_654_435_761) >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..size)
+            .map(|i| ((i * 2_654_435_761) >> 13) as u8)
+            .collect();
         let src = tempfile::tempfile().unwrap();
         src.write_all_at(&bytes, 0).unwrap();
         for (off, len) in [

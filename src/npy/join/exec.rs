@@ -28,6 +28,11 @@ pub fn execute<'a>(
     progress: &'a mut dyn Progress,
 ) -> Result<u64> {
     let isz = geo.layout.itemsize() as usize;
+    if let Sink::File { file, .. } = &sink {
+        // The new file's blocks reserved up front: the copy into them costs
+        // about a quarter less (ext4); a hint, ignored where unsupported.
+        crate::npy::sys::preallocate(file, 0, header.len() as u64 + geo.data_bytes);
+    }
     let mut out = Out::new(sink, out_name, 0, progress);
     out.push(header)?;
     let unit = geo.unit;
