@@ -34,8 +34,9 @@ fn fixtures(d: &Path) {
     s.extend(fs::read(d.join("a.npy")).unwrap());
     fs::write(d.join("s.npy"), s).unwrap();
     fs::write(d.join("raw8"), [7u8; 8]).unwrap();
-    // Fixed times, as zip records them: the archives of two runs are equal.
-    for n in ["a.npy", "b.npy"] {
+    // Fixed times, as zip records them: the archives of two runs are equal
+    // (a member of z.npz zipped again takes z.npz's time).
+    let fix_time = |n: &str| {
         let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
         fs::File::options()
             .write(true)
@@ -43,8 +44,11 @@ fn fixtures(d: &Path) {
             .unwrap()
             .set_modified(t)
             .unwrap();
-    }
+    };
+    fix_time("a.npy");
+    fix_time("b.npy");
     run(d, &["zip", "-o", "z.npz", "a.npy", "b.npy"]).ok();
+    fix_time("z.npz");
 }
 
 /// One invocation of every subcommand, succeeding and failing, printing to
