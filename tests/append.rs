@@ -17,18 +17,18 @@ fn s(p: &Path) -> &str {
 }
 
 /// `descr` as on the command line: a type string, or a literal for records.
-fn layout(descr: &str, fortran: bool, shape: &[u64]) -> Layout {
+fn layout(descr: &str, fortran_order: bool, shape: &[u64]) -> Layout {
     let py = if descr.starts_with('[') {
         pylit::parse(descr).unwrap()
     } else {
         pylit::Py::Str(descr.to_string())
     };
-    Layout::new(py, fortran, shape.to_vec()).unwrap()
+    Layout::new(py, fortran_order, shape.to_vec()).unwrap()
 }
 
 /// A `.npy` file's bytes: numpy's header for the layout, then `data`.
-fn npy_bytes(descr: &str, fortran: bool, shape: &[u64], data: &[u8]) -> Vec<u8> {
-    let mut b = layout(descr, fortran, shape).to_npy_header();
+fn npy_bytes(descr: &str, fortran_order: bool, shape: &[u64], data: &[u8]) -> Vec<u8> {
+    let mut b = layout(descr, fortran_order, shape).to_npy_header();
     b.extend_from_slice(data);
     b
 }
@@ -74,10 +74,10 @@ fn numpy_cases_rebuilt_chunk_by_chunk_are_np_save_byte_for_byte() {
         let file = cases_dir.join(c["file"].as_str().unwrap());
         let axis = c["growth_axis"].as_u64().unwrap();
         let len = c["shape"][axis as usize].as_u64().unwrap();
-        let fortran = c["fortran_order"] == true;
+        let fortran_order = c["fortran_order"] == true;
         // Fortran pieces of one column are saved C-ordered by numpy; the
         // first piece (which TARGET is created from) keeps two or more.
-        let n = if fortran {
+        let n = if fortran_order {
             (len - 1).clamp(1, 3)
         } else {
             len.min(3)

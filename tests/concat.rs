@@ -81,23 +81,23 @@ fn numpy_cases_split_and_joined_are_byte_identical() {
             .iter()
             .map(|d| d.as_u64().unwrap())
             .collect();
-        let fortran = c["fortran_order"] == true;
+        let fortran_order = c["fortran_order"] == true;
         let nd = shape.len() as i64;
         // The growth axis; for Fortran order given from the end.
-        let g = if fortran { -1 } else { 0 };
+        let g = if fortran_order { -1 } else { 0 };
         let pieces = split(py, &file, g, 3, &dir.path().join(format!("{name}_g")));
         check_join(py, dir.path(), &format!("{name}_g"), &pieces, g);
         growth += 1;
         // Every other axis: the interleaved copy.
         for ax in 0..nd {
-            let is_growth = if fortran { ax == nd - 1 } else { ax == 0 };
+            let is_growth = if fortran_order { ax == nd - 1 } else { ax == 0 };
             if is_growth || shape[ax as usize] < 2 {
                 continue;
             }
             let tag = format!("{name}_a{ax}");
             let pieces = split(py, &file, ax, 3, &dir.path().join(&tag));
             check_join(py, dir.path(), &tag, &pieces, ax);
-            if fortran {
+            if fortran_order {
                 fortran_other += 1;
             } else {
                 middle += 1;
@@ -626,9 +626,10 @@ fn random_mixed_orders_match_numpy() {
             shape[axis] = [0, 1, 1, 2, 3][pick(5) as usize];
             let n: u64 = shape.iter().product::<u64>() * isz;
             let data: Vec<u8> = (0..n).map(|b| (b * 7 + i * 31) as u8).collect();
-            let fortran = pick(2) == 1 && shape.iter().filter(|&&x| x != 1).count() > 1 && n > 0;
+            let fortran_order =
+                pick(2) == 1 && shape.iter().filter(|&&x| x != 1).count() > 1 && n > 0;
             let name = format!("t{trial}_{i}.npy");
-            write_npy(&d.join(&name), descr, fortran, &shape, &data);
+            write_npy(&d.join(&name), descr, fortran_order, &shape, &data);
             stacked.extend(std::fs::read(d.join(&name)).unwrap());
             names.push(name);
         }

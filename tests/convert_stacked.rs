@@ -87,11 +87,11 @@ fn numpy_cases_saved_in_parts_convert_byte_identical() {
             .iter()
             .map(|d| d.as_u64().unwrap())
             .collect();
-        let fortran = c["fortran_order"] == true;
+        let fortran_order = c["fortran_order"] == true;
         let nd = shape.len();
         // Pieces along the growth axis, saved one after the other.
         let pieces = if c["chunkable"] == true {
-            let g = if fortran { "-1" } else { "0" };
+            let g = if fortran_order { "-1" } else { "0" };
             let v = oracle(
                 py,
                 &["split", s(&file), g, "3", s(&d.join(format!("{name}_p")))],
@@ -110,7 +110,7 @@ fn numpy_cases_saved_in_parts_convert_byte_identical() {
             vstack += 1;
         }
         if nd >= 1 {
-            let g = if fortran { "-1" } else { "0" };
+            let g = if fortran_order { "-1" } else { "0" };
             if check_convert(
                 py,
                 d,
@@ -129,7 +129,7 @@ fn numpy_cases_saved_in_parts_convert_byte_identical() {
             stack += 1;
         }
         // A middle axis of C arrays: pieces split along it.
-        if !fortran && nd >= 2 && shape[1] >= 2 && c["itemsize"].as_u64().unwrap() > 0 {
+        if !fortran_order && nd >= 2 && shape[1] >= 2 && c["itemsize"].as_u64().unwrap() > 0 {
             let v = oracle(
                 py,
                 &["split", s(&file), "1", "3", s(&d.join(format!("{name}_m")))],

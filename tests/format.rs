@@ -127,11 +127,11 @@ proptest! {
     #[test]
     fn written_headers_parse_back(
         d in descr(),
-        fortran in any::<bool>(),
+        fortran_order in any::<bool>(),
         shape in prop::collection::vec(0u64..1000, 0..4),
         grow in 0u64..u32::MAX as u64,
     ) {
-        let l = Layout::new(d, fortran, shape).unwrap();
+        let l = Layout::new(d, fortran_order, shape).unwrap();
         let bytes = l.to_npy_header();
         prop_assert_eq!(bytes.len() % 64, 0);
         prop_assert_eq!(*bytes.last().unwrap(), b'\n');

@@ -14,7 +14,7 @@ const MIB: u64 = 1 << 20;
 
 /// Writes `shapes.len()` chunks `c0.npy`... of little-endian f8 (distinct
 /// values throughout) into `dir`; returns their names.
-fn chunks(dir: &Path, shapes: &[Vec<u64>], fortran: &[bool]) -> Vec<String> {
+fn chunks(dir: &Path, shapes: &[Vec<u64>], fortran_order: &[bool]) -> Vec<String> {
     let mut next = 0u32;
     shapes
         .iter()
@@ -27,7 +27,7 @@ fn chunks(dir: &Path, shapes: &[Vec<u64>], fortran: &[bool]) -> Vec<String> {
             write_npy(
                 &dir.join(&name),
                 "'<f8'",
-                fortran[i % fortran.len()],
+                fortran_order[i % fortran_order.len()],
                 shape,
                 &data,
             );

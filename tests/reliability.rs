@@ -1887,8 +1887,8 @@ fn numpy_reader_during_header_rewrites() {
 /// to it (same dtype and non-growth dims).
 fn fuzz_bases() -> Vec<(&'static str, Vec<u8>, Vec<u8>)> {
     let rows = Rows { k: 4 };
-    let f4 = |n: u64, fortran: bool, shape: Vec<u64>| {
-        let l = Layout::new(pylit::parse("'<f4'").unwrap(), fortran, shape).unwrap();
+    let f4 = |n: u64, fortran_order: bool, shape: Vec<u64>| {
+        let l = Layout::new(pylit::parse("'<f4'").unwrap(), fortran_order, shape).unwrap();
         let mut b = l.to_npy_header();
         b.extend((0..n).flat_map(|i| (i as f32).to_le_bytes()));
         b

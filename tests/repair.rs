@@ -833,13 +833,13 @@ fn random_damage_is_repaired_or_refused() {
     let dir = d.path();
     let bases: Vec<(Vec<u8>, &str)> = {
         let mut v = vec![];
-        for (descr, fortran, shape) in [
+        for (descr, fortran_order, shape) in [
             ("'<f8'", false, vec![6u64, 3]),
             ("'>i2'", true, vec![2, 3, 5]),
             ("[('a', '<i4'), ('b', '|S3', (2,))]", false, vec![7]),
             ("'|u1'", false, vec![11, 1]),
         ] {
-            let l = Layout::new(pylit::parse(descr).unwrap(), fortran, shape).unwrap();
+            let l = Layout::new(pylit::parse(descr).unwrap(), fortran_order, shape).unwrap();
             let mut b = l.to_npy_header();
             let n = l.data_bytes().unwrap() as usize;
             b.extend((0..n).map(|i| (i * 7 % 251) as u8));

@@ -190,21 +190,21 @@ fn append_all(
 /// Appends source files as one commit.
 fn append_files(
     grower: &mut Grower,
-    batch: &[&Source],
+    sources: &[&Source],
     snap: &Snapshot,
     tname: &str,
     quiet: bool,
 ) -> Result<()> {
-    let plan = Batch::plan(grower, batch, snap, tname)?;
+    let batch = Batch::prepare(grower, sources, snap, tname)?;
     {
         let old = grower
             .header()
             .data_bytes()
             .with_context(|| tname.to_string())?;
-        plan.reserve(grower, &mut Progress::bytes(old, quiet, "rewriting header"))?;
+        batch.reserve(grower, &mut Progress::bytes(old, quiet, "rewriting header"))?;
     }
-    let mut p = Progress::bytes(plan.bytes, quiet, "appending");
-    Ok(plan.write(grower, &mut p)?)
+    let mut p = Progress::bytes(batch.bytes, quiet, "appending");
+    Ok(batch.write(grower, &mut p)?)
 }
 
 /// `--dtype`: what `np.dtype()` takes for a plain type (`float64`, `f8`,

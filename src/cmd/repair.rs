@@ -130,7 +130,7 @@ fn repair_one(
         return Ok(("ok, nothing to do".into(), false));
     }
     // Under the lock `npy append` takes, looked at again.
-    let Some((locked, p)) = repair::lock_and_plan(path, args.zero_fill, like)? else {
+    let Some((locked, p)) = repair::lock_and_diagnose(path, args.zero_fill, like)? else {
         return Ok(("ok, nothing to do".into(), false));
     };
     let mut bar = Progress::bytes(p.copy_len(), g.quiet, "repair");

@@ -70,7 +70,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
     };
 
     // Every target is checked before anything is written.
-    let mut plan: Vec<(Member, PathBuf)> = Vec::with_capacity(members.len());
+    let mut chosen: Vec<(Member, PathBuf)> = Vec::with_capacity(members.len());
     for m in members {
         let target =
             extraction_path(&args.dir, &m.entry).with_context(|| format!("{shown}:{}", m.name))?;
@@ -92,7 +92,7 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("{}: cannot stat", target.display())),
         }
-        if let Some((other, _)) = plan.iter().find(|(_, t)| *t == target) {
+        if let Some((other, _)) = chosen.iter().find(|(_, t)| *t == target) {
             bail!(
                 "{shown}: members {:?} and {:?} would both be written to {}",
                 other.entry,
@@ -100,14 +100,14 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
                 target.display()
             );
         }
-        plan.push((m, target));
+        chosen.push((m, target));
     }
 
-    let total: u64 = plan.iter().map(|(m, _)| m.size).sum();
+    let total: u64 = chosen.iter().map(|(m, _)| m.size).sum();
     let mut progress = Progress::bytes(total, g.quiet, &format!("unzipping {shown}"));
     let sync = !args.no_sync;
     let mut done = 0u64;
-    for (m, target) in &plan {
+    for (m, target) in &chosen {
         if let Some(parent) = target.parent() {
             make_dirs(parent, sync)?;
         }

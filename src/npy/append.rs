@@ -23,7 +23,7 @@ use super::Progress;
 pub struct Named<'a> {
     pub name: &'a str,
     pub descr: &'a Py,
-    pub fortran: bool,
+    pub fortran_order: bool,
     pub shape: &'a [u64],
 }
 
@@ -32,7 +32,7 @@ impl<'a> Named<'a> {
         Named {
             name,
             descr: &h.descr,
-            fortran: h.fortran_order,
+            fortran_order: h.fortran_order,
             shape: &h.shape,
         }
     }
@@ -45,8 +45,8 @@ pub struct Source {
     pub scan: Scan,
 }
 
-fn order_name(fortran: bool) -> &'static str {
-    if fortran {
+fn order_name(fortran_order: bool) -> &'static str {
+    if fortran_order {
         "Fortran-ordered (grows along its last axis)"
     } else {
         "C-ordered (grows along axis 0)"
@@ -76,7 +76,7 @@ pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
         ))
         .at(src.name));
     }
-    let ax = growth_axis(tgt.fortran, tgt.shape).ok_or_else(|| {
+    let ax = growth_axis(tgt.fortran_order, tgt.shape).ok_or_else(|| {
         Error::invalid("is a 0-d array; it has no axis to grow along").at(tgt.name)
     })?;
     // An array with at most one dimension longer than 1 (or no elements) has
@@ -84,12 +84,12 @@ pub fn check_fits(src: &Named, tgt: &Named) -> Result<u64> {
     // order even when they came from a Fortran array.
     let same_bytes_either_order =
         src.shape.iter().filter(|&&d| d != 1).count() <= 1 || src.shape.contains(&0);
-    if src.fortran != tgt.fortran && !same_bytes_either_order {
+    if src.fortran_order != tgt.fortran_order && !same_bytes_either_order {
         return Err(Error::invalid(format!(
             "is {}, but {} is {}",
-            order_name(src.fortran),
+            order_name(src.fortran_order),
             tgt.name,
-            order_name(tgt.fortran)
+            order_name(tgt.fortran_order)
         ))
         .at(src.name));
     }
@@ -271,7 +271,7 @@ impl<'f> Batch<'f> {
     /// Checks each source against TARGET (`tname`) again and plans the
     /// copy; TARGET itself among the sources is appended as it was when
     /// locked (`snap`).
-    pub fn plan(
+    pub fn prepare(
         grower: &Grower,
         batch: &[&'f Source],
         snap: &'f Snapshot,
@@ -594,13 +594,13 @@ mod tests {
         let t = Named {
             name: "out.npy",
             descr: &f4,
-            fortran: false,
+            fortran_order: false,
             shape: &[5, 3],
         };
         let s = Named {
             name: "chunk7.npy",
             descr: &f4be,
-            fortran: false,
+            fortran_order: false,
             shape: &[2, 3],
         };
         let e = check_fits(&s, &t).unwrap_err().to_string();
@@ -608,7 +608,7 @@ mod tests {
         let s = Named {
             name: "c.npy",
             descr: &f4,
-            fortran: false,
+            fortran_order: false,
             shape: &[2, 4],
         };
         assert!(check_fits(&s, &t)
@@ -618,7 +618,7 @@ mod tests {
         let s = Named {
             name: "c.npy",
             descr: &f4,
-            fortran: false,
+            fortran_order: false,
             shape: &[2, 3],
         };
         assert_eq!(check_fits(&s, &t).unwrap(), 2);
@@ -626,20 +626,20 @@ mod tests {
         let tf = Named {
             name: "f.npy",
             descr: &f4,
-            fortran: true,
+            fortran_order: true,
             shape: &[3, 5],
         };
         let s = Named {
             name: "c.npy",
             descr: &f4,
-            fortran: false,
+            fortran_order: false,
             shape: &[3, 1],
         };
         assert_eq!(check_fits(&s, &tf).unwrap(), 1);
         let s = Named {
             name: "c.npy",
             descr: &f4,
-            fortran: false,
+            fortran_order: false,
             shape: &[3, 2],
         };
         assert!(check_fits(&s, &tf)

@@ -190,14 +190,14 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     let Py::Dict(items) = v else {
         return Err(FormatError::Dict("header is not a dict".into()));
     };
-    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
     for (k, v) in items {
         let Py::Str(k) = k else {
             return Err(FormatError::Dict(format!("unexpected key {}", k.repr())));
         };
         let slot = match k.as_str() {
             "descr" => &mut descr,
-            "fortran_order" => &mut fortran,
+            "fortran_order" => &mut fortran_order,
             "shape" => &mut shape,
             _ => return Err(FormatError::Dict(format!("unexpected key {:?}", k))),
         };
@@ -206,7 +206,7 @@ pub fn parse_dict(pre: Preamble, text: &[u8]) -> Result<Header, FormatError> {
     }
     let missing = |k: &str| FormatError::Dict(format!("missing key {k:?}"));
     let descr = descr.ok_or_else(|| missing("descr"))?;
-    let fortran_order = match fortran.ok_or_else(|| missing("fortran_order"))? {
+    let fortran_order = match fortran_order.ok_or_else(|| missing("fortran_order"))? {
         Py::Bool(b) => b,
         other => {
             return Err(FormatError::Dict(format!(
@@ -586,8 +586,8 @@ fn row_bytes(itemsize: u64, fortran_order: bool, shape: &[u64]) -> Result<u64, F
 mod tests {
     use super::*;
 
-    fn layout(descr: &str, fortran: bool, shape: &[u64]) -> Layout {
-        Layout::new(pylit::parse(descr).unwrap(), fortran, shape.to_vec()).unwrap()
+    fn layout(descr: &str, fortran_order: bool, shape: &[u64]) -> Layout {
+        Layout::new(pylit::parse(descr).unwrap(), fortran_order, shape.to_vec()).unwrap()
     }
 
     #[test]

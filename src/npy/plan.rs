@@ -36,7 +36,7 @@ pub fn vstack_shape(shape: &[u64]) -> Vec<u64> {
 /// counting as one, as `_array_fill_strides` does), or for `fortran_order`
 /// the transpose of the C strides of the reversed shape. Only compared with
 /// each other, so saturating arithmetic is harmless.
-pub fn loaded_strides(shape: &[u64], fortran: bool, itemsize: u64) -> Vec<u64> {
+pub fn loaded_strides(shape: &[u64], fortran_order: bool, itemsize: u64) -> Vec<u64> {
     let c = |dims: &mut dyn Iterator<Item = u64>| -> Vec<u64> {
         let mut s = itemsize;
         dims.map(|d| {
@@ -46,7 +46,7 @@ pub fn loaded_strides(shape: &[u64], fortran: bool, itemsize: u64) -> Vec<u64> {
         })
         .collect()
     };
-    if fortran {
+    if fortran_order {
         c(&mut shape.iter().copied())
     } else {
         let mut v = c(&mut shape.iter().rev().copied());
@@ -272,8 +272,8 @@ impl Planner {
         }
     }
 
-    fn joined_strides(&self, shape: &[u64], fortran: bool) -> Vec<u64> {
-        let s = loaded_strides(shape, fortran, self.first_layout.itemsize());
+    fn joined_strides(&self, shape: &[u64], fortran_order: bool) -> Vec<u64> {
+        let s = loaded_strides(shape, fortran_order, self.first_layout.itemsize());
         // Added axes have length 1 and never take part in the vote.
         match (self.mode, shape.len()) {
             (Mode::Vstack, 0) => vec![0, 0],

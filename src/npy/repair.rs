@@ -6,7 +6,7 @@
 //! the data), a header whose shape is still the `*` placeholder a writer
 //! (npyz, writing an array of unknown length) fills in when it finishes, or,
 //! when the header is unreadable, the header of a sibling file named with
-//! `--like`. The plan is pure data; [`lock_and_plan`] and [`apply`] carry
+//! `--like`. The fix is pure data; [`lock_and_diagnose`] and [`apply`] carry
 //! it out under the lock `npy append` takes, re-planned after locking, in
 //! the order that keeps a crash repairable: file length first (truncate or
 //! zero-extend, synced), header last (rewritten in place, synced). A header
@@ -40,7 +40,7 @@ pub enum Basis {
 
 /// What a repair changes.
 #[derive(Debug, Clone)]
-pub struct Plan {
+pub struct Fix {
     pub basis: Basis,
     /// The repaired layout (the new shape).
     pub layout: Layout,
@@ -55,7 +55,7 @@ pub struct Plan {
     pub zero_fill: bool,
 }
 
-impl Plan {
+impl Fix {
     /// Data bytes after the repair.
     pub fn new_data_len(&self) -> u64 {
         self.layout.data_bytes().expect("checked when planned")
@@ -171,7 +171,7 @@ fn plural(n: u64, what: &str) -> String {
 pub enum Verdict {
     /// The header agrees with the data: nothing to do.
     Fine,
-    Repair(Box<Plan>),
+    Repair(Box<Fix>),
 }
 
 /// A reference layout given with `--like`.
@@ -205,14 +205,14 @@ impl Reference {
 }
 
 /// Decides what `file` needs. Reads its header and size only.
-pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
+pub fn diagnose(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
     let file_len = file.metadata()?.len();
     let scan = match scan_file(file) {
         Ok(s) => s,
         Err(FormatError::Io(e)) => return Err(Error::io("cannot read", e)),
         Err(e) => {
             if let Some(h) = placeholder_header(file, file_len) {
-                return plan_rows(Basis::Placeholder, &h, file_len, zero_fill)
+                return fix_rows(Basis::Placeholder, &h, file_len, zero_fill)
                     .map(|p| Verdict::Repair(Box::new(p)));
             }
             let Some(r) = like else {
@@ -231,7 +231,7 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                 reference: r.path.clone(),
                 why,
             };
-            return plan_rows(basis, &r.header, file_len, zero_fill)
+            return fix_rows(basis, &r.header, file_len, zero_fill)
                 .map(|p| Verdict::Repair(Box::new(p)));
         }
     };
@@ -254,7 +254,7 @@ pub fn plan(file: &File, zero_fill: bool, like: Option<&Reference>) -> Result<Ve
                 declared_rows: h.shape[ax],
                 old_shape: h.shape.clone(),
             };
-            plan_rows(basis, h, file_len, zero_fill).map(|p| Verdict::Repair(Box::new(p)))
+            fix_rows(basis, h, file_len, zero_fill).map(|p| Verdict::Repair(Box::new(p)))
         }
     }
 }
@@ -308,9 +308,9 @@ fn like_applies(file: &File, file_len: u64, r: &Reference, e: &FormatError) -> R
     Ok(())
 }
 
-/// The plan for a layout taken from `h` (its dtype, order, non-growth dims,
+/// The fix for a layout taken from `h` (its dtype, order, non-growth dims,
 /// version and header length) over the bytes of a `file_len`-byte file.
-fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Plan> {
+fn fix_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result<Fix> {
     let ax = h
         .growth_axis()
         .ok_or_else(|| Error::refused("a 0-d array has no rows"))?;
@@ -329,7 +329,7 @@ fn plan_rows(basis: Basis, h: &Header, file_len: u64, zero_fill: bool) -> Result
     shape[ax] = rows;
     let layout = Layout::new(h.descr.clone(), h.fortran_order, shape)
         .map_err(|e| Error::refused(format!("cannot describe the repaired array: {e}")))?;
-    Ok(Plan {
+    Ok(Fix {
         basis,
         layout,
         version: h.version,
@@ -415,7 +415,7 @@ fn parse_placeholder(pre: super::header::Preamble, text: &[u8]) -> Option<Header
 /// never opened for writing: read-only files, mtimes and other writers are
 /// left alone when nothing is to be done). Errors name `path`.
 pub fn look(path: &Path, zero_fill: bool, like: Option<&Reference>) -> Result<Verdict> {
-    plan(&open_shared(path)?, zero_fill, like).at(path)
+    diagnose(&open_shared(path)?, zero_fill, like).at(path)
 }
 
 /// Opens `path` for a first look, under a shared lock: a regular file only
@@ -439,20 +439,20 @@ fn open_shared(path: &Path) -> Result<File> {
 /// Takes the exclusive lock `npy append` takes on `path`, then plans again:
 /// an append may have finished (or a rewrite replaced the file) since a
 /// first look. `None` when the file needs nothing after all.
-pub fn lock_and_plan(
+pub fn lock_and_diagnose(
     path: &Path,
     zero_fill: bool,
     like: Option<&Reference>,
-) -> Result<Option<(Locked, Box<Plan>)>> {
+) -> Result<Option<(Locked, Box<Fix>)>> {
     let locked =
         lock_existing(path, Wait::Block).map_err(|e| e.doing("cannot open for writing"))?;
-    Ok(match plan(&locked.file, zero_fill, like).at(path)? {
+    Ok(match diagnose(&locked.file, zero_fill, like).at(path)? {
         Verdict::Fine => None,
         Verdict::Repair(p) => Some((locked, p)),
     })
 }
 
-impl Plan {
+impl Fix {
     /// Data bytes a rewrite copies into the new file (what its progress
     /// counts).
     pub fn copy_len(&self) -> u64 {
@@ -460,14 +460,14 @@ impl Plan {
     }
 }
 
-/// Carries out a plan on the locked file: length first, header last, each
+/// Carries out a fix on the locked file: length first, header last, each
 /// synced; or a rewrite into a new file when the header does not fit in
-/// place. `progress` sees the data a rewrite copies (of [`Plan::copy_len`]).
-pub fn apply(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+/// place. `progress` sees the data a rewrite copies (of [`Fix::copy_len`]).
+pub fn apply(locked: &Locked, p: &Fix, progress: &mut dyn super::Progress) -> Result<()> {
     apply_here(locked, p, progress).at(&locked.path)
 }
 
-fn apply_here(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+fn apply_here(locked: &Locked, p: &Fix, progress: &mut dyn super::Progress) -> Result<()> {
     let file = &locked.file;
     let new_data = p.new_data_len();
     let header = if p.header_changes() {
@@ -504,7 +504,7 @@ fn apply_here(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> 
 
 /// Writes a fresh numpy header and the whole rows into a new file beside
 /// the locked path and renames it over that path, keeping the permissions.
-fn rewrite(locked: &Locked, p: &Plan, progress: &mut dyn super::Progress) -> Result<()> {
+fn rewrite(locked: &Locked, p: &Fix, progress: &mut dyn super::Progress) -> Result<()> {
     let file = &locked.file;
     // `beside` follows a symlink: what it points to is replaced.
     let nf = NewFile::replacing(&locked.path, file)?;
@@ -548,7 +548,7 @@ mod tests {
         #[test]
         fn placeholder_only_on_the_growth_axis(
             shape in proptest::collection::vec(0u64..100_000, 1..5),
-            fortran: bool,
+            fortran_order: bool,
             stars in 1usize..25,
             at in 0usize..5,
         ) {
@@ -561,10 +561,10 @@ mod tests {
             let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
             let t = format!(
                 "{{'descr': '<u2', 'fortran_order': {}, 'shape': {tuple}, }}   \n",
-                if fortran { "True" } else { "False" }
+                if fortran_order { "True" } else { "False" }
             );
             let got = parse_placeholder(pre(t.as_bytes()), t.as_bytes());
-            let growth = if fortran { shape.len() - 1 } else { 0 };
+            let growth = if fortran_order { shape.len() - 1 } else { 0 };
             if at == growth {
                 let mut want = shape.clone();
                 want[at] = 0;

@@ -687,20 +687,24 @@ mod tests {
                 }
             })
             .collect();
-        for fortran in [false, true] {
-            let layout =
-                L::new(parse("'<f8'").unwrap(), fortran, vec![r as u64, c as u64]).unwrap();
+        for fortran_order in [false, true] {
+            let layout = L::new(
+                parse("'<f8'").unwrap(),
+                fortran_order,
+                vec![r as u64, c as u64],
+            )
+            .unwrap();
             let mut bytes = layout.to_npy_header();
             // Storage order: the same logical array either way.
             for p in 0..r * c {
-                let (i, j) = if fortran {
+                let (i, j) = if fortran_order {
                     (p % r, p / r)
                 } else {
                     (p / c, p % c)
                 };
                 bytes.extend_from_slice(&vals[i * c + j].to_le_bytes());
             }
-            let path = dir.path().join(format!("a{fortran}.npy"));
+            let path = dir.path().join(format!("a{fortran_order}.npy"));
             std::fs::write(&path, bytes).unwrap();
             let view = View::open(&path).unwrap();
             for axis in [Axis::All, Axis::Zero] {

@@ -190,9 +190,9 @@ fn opened(e: OpenError) -> crate::npy::Error {
 /// The index tuple of the element at storage position `pos` of an array of
 /// `shape` stored in C order (last index fastest) or Fortran order (first
 /// index fastest).
-pub fn unravel(mut pos: u64, shape: &[u64], fortran: bool) -> Vec<u64> {
+pub fn unravel(mut pos: u64, shape: &[u64], fortran_order: bool) -> Vec<u64> {
     let mut idx = vec![0u64; shape.len()];
-    let axes: Box<dyn Iterator<Item = usize>> = if fortran {
+    let axes: Box<dyn Iterator<Item = usize>> = if fortran_order {
         Box::new(0..shape.len())
     } else {
         Box::new((0..shape.len()).rev())
@@ -206,9 +206,9 @@ pub fn unravel(mut pos: u64, shape: &[u64], fortran: bool) -> Vec<u64> {
 }
 
 /// The storage position of the element at `idx` (the inverse of [`unravel`]).
-pub fn ravel(idx: &[u64], shape: &[u64], fortran: bool) -> u64 {
+pub fn ravel(idx: &[u64], shape: &[u64], fortran_order: bool) -> u64 {
     let mut pos = 0u64;
-    if fortran {
+    if fortran_order {
         for ax in (0..shape.len()).rev() {
             pos = pos * shape[ax] + idx[ax];
         }
@@ -236,8 +236,8 @@ pub fn index_repr(idx: &[u64]) -> String {
 
 /// Whether storage order and logical (C) order agree: C order, or at most
 /// one dimension longer than 1.
-pub fn storage_is_logical(shape: &[u64], fortran: bool) -> bool {
-    !fortran || shape.iter().filter(|&&d| d > 1).count() <= 1
+pub fn storage_is_logical(shape: &[u64], fortran_order: bool) -> bool {
+    !fortran_order || shape.iter().filter(|&&d| d > 1).count() <= 1
 }
 
 #[cfg(test)]

@@ -342,10 +342,10 @@ pub fn numpy_cases(py: &str, dir: &Path) -> Vec<serde_json::Value> {
 }
 
 /// Writes a `.npy` file from a header made by our own writer and raw data.
-pub fn write_npy(path: &Path, descr: &str, fortran: bool, shape: &[u64], data: &[u8]) {
+pub fn write_npy(path: &Path, descr: &str, fortran_order: bool, shape: &[u64], data: &[u8]) {
     let l = npy_tools::npy::Layout::new(
         npy_tools::npy::pylit::parse(descr).unwrap(),
-        fortran,
+        fortran_order,
         shape.to_vec(),
     )
     .unwrap();

@@ -46,7 +46,7 @@ pub fn run(
             size: i.len,
             data_offset: i.data_offset,
             axis_len: i.axis_len,
-            fortran: i.fortran,
+            fortran_order: i.fortran_order,
         })
         .collect();
     let job = Job {

@@ -114,7 +114,7 @@ impl Geometry {
         let mut shape = self.joined.clone();
         shape[self.axis] = p.axis_len;
         self.data_bytes > 0
-            && p.fortran != (self.order == Order::F)
+            && p.fortran_order != (self.order == Order::F)
             && !both_contiguous(&shape)
             && self.part_bytes(p) > 0
     }
@@ -183,7 +183,7 @@ fn visit_pieces(
         shape[geo.axis] = p.axis_len;
         // C-order bytes of a shape are the Fortran-order bytes of its
         // reverse, so one transpose serves both ways.
-        if !p.fortran {
+        if !p.fortran_order {
             shape.reverse();
         }
         if n <= SMALL {

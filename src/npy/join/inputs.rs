@@ -20,7 +20,7 @@ pub const KEEP_OPEN: usize = 256;
 pub struct Input {
     pub data_offset: u64,
     pub axis_len: u64,
-    pub fortran: bool,
+    pub fortran_order: bool,
     /// (device, inode).
     pub id: (u64, u64),
     pub len: u64,
@@ -61,7 +61,7 @@ impl Parts for Inputs {
                 name: path,
                 data_offset: inp.data_offset,
                 axis_len: inp.axis_len,
-                fortran: inp.fortran,
+                fortran_order: inp.fortran_order,
             })?;
         }
         Ok(())
@@ -128,7 +128,7 @@ pub fn check_inputs(paths: Vec<PathBuf>, axis: i64, dest: &Dest) -> Result<(Inpu
         inputs.info.push(Input {
             data_offset: base + h.header_len,
             axis_len: p.axis_len(&h.shape),
-            fortran: h.fortran_order,
+            fortran_order: h.fortran_order,
             id: (meta.dev(), meta.ino()),
             len: meta.len(),
             held: None,

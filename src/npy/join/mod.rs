@@ -58,7 +58,7 @@ pub struct Part<'a> {
     /// Steps along the join axis.
     pub axis_len: u64,
     /// Whether its bytes are in Fortran order (its header's `fortran_order`).
-    pub fortran: bool,
+    pub fortran_order: bool,
 }
 
 /// The inputs, in order; visited once per batch of outer indices.

@@ -41,7 +41,7 @@ pub struct Run {
     pub header_len: u64,
     pub data_bytes: u64,
     pub axis_len: u64,
-    pub fortran: bool,
+    pub fortran_order: bool,
     pub count: u64,
 }
 
@@ -54,7 +54,7 @@ fn note_run(runs: &mut Option<Vec<Run>>, max_runs: usize, next: Run) {
         let continues = r.header_len == next.header_len
             && r.data_bytes == next.data_bytes
             && r.axis_len == next.axis_len
-            && r.fortran == next.fortran
+            && r.fortran_order == next.fortran_order
             && r.offset + r.count * (r.header_len + r.data_bytes) == next.offset;
         if continues {
             r.count += 1;
@@ -237,7 +237,7 @@ pub fn fast_pass<'a>(
                 header_len: hl,
                 data_bytes: a.data_bytes,
                 axis_len,
-                fortran: h.fortran_order,
+                fortran_order: h.fortran_order,
                 count: 1,
             },
         );
@@ -311,7 +311,7 @@ impl Parts for Stacked<'_> {
                             name: self.path,
                             data_offset: r.offset + k * step + r.header_len,
                             axis_len: r.axis_len,
-                            fortran: r.fortran,
+                            fortran_order: r.fortran_order,
                         })?;
                     }
                 }
@@ -326,7 +326,7 @@ impl Parts for Stacked<'_> {
                         name: self.path,
                         data_offset: e.data_offset(),
                         axis_len: self.planner.axis_len(&e.header.shape),
-                        fortran: e.header.fortran_order,
+                        fortran_order: e.header.fortran_order,
                     })?;
                 }
             }
@@ -435,7 +435,7 @@ pub fn careful_pass<'a>(
                 header_len: e.header.header_len,
                 data_bytes,
                 axis_len,
-                fortran: e.header.fortran_order,
+                fortran_order: e.header.fortran_order,
                 count: 1,
             },
         );

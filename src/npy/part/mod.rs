@@ -61,10 +61,10 @@ use serde_json::Value;
 use super::io::resolve_link;
 use super::join::Geometry;
 
-mod plan;
+mod fingerprint;
 mod range;
 
-use plan::{difference, fingerprint, total_size};
+use fingerprint::{difference, fingerprint, total_size};
 pub use range::write_range;
 
 /// Cuts between parts fall on multiples of this in the output file: 1 MiB,
@@ -131,7 +131,7 @@ pub struct Input {
     /// Steps along the join axis.
     pub axis_len: u64,
     /// Whether its bytes are in Fortran order.
-    pub fortran: bool,
+    pub fortran_order: bool,
 }
 
 /// What one part is asked to do.

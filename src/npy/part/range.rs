@@ -130,7 +130,7 @@ fn needs_transpose(geo: &Geometry, inp: &Input) -> bool {
     let mut shape = geo.joined.clone();
     shape[geo.axis] = inp.axis_len;
     geo.data_bytes > 0
-        && inp.fortran != (geo.order == Order::F)
+        && inp.fortran_order != (geo.order == Order::F)
         && !both_contiguous(&shape)
         && geo.outer.saturating_mul(geo.block(inp.axis_len)) > 0
 }
@@ -166,7 +166,7 @@ fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Re
         shape[geo.axis] = inp.axis_len;
         // C-order bytes of a shape are the Fortran-order bytes of its
         // reverse, so one transpose serves both ways.
-        if !inp.fortran {
+        if !inp.fortran_order {
             shape.reverse();
         }
         let t = Transposed::over(&map, &shape, isz);
@@ -383,7 +383,7 @@ mod tests {
                     name: path,
                     data_offset: i.data_offset,
                     axis_len: i.axis_len,
-                    fortran: i.fortran,
+                    fortran_order: i.fortran_order,
                 })?;
             }
             Ok(())
@@ -411,8 +411,13 @@ mod tests {
         let mut files = Vec::new();
         let mut planner: Option<Planner> = None;
         let mut fill = 0u8;
-        for (n, (shape, fortran)) in shapes.iter().enumerate() {
-            let l = Layout::new(pylit::parse("'<u2'").unwrap(), *fortran, shape.to_vec()).unwrap();
+        for (n, (shape, fortran_order)) in shapes.iter().enumerate() {
+            let l = Layout::new(
+                pylit::parse("'<u2'").unwrap(),
+                *fortran_order,
+                shape.to_vec(),
+            )
+            .unwrap();
             let mut bytes = l.to_npy_header();
             for _ in 0..l.data_bytes().unwrap() {
                 fill = fill.wrapping_add(1).wrapping_mul(7).wrapping_add(n as u8);
@@ -431,7 +436,7 @@ mod tests {
                 size: bytes.len() as u64,
                 data_offset: h.header_len,
                 axis_len: p.axis_len(&h.shape),
-                fortran: h.fortran_order,
+                fortran_order: h.fortran_order,
             };
             files.push((File::open(&path).unwrap(), path, input));
         }

@@ -20,7 +20,7 @@ pub(super) fn fingerprint(job: &Job) -> Value {
                 i.size,
                 i.data_offset,
                 i.axis_len,
-                i.fortran
+                i.fortran_order
             ])
         })
         .collect();
