@@ -1092,7 +1092,13 @@ impl Tmpfs {
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
+        // Lazily (`-l`): a child another test forks at this moment holds
+        // copies of our descriptors until it execs, and a plain umount
+        // then fails as busy, leaving the mount behind.
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 

@@ -8,15 +8,16 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::common::{python, run, tempdir, write_npy, TempDir};
+use crate::common::{python, run, tempdir, write_npy, RunDir};
 
-/// The generated cases (made once per test run), or `None` without numpy.
-pub fn cases() -> Option<&'static (TempDir, Value)> {
-    static CASES: OnceLock<Option<(TempDir, Value)>> = OnceLock::new();
+/// The generated cases (made once per test run, in a [`RunDir`]), or `None`
+/// without numpy.
+pub fn cases() -> Option<&'static (RunDir, Value)> {
+    static CASES: OnceLock<Option<(RunDir, Value)>> = OnceLock::new();
     CASES
         .get_or_init(|| {
             let py = python()?;
-            let dir = tempdir();
+            let dir = RunDir::new("stats-cases");
             let out = std::process::Command::new(py)
                 .arg(crate::common::repo().join("tests/numpy/stats_diff_cases.py"))
                 .arg(dir.path())

@@ -513,19 +513,25 @@ pub fn copy_blocks(
         progress(len);
         return Ok(());
     }
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(BLOCKS);
-    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(BLOCKS);
-    for _ in 0..BLOCKS {
-        empty_tx
-            .send(vec![0u8; BLOCK])
-            .expect("the channel holds BLOCKS");
+    // One allocation of all the blocks, kept for the next copy: a fresh one
+    // costs its page faults every time, which small copies notice.
+    static SPARE: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+    let spare = |m: &std::sync::Mutex<Option<Vec<u8>>>| match m.lock() {
+        Ok(mut g) => g.take(),
+        Err(p) => p.into_inner().take(),
+    };
+    let mut arena = spare(&SPARE).unwrap_or_else(|| vec![0u8; BLOCK * BLOCKS]);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(&mut [u8], usize)>(BLOCKS);
+    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<&mut [u8]>(BLOCKS);
+    for block in arena.chunks_mut(BLOCK) {
+        empty_tx.send(block).expect("the channel holds BLOCKS");
     }
-    std::thread::scope(|s| {
+    let result = std::thread::scope(|s| {
         let reader = s.spawn(move || {
             let mut at = 0u64;
             while at < len {
                 // The writer stopped taking blocks: it failed.
-                let Ok(mut buf) = empty_rx.recv() else { break };
+                let Ok(buf) = empty_rx.recv() else { break };
                 let n = ((len - at) as usize).min(BLOCK);
                 read(&mut buf[..n], at)?;
                 see(&buf[..n]);
@@ -560,7 +566,11 @@ pub fn copy_blocks(
             return Err(CopyError::Read(io::Error::other("the copy stopped short")));
         }
         Ok(())
-    })
+    });
+    if let Ok(mut g) = SPARE.lock() {
+        *g = Some(arena);
+    }
+    result
 }
 
 /// The same error whichever way the copy went (kernel or buffer).

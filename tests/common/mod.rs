@@ -123,6 +123,42 @@ pub fn tempdir() -> TempDir {
     .expect("tempdir")
 }
 
+/// A directory for data the tests of one run share, made once and kept in
+/// a static (which Rust never drops, so a `TempDir` there would never be
+/// removed): `npy-tests-TAG-PID` under the scratch root. Directories that
+/// earlier runs left behind (their process is gone) are removed when a new
+/// one is made.
+pub struct RunDir(PathBuf);
+
+impl RunDir {
+    pub fn new(tag: &str) -> RunDir {
+        let root = scratch_root()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(std::env::temp_dir);
+        let prefix = format!("npy-tests-{tag}-");
+        for e in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name.strip_prefix(&prefix).and_then(|p| p.parse().ok()) else {
+                continue;
+            };
+            // SAFETY: signal 0 only asks whether the process exists.
+            let gone = unsafe { libc::kill(pid, 0) } != 0
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+            if gone {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+        let dir = root.join(format!("{prefix}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the run's directory");
+        RunDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
 /// Where [`tempdir`] makes directories: `NPY_TEST_TMPDIR` when set; else
 /// `/dev/shm` when it is a writable tmpfs, not noexec, with at least 4 GiB
 /// free; else `None`, the system's temporary directory.
