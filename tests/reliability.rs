@@ -1358,6 +1358,18 @@ fn file_size_limit_zip_and_unzip() {
         None,
         TOO_LARGE,
     );
+    // A deflated member is streamed: its write failure names the output too.
+    exec(d, &["zip", "--compress", "-o", "c.npz", "a.npy"]).assert_ok("zip --compress");
+    let args = ["unzip", "c.npz", "-d", "out"];
+    let o = exec_with(d, &args, fsize_limit(), Duration::from_secs(60));
+    assert_refused_cleanly(
+        &o,
+        "unzip deflated",
+        &d.join("out"),
+        &d.join("out/a.npy"),
+        None,
+        TOO_LARGE,
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -260,7 +260,7 @@ impl Snapshot {
 
 /// Source files appended as one commit: the byte ranges to copy, in order.
 pub struct Batch<'f> {
-    parts: Vec<(&'f File, u64, u64)>,
+    parts: Vec<(&'f File, &'f Path, u64, u64)>,
     /// Rows along TARGET's growth axis.
     pub rows: u64,
     /// Data bytes.
@@ -275,24 +275,36 @@ impl<'f> Batch<'f> {
         grower: &Grower,
         batch: &[&'f Source],
         snap: &'f Snapshot,
-        tname: &str,
+        tname: &'f str,
     ) -> Result<Batch<'f>> {
-        let mut parts: Vec<(&File, u64, u64)> = Vec::with_capacity(batch.len());
+        let mut parts: Vec<(&File, &Path, u64, u64)> = Vec::with_capacity(batch.len());
         let mut rows = 0u64;
         let mut bytes = 0u64;
         for f in batch {
-            let (file, off, r, b) = if file_id(&f.file)? == snap.id {
-                (&snap.file, snap.offset, snap.rows, snap.bytes)
+            let (file, name, off, r, b) = if file_id(&f.file)? == snap.id {
+                (
+                    &snap.file,
+                    Path::new(tname),
+                    snap.offset,
+                    snap.rows,
+                    snap.bytes,
+                )
             } else {
                 let h = &f.scan.header;
                 let r = check_fits(&Named::of(&f.name, h), &Named::of(tname, grower.header()))?;
-                (&f.file, h.header_len, r, f.scan.expected_bytes)
+                (
+                    &f.file,
+                    Path::new(&f.name),
+                    h.header_len,
+                    r,
+                    f.scan.expected_bytes,
+                )
             };
             rows = rows
                 .checked_add(r)
                 .ok_or_else(|| Error::invalid("the row count would overflow").at(tname))?;
             bytes = bytes.saturating_add(b);
-            parts.push((file, off, b));
+            parts.push((file, name, off, b));
         }
         Ok(Batch { parts, rows, bytes })
     }
@@ -306,8 +318,8 @@ impl<'f> Batch<'f> {
     /// Copies the sources and commits them (`progress` counts `bytes`).
     pub fn write(self, grower: &mut Grower, progress: &mut dyn Progress) -> Result<()> {
         let mut done = 0u64;
-        for (file, off, len) in self.parts {
-            grower.append_range(file, off, len, &mut |n| progress.set(done + n))?;
+        for (file, name, off, len) in self.parts {
+            grower.append_range(file, name, off, len, &mut |n| progress.set(done + n))?;
             done += len;
         }
         grower.commit(self.rows)

@@ -107,7 +107,8 @@ impl Error {
 
     /// Names the file (or stream) the error concerns. An error that already
     /// names that file is left as it is (the name is said once); one that
-    /// names another is kept whole under the new name (`IN: OUT: what`).
+    /// names another is kept whole under the new name, which comes first
+    /// (`NEW: OLD: what`).
     pub fn at(self, path: impl AsRef<Path>) -> Error {
         let path = path.as_ref();
         match &self.path {

@@ -241,6 +241,7 @@ impl Grower {
             data,
             progress,
         )
+        .map_err(io::Error::from)
         .doing("cannot copy into the new file")
         .at(&p)?;
         self.header.version = version;
@@ -252,17 +253,17 @@ impl Grower {
         Ok(())
     }
 
-    /// Appends `len` bytes of `src` from `off`, in the kernel where possible.
+    /// Appends `len` bytes of `src` (named `src_name`) from `off`.
     pub fn append_range(
         &mut self,
         src: &File,
+        src_name: &Path,
         off: u64,
         len: u64,
         progress: &mut dyn FnMut(u64),
     ) -> Result<()> {
         copy_range(src, off, self.dst_file(), self.written_end, len, progress)
-            .doing("cannot write")
-            .at(&self.path)?;
+            .map_err(|e| e.named(src_name, &self.path, "cannot write"))?;
         self.written_end += len;
         Ok(())
     }
@@ -277,6 +278,7 @@ impl Grower {
     ) -> Result<u64> {
         let at = self.written_end;
         let got = copy_stream(src, self.dst_file(), at, len, progress)
+            .map_err(io::Error::from)
             .doing("cannot write")
             .at(&self.path)?;
         self.written_end += got;

@@ -1,7 +1,8 @@
 //! IO that must not lose data, in one place: advisory locks that survive a
 //! rename of the locked path, new files that appear whole or not at all
 //! (temporary file beside the target, synced, renamed, directory synced),
-//! and copies of byte ranges done in the kernel where it can.
+//! and copies of byte ranges ([`copy_range`]: the kernel's where offsets
+//! line up within a page, [`copy_blocks`] elsewhere).
 //!
 //! Ordering rule for growing a file in place: data first (written past the
 //! old end, synced), header last (rewritten in place, synced). A crash
@@ -15,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{Error, IoResultExt, Result, ResultExt};
 
-/// Buffer size for copies the kernel cannot do for us. Large enough that
+/// Buffer size for copies from streams and to writers. Large enough that
 /// syscall overhead vanishes, small enough to keep memory flat.
 pub const COPY_BUF: usize = 4 << 20;
 
@@ -433,14 +434,16 @@ pub fn copy_range(
     mut dst_off: u64,
     len: u64,
     progress: &mut dyn FnMut(u64),
-) -> io::Result<()> {
+) -> std::result::Result<(), CopyError> {
     let page = super::map::page_size() as u64;
     let mut left = len;
     if src_off % page == dst_off % page {
         while left > 0 {
             let chunk = left.min(1 << 30) as usize;
-            match super::sys::copy_file_range(src, &mut src_off, dst, &mut dst_off, chunk)? {
-                Some(0) => return Err(source_ended()),
+            match super::sys::copy_file_range(src, &mut src_off, dst, &mut dst_off, chunk)
+                .map_err(CopyError::Kernel)?
+            {
+                Some(0) => return Err(CopyError::Read(source_ended())),
                 Some(n) => {
                     left -= n as u64;
                     progress(len - left);
@@ -462,18 +465,44 @@ pub fn copy_range(
         &mut |n| progress(done + n),
         &mut |_| {},
     )
-    .map_err(|e| match e {
-        CopyError::Read(e) | CopyError::Write(e) => e,
-    })
 }
 
-/// Which side of a [`copy_blocks`] failed.
+/// Which side of a copy failed.
 #[derive(Debug)]
 pub enum CopyError {
     /// Reading the source (`UnexpectedEof`: it ended early).
     Read(io::Error),
     /// Writing the destination.
     Write(io::Error),
+    /// The kernel's copy, which does not say which side failed.
+    Kernel(io::Error),
+}
+
+impl CopyError {
+    /// The IO error, whichever side it came from.
+    pub fn into_io(self) -> io::Error {
+        match self {
+            CopyError::Read(e) | CopyError::Write(e) | CopyError::Kernel(e) => e,
+        }
+    }
+
+    /// An error naming the file at fault: `src` when reading it failed (or
+    /// it ended early), else `dst`, with `doing` (`cannot write`).
+    pub fn named(self, src: &Path, dst: &Path, doing: &str) -> Error {
+        match self {
+            CopyError::Read(e) => Error::io("cannot read", e).at(src),
+            CopyError::Kernel(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Error::io("cannot read", e).at(src)
+            }
+            CopyError::Write(e) | CopyError::Kernel(e) => Error::io(doing.to_string(), e).at(dst),
+        }
+    }
+}
+
+impl From<CopyError> for io::Error {
+    fn from(e: CopyError) -> io::Error {
+        e.into_io()
+    }
 }
 
 /// Copies `len` bytes of `src` from `src_off` to `dst` at `dst_off` through
@@ -496,6 +525,14 @@ pub fn copy_blocks(
     const BLOCK: usize = 256 << 10;
     /// Blocks in flight between the two threads.
     const BLOCKS: usize = 4;
+    // One allocation of all the blocks, kept for the next copy: a fresh one
+    // costs its page faults every time, which small copies notice.
+    static SPARE: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
+    let take = || match SPARE.lock() {
+        Ok(mut g) => g.take(),
+        Err(p) => p.into_inner().take(),
+    };
+    let mut arena = take().unwrap_or_else(|| vec![0u8; BLOCK * BLOCKS]);
     let read = |buf: &mut [u8], at: u64| {
         src.read_exact_at(buf, src_off + at).map_err(|e| {
             CopyError::Read(if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -505,68 +542,80 @@ pub fn copy_blocks(
             })
         })
     };
-    if len <= BLOCK as u64 {
-        let mut buf = vec![0u8; len as usize];
-        read(&mut buf, 0)?;
-        see(&buf);
-        dst.write_all_at(&buf, dst_off).map_err(CopyError::Write)?;
-        progress(len);
-        return Ok(());
-    }
-    // One allocation of all the blocks, kept for the next copy: a fresh one
-    // costs its page faults every time, which small copies notice.
-    static SPARE: std::sync::Mutex<Option<Vec<u8>>> = std::sync::Mutex::new(None);
-    let spare = |m: &std::sync::Mutex<Option<Vec<u8>>>| match m.lock() {
-        Ok(mut g) => g.take(),
-        Err(p) => p.into_inner().take(),
-    };
-    let mut arena = spare(&SPARE).unwrap_or_else(|| vec![0u8; BLOCK * BLOCKS]);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(&mut [u8], usize)>(BLOCKS);
-    let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<&mut [u8]>(BLOCKS);
-    for block in arena.chunks_mut(BLOCK) {
-        empty_tx.send(block).expect("the channel holds BLOCKS");
-    }
-    let result = std::thread::scope(|s| {
-        let reader = s.spawn(move || {
+    // With a second thread: `None` when the system would not start one.
+    let threaded = (len > BLOCK as u64).then(|| {
+        std::thread::scope(|s| {
+            let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(&mut [u8], usize)>(BLOCKS);
+            let (empty_tx, empty_rx) = std::sync::mpsc::sync_channel::<&mut [u8]>(BLOCKS);
+            for block in arena.chunks_mut(BLOCK) {
+                empty_tx.send(block).expect("the channel holds BLOCKS");
+            }
+            let see = &mut *see;
+            let reader = std::thread::Builder::new()
+                .name("npy-copy".into())
+                .stack_size(256 << 10)
+                .spawn_scoped(s, move || {
+                    let mut at = 0u64;
+                    while at < len {
+                        // The writer stopped taking blocks: it failed.
+                        let Ok(buf) = empty_rx.recv() else { break };
+                        let n = ((len - at) as usize).min(BLOCK);
+                        read(&mut buf[..n], at)?;
+                        see(&buf[..n]);
+                        if full_tx.send((buf, n)).is_err() {
+                            break;
+                        }
+                        at += n as u64;
+                    }
+                    Ok(())
+                })
+                .ok()?;
+            let mut written = Ok(());
             let mut at = 0u64;
-            while at < len {
-                // The writer stopped taking blocks: it failed.
-                let Ok(buf) = empty_rx.recv() else { break };
-                let n = ((len - at) as usize).min(BLOCK);
-                read(&mut buf[..n], at)?;
-                see(&buf[..n]);
-                if full_tx.send((buf, n)).is_err() {
+            for (buf, n) in full_rx.iter() {
+                written = dst.write_all_at(&buf[..n], dst_off + at);
+                if written.is_err() {
                     break;
                 }
                 at += n as u64;
+                progress(at);
+                // The reader may be done and have dropped its end.
+                let _ = empty_tx.send(buf);
+            }
+            drop(full_rx);
+            drop(empty_tx);
+            let done = reader.join().unwrap_or_else(|_| {
+                Err(CopyError::Read(io::Error::other(
+                    "the reading thread failed",
+                )))
+            });
+            Some(done.and_then(|()| {
+                written.map_err(CopyError::Write)?;
+                if at != len {
+                    return Err(CopyError::Read(io::Error::other("the copy stopped short")));
+                }
+                Ok(())
+            }))
+        })
+    });
+    let result = match threaded.flatten() {
+        Some(r) => r,
+        // Small, or no thread to be had: the same blocks, one after another.
+        None => (|| {
+            let buf = &mut arena[..BLOCK];
+            let mut at = 0u64;
+            while at < len {
+                let n = ((len - at) as usize).min(BLOCK);
+                read(&mut buf[..n], at)?;
+                see(&buf[..n]);
+                dst.write_all_at(&buf[..n], dst_off + at)
+                    .map_err(CopyError::Write)?;
+                at += n as u64;
+                progress(at);
             }
             Ok(())
-        });
-        let mut written = Ok(());
-        let mut at = 0u64;
-        for (buf, n) in full_rx.iter() {
-            written = dst.write_all_at(&buf[..n], dst_off + at);
-            if written.is_err() {
-                break;
-            }
-            at += n as u64;
-            progress(at);
-            // The reader may be done and have dropped its end.
-            let _ = empty_tx.send(buf);
-        }
-        drop(full_rx);
-        drop(empty_tx);
-        reader.join().unwrap_or_else(|_| {
-            Err(CopyError::Read(io::Error::other(
-                "the reading thread failed",
-            )))
-        })?;
-        written.map_err(CopyError::Write)?;
-        if at != len {
-            return Err(CopyError::Read(io::Error::other("the copy stopped short")));
-        }
-        Ok(())
-    });
+        })(),
+    };
     if let Ok(mut g) = SPARE.lock() {
         *g = Some(arena);
     }
@@ -589,7 +638,7 @@ pub fn copy_stream(
     mut dst_off: u64,
     len: u64,
     progress: &mut dyn FnMut(u64),
-) -> io::Result<u64> {
+) -> std::result::Result<u64, CopyError> {
     let mut buf = vec![0u8; COPY_BUF.min(len as usize).max(1)];
     let mut done = 0u64;
     while done < len {
@@ -598,9 +647,10 @@ pub fn copy_stream(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
+            Err(e) => return Err(CopyError::Read(e)),
         };
-        dst.write_all_at(&buf[..n], dst_off)?;
+        dst.write_all_at(&buf[..n], dst_off)
+            .map_err(CopyError::Write)?;
         dst_off += n as u64;
         done += n as u64;
         progress(done);
@@ -780,6 +830,33 @@ mod tests {
             let want = &data[src_off as usize..(src_off + len) as usize];
             assert!(out == want, "{ctx}: bytes differ");
         }
+    }
+
+    /// Which side failed is kept, aligned (kernel) or not (blocks), so that
+    /// messages name the file at fault.
+    #[test]
+    fn copy_range_names_the_failing_side() {
+        let data = vec![7u8; 3 << 20];
+        let src = tempfile::tempfile().unwrap();
+        src.write_all_at(&data, 0).unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        for (src_off, dst_off) in [(0, 0), (0, 5)] {
+            let e =
+                copy_range(&src, src_off + 100, &dst, dst_off, 3 << 20, &mut |_| {}).unwrap_err();
+            let (CopyError::Read(e) | CopyError::Kernel(e)) = e else {
+                panic!("{src_off} -> {dst_off}: {e:?}")
+            };
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+            let named = copy_range(&src, src_off + 100, &dst, dst_off, 3 << 20, &mut |_| {})
+                .unwrap_err()
+                .named(Path::new("in.npy"), Path::new("out.npy"), "cannot write");
+            assert_eq!(named.path(), Some(Path::new("in.npy")), "{named}");
+        }
+        let path = tempfile::NamedTempFile::new().unwrap();
+        let ro = File::open(path.path()).unwrap();
+        let e = copy_range(&src, 0, &ro, 5, 1 << 20, &mut |_| {}).unwrap_err();
+        let named = e.named(Path::new("in.npy"), Path::new("out.npy"), "cannot write");
+        assert_eq!(named.path(), Some(Path::new("out.npy")), "{named}");
     }
 
     #[test]

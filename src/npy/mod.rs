@@ -28,7 +28,7 @@
 //!   filesystem (`concat --part K/N`): the cut, the staging directory, the
 //!   completion record and the publication;
 //! - [`io`]: locking, temporary file + rename, data-then-header, fsync and
-//!   kernel-side copies, for every command that writes; [`sys`]: the
+//!   copies of byte ranges, for every command that writes; [`sys`]: the
 //!   Linux-only system calls, each with its portable fallback; [`sink`]:
 //!   the output of a join (a new file, its writeback started as it is
 //!   written, or a stream); [`map`]: memory maps of inputs that survive the

@@ -4,7 +4,8 @@
 //!
 //! The central directory is parsed by the `zip` crate; member data is read
 //! here, with positioned reads, so that a stored member's bytes can be used
-//! where they lie (a byte range of the archive) and copied in the kernel.
+//! where they lie (a byte range of the archive), copied with their CRC
+//! computed on the way ([`copy_with_crc`]).
 //!
 //! # API for commands that read arrays
 //!
@@ -397,8 +398,9 @@ impl Archive {
     }
 
     /// Writes the member's bytes to `dst` from offset 0 and checks them
-    /// against the recorded CRC. A stored member is copied in the kernel
-    /// while another thread computes the CRC of the same range.
+    /// against the recorded CRC. A stored member is copied by
+    /// [`copy_with_crc`], which computes the CRC on the way; a deflated one
+    /// is inflated as a stream.
     pub fn extract(
         &mut self,
         m: &Member,
@@ -418,7 +420,12 @@ impl Archive {
             }
             MemberData::Stream(mut r) => {
                 // One byte more than recorded, to notice a longer stream.
-                let n = copy_stream(&mut r, dst, 0, m.size.saturating_add(1), progress)?;
+                let n = copy_stream(&mut r, dst, 0, m.size.saturating_add(1), progress).map_err(
+                    |e| match e {
+                        CopyError::Write(e) => NpzError::Write(e),
+                        e => NpzError::Io(e.into_io()),
+                    },
+                )?;
                 if n != m.size {
                     return Err(NpzError::Size {
                         recorded: m.size,
@@ -568,8 +575,8 @@ pub fn copy_with_crc(
         h.update(b)
     })
     .map_err(|e| match e {
-        CopyError::Read(e) => NpzError::Io(e),
         CopyError::Write(e) => NpzError::Write(e),
+        e => NpzError::Io(e.into_io()),
     })?;
     Ok(h.finalize())
 }
@@ -593,7 +600,7 @@ pub fn scan_range(file: &File, offset: u64, len: u64) -> Result<Scan, NpzError> 
         return Ok(scan);
     }
     let tmp = tempfile::tempfile()?;
-    copy_range(file, offset, &tmp, 0, len, &mut |_| {})?;
+    copy_range(file, offset, &tmp, 0, len, &mut |_| {}).map_err(io::Error::from)?;
     Ok(scan_file(&tmp)?)
 }
 
@@ -747,8 +754,8 @@ pub struct NewMember<'a> {
 }
 
 /// Writes an archive holding `members`, each byte-identical to its file,
-/// to `out` (from offset 0). Stored members are copied in the kernel while
-/// their CRC is computed by a second thread; `compress` deflates them
+/// to `out` (from offset 0). Stored members are copied by [`copy_with_crc`]
+/// (the CRC computed on the way); `compress` deflates them
 /// instead (level 6, as Python's zipfile does). Members of 4 GiB or more
 /// (less a margin for deflate's worst-case growth) get ZIP64 fields. `progress` gets the input bytes done so far.
 pub fn write_archive(

@@ -517,6 +517,7 @@ fn rewrite(locked: &Locked, p: &Fix, progress: &mut dyn super::Progress) -> Resu
     copy_range(file, p.header_len, nf.file(), hl, p.copy_len(), &mut |n| {
         progress.set(n)
     })
+    .map_err(std::io::Error::from)
     .doing("cannot copy the data")?;
     // Zero-fill: the missing bytes of the last row.
     nf.file()

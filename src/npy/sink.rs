@@ -1,7 +1,7 @@
 //! The output of a join or conversion: a new file written with positioned
 //! writes (its writeback started as the copy goes, for a durable result) or
 //! a stream, fed through one buffer, by vectored writes of borrowed slices,
-//! or by kernel-side copies of file ranges.
+//! or by copies of file ranges ([`super::io::copy_range`]).
 
 use std::fs::File;
 use std::io::{self, IoSlice, Write};
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use super::error::{Error, IoResultExt, Result, ResultExt};
 
-use super::io::copy_range;
+use super::io::{copy_range, CopyError};
 use super::Progress;
 
 /// Output buffer: blocks are assembled here before one write.
@@ -35,7 +35,7 @@ pub enum Sink<'a> {
 }
 
 /// Appends bytes and file ranges to a [`Sink`] through one buffer; ranges
-/// of a MiB or more go straight from file to file in the kernel.
+/// of a MiB or more go straight from file to file ([`copy_range`]).
 pub struct Out<'a> {
     sink: Sink<'a>,
     name: &'a str,
@@ -252,13 +252,13 @@ impl<'a> Out<'a> {
                 Sink::File { file: out, .. } => {
                     let progress = &mut *self.progress;
                     copy_range(file, off, out, start, len, &mut |n| progress.set(start + n))
-                        .map_err(|e| {
-                            if e.kind() == io::ErrorKind::UnexpectedEof {
-                                rerr(e)
-                            } else {
-                                Error::io(format!("cannot copy {} into it", name.display()), e)
-                                    .at(self.name)
-                            }
+                        .map_err(|e| match e {
+                            CopyError::Write(e) => Error::io("cannot write", e).at(self.name),
+                            e => e.named(
+                                name,
+                                Path::new(self.name),
+                                &format!("cannot copy {} into it", name.display()),
+                            ),
                         })?;
                     self.buf_start += len;
                     self.start_writeback();

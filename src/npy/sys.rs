@@ -54,14 +54,19 @@ pub fn start_writeback(file: &File, off: u64, len: u64) {
 }
 
 /// Reserves the blocks of `len` bytes of `file` from `off` without writing
-/// them (holes read as zeros still, data is kept; the range must lie within
-/// the file, whose size is then not changed), so that writes into the range
+/// them (holes read as zeros still, data is kept), so that writes into the
+/// range
 /// find their blocks allocated instead of allocating each block as it is
 /// written: on ext4 that makes a buffered copy about a quarter cheaper in
 /// CPU. A hint, like [`start_writeback`]: `false` when it did nothing
 /// (other systems, a filesystem without it, no space, any error), and the
 /// writes allocate as usual then. Never emulated by writing zeros (which
 /// `posix_fallocate` does where the filesystem lacks it).
+///
+/// A range past the file's end makes the file that long (zeros until
+/// written), so this is for files being made whose every byte in the range
+/// is about to be written (a temporary output, a staging file): never for
+/// a file that others read while it grows, such as an append's target.
 pub fn preallocate(file: &File, off: u64, len: u64) -> bool {
     !portable() && len > 0 && imp::preallocate(file, off, len)
 }
@@ -161,8 +166,8 @@ mod imp {
         loop {
             // SAFETY: a plain syscall on a descriptor we borrow for its
             // duration; mode 0 only allocates the holes in the range and
-            // never changes the file's bytes (nor its size, the range being
-            // within it).
+            // never changes the file's bytes (it extends the size to the
+            // range's end when that is past it).
             let r = unsafe { libc::fallocate(file.as_raw_fd(), 0, off, len) };
             if r == 0 {
                 return true;

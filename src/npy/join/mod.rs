@@ -14,7 +14,7 @@
 //! result's memory order every input contributes, for each index of the axes
 //! before the join axis ("outer"), one contiguous block. When there is one
 //! outer index (joining along the growth axis) that is one contiguous copy per
-//! input, done in the kernel (`copy_file_range`) when it is large; otherwise
+//! input, by [`super::io::copy_range`] when it is large; otherwise
 //! the blocks are interleaved through one bounded buffer, a batch of outer
 //! indices at a time, reading each input's batch with one positioned read.
 //! An input stored in the other memory order than the result's is read
