@@ -46,7 +46,7 @@ extern "C" fn note_closed_stdout() {
 static NOTE_CLOSED_STDOUT: extern "C" fn() = note_closed_stdout;
 
 /// Call first thing in `main`. (What it needs to know about stdout was
-/// noted before `main`, see [`note_closed_stdout`]; this keeps that code
+/// noted before `main`, see `note_closed_stdout`; this keeps that code
 /// linked in.)
 pub fn init() {
     std::hint::black_box(&NOTE_CLOSED_STDOUT);

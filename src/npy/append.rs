@@ -356,7 +356,7 @@ fn ready(fd: std::os::fd::RawFd) -> bool {
 }
 
 /// Appends each whole array of a `.npy` stream. Whole arrays are committed
-/// as the stream goes (see [`Pace`]), and all of them before any error.
+/// as the stream goes (see `Pace`), and all of them before any error.
 /// Returns how many arrays the stream held.
 pub fn append_stream<R: Read + AsRawFd>(
     grower: &mut Grower,

@@ -4,7 +4,7 @@
 //! printed.
 //!
 //! The byte-level rules (byte order, sign extension, half floats, complex
-//! layout, NaT) are those of [`values`](super::values), which `show` decodes
+//! layout, NaT) are those of [`values`], which `show` decodes
 //! with; this module adds what only `stats` and `diff` need: [`Kind`] + [`Val`]
 //! (a flat, `Copy` value, one element at a time, what `diff` needs), x87 long
 //! doubles, and the [`Elem`] trait, which loads one fixed type with the
@@ -94,7 +94,7 @@ pub enum Val {
 }
 
 /// Decodes a scalar of `kind` from the start of `b` (which holds at least
-/// its size), by the rules of [`values`](super::values).
+/// its size), by the rules of [`values`].
 pub fn decode(kind: Kind, b: &[u8]) -> Val {
     match kind {
         Kind::Bool => Val::Bool(b[0] != 0),

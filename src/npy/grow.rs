@@ -9,7 +9,7 @@
 //!   of the header that change lie within one page (so one `pwrite` either
 //!   happens or does not, even under SIGKILL): data past the old end, synced,
 //!   then the header's row count rewritten at the same length, the rest of
-//!   its text kept byte for byte ([`keep_text_header`]), synced. A crash in
+//!   its text kept byte for byte (`keep_text_header`), synced. A crash in
 //!   between leaves a header behind its data, which `npy repair` fixes;
 //! - **fresh**, otherwise: a new file beside the target with numpy's header
 //!   (room for 21 digits), the old data and the new data, synced and renamed

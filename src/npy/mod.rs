@@ -20,7 +20,7 @@
 //!   makes of an array;
 //! - [`values`]: decoding elements of every dtype from their bytes, read
 //!   with positioned reads;
-//! - [`print`]: numpy's array printing, ported; [`export`]: values as CSV
+//! - [`print`](mod@print): numpy's array printing, ported; [`export`]: values as CSV
 //!   cells and JSON;
 //! - [`npz`]: `.npz` archives (zip files of `.npy` members) and `ARCHIVE:NAME`
 //!   paths;

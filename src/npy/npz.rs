@@ -21,7 +21,7 @@
 //!   into an unnamed temporary file (memory stays flat; disk use is the
 //!   member's size). Plain files give `None` and are opened as before;
 //! - [`scan_range`] judges the `.npy` bytes of a range the way
-//!   [`scan_file`](super::scan::scan_file) judges a whole file.
+//!   [`scan_file`] judges a whole file.
 //!
 //! So a command that reads one array does
 //! `let (file, offset, len) = npz::open_array(path)?;` then

@@ -819,7 +819,7 @@ impl Py {
     }
 }
 
-/// Python 3's `repr(str)` as a new string (see [`repr_str`]).
+/// Python 3's `repr(str)` as a new string (see `repr_str`).
 pub fn str_repr(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     repr_str(s, &mut out);
