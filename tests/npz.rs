@@ -224,6 +224,7 @@ fn zip64_archives_write_and_read() {
             .zip(&files)
             .map(|(n, f)| npy_tools::npy::npz::NewMember {
                 entry: format!("{n}.npy"),
+                name: format!("{n}.npy"),
                 file: f,
                 offset: 0,
                 len: f.metadata().unwrap().len(),

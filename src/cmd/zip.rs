@@ -98,16 +98,21 @@ pub fn run(args: Args, g: super::Global) -> Result<Outcome> {
         .iter()
         .map(|i| NewMember {
             entry: format!("{}.npy", i.name),
+            name: i.shown.clone(),
             file: &i.file,
             offset: i.offset,
             len: i.len,
             mtime: i.mtime,
         })
         .collect();
-    write_archive(new.file(), &members, args.compress, &mut |n| {
+    match write_archive(new.file(), &members, args.compress, &mut |n| {
         progress.set(n)
-    })
-    .with_context(|| format!("{out_name}: cannot write"))?;
+    }) {
+        Ok(()) => {}
+        // The input's own name and fault, not the archive's.
+        Err(e @ npz::NpzError::Input { .. }) => return Err(e.into()),
+        Err(e) => return Err(e).with_context(|| format!("{out_name}: cannot write")),
+    }
     progress.finish();
     let sync = !args.no_sync;
     if args.force {

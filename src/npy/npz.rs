@@ -94,6 +94,11 @@ pub enum NpzError {
     /// The member's bytes are not a readable `.npy` file.
     Format(FormatError),
     Io(io::Error),
+    /// Reading an input of `zip` failed (`name`: the input as given).
+    Input {
+        name: String,
+        source: io::Error,
+    },
     /// Writing the member's bytes out failed: the output is at fault, not
     /// the archive (callers say "cannot write" and name the output).
     Write(io::Error),
@@ -136,6 +141,7 @@ impl std::fmt::Display for NpzError {
             NpzError::Format(e) => write!(f, "{e}"),
             NpzError::Io(e) => write!(f, "{e}"),
             NpzError::Write(e) => write!(f, "{e}"),
+            NpzError::Input { name, source } => write!(f, "{name}: cannot read: {source}"),
         }
     }
 }
@@ -743,6 +749,8 @@ pub fn extraction_path(dir: &Path, entry: &str) -> Result<PathBuf, NpzError> {
 pub struct NewMember<'a> {
     /// The entry name (`x.npy`).
     pub entry: String,
+    /// The input as given, for messages.
+    pub name: String,
     pub file: &'a File,
     /// Where its bytes start in `file` (0 for a `.npy` file, the data
     /// offset for a stored member of another archive).
@@ -816,7 +824,9 @@ fn add_members(
             let mut at = 0u64;
             while at < m.len {
                 let n = ((m.len - at) as usize).min(buf.len());
-                m.file.read_exact_at(&mut buf[..n], m.offset + at)?;
+                m.file
+                    .read_exact_at(&mut buf[..n], m.offset + at)
+                    .map_err(|e| input_error(m, e))?;
                 zw.write_all(&buf[..n])?;
                 at += n as u64;
                 progress(done + at);
@@ -836,6 +846,10 @@ fn add_members(
             let base = done;
             let crc = copy_with_crc(m.file, m.offset, w, start, m.len, &mut |n| {
                 progress(base + n)
+            })
+            .map_err(|e| match e {
+                NpzError::Io(e) => input_error(m, e),
+                e => e,
             })?;
             w.seek(SeekFrom::Start(start + m.len))?;
             // SAFETY: as above: `m.len` bytes were written for this entry and
@@ -845,6 +859,22 @@ fn add_members(
         done += m.len;
     }
     Ok(())
+}
+
+/// An input of `zip` that could not be read, or ended early.
+fn input_error(m: &NewMember<'_>, e: io::Error) -> NpzError {
+    let source = if e.kind() == io::ErrorKind::UnexpectedEof {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "ended before the bytes its header promises (changed while being read?)",
+        )
+    } else {
+        e
+    };
+    NpzError::Input {
+        name: m.name.clone(),
+        source,
+    }
 }
 
 /// A zip timestamp (UTC civil time) for seconds since the epoch; `None`
@@ -954,6 +984,31 @@ pub fn records(path: &Path) -> Option<Vec<Record>> {
 mod tests {
     use super::*;
 
+    /// An input shorter than its member: an error naming the input, for a
+    /// stored member and a deflated one.
+    #[test]
+    fn short_inputs_are_named() {
+        let src = tempfile::tempfile().unwrap();
+        src.write_all_at(&vec![1u8; 300_000], 0).unwrap();
+        for compress in [false, true] {
+            let out = tempfile::tempfile().unwrap();
+            let m = NewMember {
+                entry: "x.npy".into(),
+                name: "in.npy".into(),
+                file: &src,
+                offset: 0,
+                len: 400_000,
+                mtime: None,
+            };
+            let e = write_archive(&out, &[m], compress, &mut |_| {}).unwrap_err();
+            let NpzError::Input { name, source } = &e else {
+                panic!("compress {compress}: {e}")
+            };
+            assert_eq!(name, "in.npy");
+            assert_eq!(source.kind(), io::ErrorKind::UnexpectedEof, "{e}");
+        }
+    }
+
     #[test]
     fn copy_with_crc_copies_and_hashes_every_step() {
         let step = 4u64 << 20;
@@ -1037,6 +1092,7 @@ mod tests {
             let out = File::create(&a).unwrap();
             let m = NewMember {
                 entry: "x.npy".into(),
+                name: npy.display().to_string(),
                 file: &src,
                 offset: 0,
                 len: bytes.len() as u64,
