@@ -21,8 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{anyhow, Result};
 
-pub use crate::npy::io::io_words;
-use crate::npy::io::lower_first;
+pub use crate::npy::error::io_words;
+use crate::npy::error::lower_first;
 
 /// stdout was closed when npy started.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);

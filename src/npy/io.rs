@@ -682,29 +682,6 @@ pub fn copy_to_writer(
 /// between pages.
 pub const PAGE: u64 = 4096;
 
-/// An IO error in words: "no such file or directory", without Rust's
-/// "(os error 2)" suffix, and lower-case so it reads inside a sentence.
-pub fn io_words(e: &io::Error) -> String {
-    let s = e.to_string();
-    let s = match s.rfind(" (os error ") {
-        Some(i) if s.ends_with(')') => s[..i].to_string(),
-        _ => s,
-    };
-    lower_first(&s)
-}
-
-/// `s` with its first letter lower-cased when it starts a capitalised word.
-pub fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        // Only a capitalised word ("No such file"), not an acronym ("EOF").
-        Some(f) if f.is_uppercase() && c.clone().next().is_some_and(char::is_lowercase) => {
-            f.to_lowercase().chain(c).collect()
-        }
-        _ => s.to_string(),
-    }
-}
-
 /// First and one-past-last differing byte of two equal-length headers.
 pub fn diff_span(a: &[u8], b: &[u8]) -> (usize, usize) {
     let n = a.len().min(b.len());
