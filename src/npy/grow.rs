@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use super::error::{Error, IoResultExt, Result, ResultExt};
 
 use super::header::{parse_dict, parse_preamble, Header, Layout, Version};
-use super::io::{copy_range, copy_stream, header_patch, Locked, NewFile, PAGE};
+use super::io::{copy_range, copy_stream, header_patch, within_one_page, Locked, NewFile, PAGE};
 
 /// Creates `path` holding an empty array (the growth axis 0) with numpy's
 /// header. Returns `false`, creating nothing, when a file appeared there
@@ -480,7 +480,7 @@ fn header_patch_is_atomic(header: &Header, bytes: &[u8]) -> bool {
     };
     let text_end = text_ends(bytes, span.end).0;
     let hi = text_end.max(text_end - span.len() + 20);
-    span.start as u64 / PAGE == (hi - 1) as u64 / PAGE
+    within_one_page(span.start as u64, hi as u64)
 }
 
 #[cfg(test)]

@@ -658,21 +658,24 @@ pub fn copy_stream(
     Ok(done)
 }
 
-/// Copies `len` bytes of `src` from `src_off` to a writer (stdout).
+/// Copies `len` bytes of `src` from `src_off` to a writer (stdout, a zip
+/// entry); `progress` is called with the bytes copied so far.
 pub fn copy_to_writer(
     src: &File,
-    mut src_off: u64,
+    src_off: u64,
     len: u64,
     out: &mut dyn Write,
-) -> io::Result<()> {
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), CopyError> {
     let mut buf = vec![0u8; COPY_BUF.min(len as usize).max(1)];
-    let mut left = len;
-    while left > 0 {
-        let n = (left as usize).min(buf.len());
-        src.read_exact_at(&mut buf[..n], src_off)?;
-        out.write_all(&buf[..n])?;
-        src_off += n as u64;
-        left -= n as u64;
+    let mut done = 0u64;
+    while done < len {
+        let n = ((len - done) as usize).min(buf.len());
+        src.read_exact_at(&mut buf[..n], src_off + done)
+            .map_err(CopyError::Read)?;
+        out.write_all(&buf[..n]).map_err(CopyError::Write)?;
+        done += n as u64;
+        progress(done);
     }
     Ok(())
 }
@@ -699,7 +702,12 @@ pub fn header_patch<'a>(old: &[u8], new: &'a [u8]) -> Option<(u64, &'a [u8])> {
     if lo >= hi {
         return Some((lo as u64, &new[lo..lo]));
     }
-    (lo as u64 / PAGE == (hi - 1) as u64 / PAGE).then(|| (lo as u64, &new[lo..hi]))
+    within_one_page(lo as u64, hi as u64).then(|| (lo as u64, &new[lo..hi]))
+}
+
+/// Whether the non-empty byte range `lo..hi` lies within one page.
+pub fn within_one_page(lo: u64, hi: u64) -> bool {
+    lo / PAGE == (hi - 1) / PAGE
 }
 
 /// Identity of a file (device, inode), to tell when two paths are one file.

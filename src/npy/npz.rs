@@ -40,14 +40,14 @@
 //! and [`write_archive`] builds an archive from `.npy` files.
 
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
 
 use zip::CompressionMethod;
 
 use super::header::{read_header, read_header_at, Header, MAGIC};
-use super::io::{copy_blocks, copy_range, copy_stream, CopyError};
+use super::io::{copy_blocks, copy_range, copy_stream, copy_to_writer, CopyError};
 use super::scan::{judge, scan_file, FileStatus, Scan};
 use super::{FormatError, ResultExt as _};
 
@@ -820,17 +820,12 @@ fn add_members(
                 .compression_method(CompressionMethod::Deflated)
                 .compression_level(Some(6));
             zw.start_file(m.entry.as_str(), opts)?;
-            let mut buf = vec![0u8; (1 << 20).min(m.len as usize).max(1)];
-            let mut at = 0u64;
-            while at < m.len {
-                let n = ((m.len - at) as usize).min(buf.len());
-                m.file
-                    .read_exact_at(&mut buf[..n], m.offset + at)
-                    .map_err(|e| input_error(m, e))?;
-                zw.write_all(&buf[..n])?;
-                at += n as u64;
-                progress(done + at);
-            }
+            copy_to_writer(m.file, m.offset, m.len, zw, &mut |n| progress(done + n)).map_err(
+                |e| match e {
+                    CopyError::Read(e) => input_error(m, e),
+                    e => NpzError::from(e.into_io()),
+                },
+            )?;
         } else {
             zw.start_file(
                 m.entry.as_str(),
