@@ -5,6 +5,7 @@
 #   bench/run.sh --full     adds 4 GiB concat and 1M saves
 #   bench/run.sh --only=stacked,transpose   some groups only (see bench.py)
 #   bench/run.sh --parts-only   only concat --part against one concat
+#   bench/run.sh --parts-only --reps=25   the same, 25 alternating runs each
 # Needs about 12 GiB free in $BENCH_DIR (default: a temp dir under target/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

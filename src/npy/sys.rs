@@ -1,16 +1,18 @@
 //! The Linux-only system calls, in one place, each with a portable fallback.
 //!
-//! Linux gives four speed-ups the other unixes lack or spell differently:
+//! Linux gives five speed-ups the other unixes lack or spell differently:
 //! copies done in the kernel (`copy_file_range`), asynchronous writeback of
 //! a range of a file (`sync_file_range`), one positioned write of many
-//! slices (`pwritev`) and blocks reserved without being written
-//! (`fallocate`). They are called only from here, behind
+//! slices (`pwritev`), blocks reserved without being written
+//! (`fallocate`) and writes straight from a map of cached pages whose page
+//! tables are filled beforehand (`mincore`, `MADV_POPULATE_READ`). They
+//! are called only from here, behind
 //! `#[cfg(target_os = "linux")]`. Everywhere else (and on Linux too when the
 //! environment sets `NPY_PORTABLE_IO=1`, which is how CI exercises it) the
 //! portable path is used: positioned reads and writes through a buffer, no
 //! writeback hint (the fsync before a rename is what makes data durable,
-//! either way), one positioned write per slice, and no reservation (the
-//! blocks are allocated as they are written). The results, byte for
+//! either way), one positioned write per slice, no reservation (the
+//! blocks are allocated as they are written) and no writes from maps. The results, byte for
 //! byte, are the same.
 
 use std::fs::File;
@@ -69,6 +71,37 @@ pub fn start_writeback(file: &File, off: u64, len: u64) {
 /// a file that others read while it grows, such as an append's target.
 pub fn preallocate(file: &File, off: u64, len: u64) -> bool {
     !portable() && len > 0 && imp::preallocate(file, off, len)
+}
+
+/// Writes `len` bytes of `src` from `src_off` into `dst` at `dst_off`
+/// straight from a read-only map of the source, if every page of that
+/// range is in the page cache: the map's page tables are filled first, so
+/// the write itself (which holds `dst`'s inode lock on ext4 and most
+/// filesystems) does nothing but copy. `Ok(false)`: not done (a page is
+/// not cached, the source cannot be mapped, or the portable path), copy
+/// some other way. A source that shrank under the map fails the write with
+/// `EFAULT` (the kernel's copy faults; no signal reaches us), reported as
+/// [`MappedError::Read`].
+pub fn write_from_cached(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: usize,
+) -> Result<bool, MappedError> {
+    if portable() || len == 0 {
+        return Ok(false);
+    }
+    imp::write_from_cached(src, src_off, dst, dst_off, len)
+}
+
+/// Which side of [`write_from_cached`] failed.
+#[derive(Debug)]
+pub enum MappedError {
+    /// The source: it shrank while mapped.
+    Read(io::Error),
+    /// Writing the destination.
+    Write(io::Error),
 }
 
 /// Writes all of `vecs` at `off`: few vectored writes on Linux, one
@@ -195,6 +228,78 @@ mod imp {
             Ok(r as usize)
         }
     }
+
+    pub fn write_from_cached(
+        src: &File,
+        src_off: u64,
+        dst: &File,
+        dst_off: u64,
+        len: usize,
+    ) -> Result<bool, super::MappedError> {
+        let Some((map, lead)) = map_cached(src, src_off, len) else {
+            return Ok(false);
+        };
+        write_mapped(&map, lead, len, dst, dst_off)?;
+        Ok(true)
+    }
+
+    /// A map of the range (from its page) if every page is cached, its page
+    /// tables filled; with the range's offset in the map.
+    pub(super) fn map_cached(src: &File, off: u64, len: usize) -> Option<(memmap2::Mmap, usize)> {
+        let page = crate::npy::map::page_size();
+        let lead = (off % page as u64) as usize;
+        // SAFETY: a read-only shared map that is never read in user space:
+        // only the kernel reads it (`mincore` looks at the page cache, the
+        // write copies from it), and a fault there fails the call with
+        // EFAULT instead of raising SIGBUS. It is dropped (unmapped) before
+        // this module returns.
+        let map = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(off - lead as u64)
+                .len(lead + len)
+                .map(src)
+        }
+        .ok()?;
+        let mut resident = vec![0u8; (lead + len).div_ceil(page)];
+        // SAFETY: the address is the map's (page aligned), the length is
+        // within it and the vector has one byte per page of that length.
+        let r = unsafe {
+            libc::mincore(
+                map.as_ptr() as *mut libc::c_void,
+                lead + len,
+                resident.as_mut_ptr(),
+            )
+        };
+        if r != 0 || resident.iter().any(|b| b & 1 == 0) {
+            return None;
+        }
+        // Fill the page tables now, outside the write: a hint (older kernels
+        // refuse it, and the write then faults the pages in itself).
+        let _ = map.advise(memmap2::Advice::PopulateRead);
+        Some((map, lead))
+    }
+
+    pub(super) fn write_mapped(
+        map: &memmap2::Mmap,
+        lead: usize,
+        len: usize,
+        dst: &File,
+        dst_off: u64,
+    ) -> Result<(), super::MappedError> {
+        use std::os::unix::fs::FileExt;
+        // Only the kernel reads these bytes (see `map_cached`).
+        dst.write_all_at(&map[lead..lead + len], dst_off)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::EFAULT) {
+                    super::MappedError::Read(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the file shrank while it was being copied",
+                    ))
+                } else {
+                    super::MappedError::Write(e)
+                }
+            })
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -213,6 +318,16 @@ mod imp {
     }
 
     pub fn start_writeback(_file: &File, _off: u64, _len: u64) {}
+
+    pub fn write_from_cached(
+        _src: &File,
+        _src_off: u64,
+        _dst: &File,
+        _dst_off: u64,
+        _len: usize,
+    ) -> Result<bool, super::MappedError> {
+        Ok(false)
+    }
 
     pub fn preallocate(_file: &File, _off: u64, _len: u64) -> bool {
         false
@@ -277,5 +392,30 @@ mod tests {
         let mut got = vec![0u8; want.len()];
         f.read_exact_at(&mut got, 5).unwrap();
         assert_eq!(got, want);
+    }
+
+    /// Freshly written pages are cached: the write comes from the map and
+    /// lands exactly. A source truncated while mapped makes the write fail
+    /// as a read error (EFAULT from the kernel's copy), not a SIGBUS.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn writes_from_a_map_of_cached_pages_and_survive_the_source_shrinking() {
+        let data: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 253) as u8).collect();
+        let src = tempfile::tempfile().unwrap();
+        src.write_all_at(&data, 0).unwrap();
+        let dst = tempfile::tempfile().unwrap();
+        let done = write_from_cached(&src, 4097, &dst, 3, 2 << 20).unwrap();
+        assert_eq!(done, !portable(), "fresh pages are cached");
+        if done {
+            let mut out = vec![0u8; 2 << 20];
+            dst.read_exact_at(&mut out, 3).unwrap();
+            assert!(out[..] == data[4097..4097 + (2 << 20)]);
+        }
+        let (map, lead) = imp::map_cached(&src, 4097, 2 << 20).expect("cached");
+        src.set_len(8192).unwrap();
+        match imp::write_mapped(&map, lead, 2 << 20, &dst, 0) {
+            Err(MappedError::Read(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+            other => panic!("{other:?}"),
+        }
     }
 }

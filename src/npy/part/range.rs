@@ -1,6 +1,6 @@
 //! Writing one range of a join's output: the runs (one per input per outer
 //! index, in the result's memory order) that fall in it, cut at its ends,
-//! with `io::copy_range` for long runs and one bounded buffer for short
+//! with `io::copy_shared` for long runs and one bounded buffer for short
 //! ones, as `join::execute` writes the whole.
 
 use std::fs::File;
@@ -9,7 +9,7 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 use super::{ioerr, Input, PartError, Result};
-use crate::npy::io::{copy_range, CopyError};
+use crate::npy::io::{copy_shared, CopyError};
 use crate::npy::join::{both_contiguous, Geometry, Guarded, Order, Transposed};
 
 /// Output buffer for small runs.
@@ -193,7 +193,7 @@ fn stage(geo: &Geometry, runs: &Runs, src: &mut Sources, lo: u64, hi: u64) -> Re
 }
 
 /// Positioned writes into the output through one buffer; long runs go from
-/// file to file (`io::copy_range`).
+/// file to file (`io::copy_shared`).
 struct Writer<'a> {
     file: &'a File,
     name: &'a Path,
@@ -236,7 +236,7 @@ impl Writer<'_> {
         if len >= BIG {
             self.flush()?;
             let pos = self.pos;
-            copy_range(src, off, self.file, pos, len, &mut |_| {}).map_err(|e| match e {
+            copy_shared(src, off, self.file, pos, len, &mut |_| {}).map_err(|e| match e {
                 CopyError::Read(e) => ioerr(name, "cannot read")(e),
                 CopyError::Kernel(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
                     ioerr(name, "cannot read")(e)
