@@ -423,10 +423,10 @@ pub fn sync_dir(path: &Path) -> Result<()> {
 ///
 /// Where both offsets lie at the same place within a page, the kernel copies
 /// (`copy_file_range`, see [`super::sys`]): one pass, no thread. Elsewhere,
-/// or where the kernel cannot, [`copy_blocks`] does: the kernel's copy
+/// or where the kernel cannot, [`copy_via_memory`] does: the kernel's copy
 /// between offsets at different places in a page (a `.npy` whose data size
 /// is not a multiple of 4 KiB, appended after another) costs about 1.7x an
-/// aligned one, and the block copy beats both.
+/// aligned one, and both ways through memory beat it.
 pub fn copy_range(
     src: &File,
     mut src_off: u64,
@@ -456,15 +456,70 @@ pub fn copy_range(
         return Ok(());
     }
     let done = len - left;
-    copy_blocks(
-        src,
-        src_off,
-        dst,
-        dst_off,
-        left,
-        &mut |n| progress(done + n),
-        &mut |_| {},
-    )
+    copy_via_memory(src, src_off, dst, dst_off, left, &mut |n| {
+        progress(done + n)
+    })
+}
+
+/// Steps of the copies that write from maps of cached pages: long enough
+/// that a write's fixed costs (and, for [`copy_shared`], the handing over
+/// of the file's lock) are small, short enough that the map stays small.
+const MAP_STEP: u64 = 2 << 20;
+/// Bytes copied through blocks once a step is found not cached, before the
+/// cache is looked at again.
+const COLD_RUN: u64 = 32 << 20;
+
+/// Copies through memory: each 2 MiB step whose source pages are all
+/// cached is written from a map of them
+/// ([`super::sys::write_from_cached`]: one copy, by the kernel), a step
+/// that is not through [`copy_blocks`] (two threads; the reads wait for the
+/// disk while the writes go on), 32 MiB at a time. Between offsets at
+/// different places in a page, one 512 MiB copy from cached chunks took
+/// 95 ms this way against 132 ms through blocks alone.
+fn copy_via_memory(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+) -> std::result::Result<(), CopyError> {
+    let mut done = 0u64;
+    while done < len {
+        let n = MAP_STEP.min(len - done);
+        if write_cached(src, src_off + done, dst, dst_off + done, n)? {
+            done += n;
+            progress(done);
+            continue;
+        }
+        let run = COLD_RUN.min(len - done);
+        let at = done;
+        copy_blocks(
+            src,
+            src_off + at,
+            dst,
+            dst_off + at,
+            run,
+            &mut |k| progress(at + k),
+            &mut |_| {},
+        )?;
+        done += run;
+    }
+    Ok(())
+}
+
+/// [`super::sys::write_from_cached`] with its errors as a copy's.
+fn write_cached(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+) -> std::result::Result<bool, CopyError> {
+    super::sys::write_from_cached(src, src_off, dst, dst_off, len as usize).map_err(|e| match e {
+        super::sys::MappedError::Read(e) => CopyError::Read(e),
+        super::sys::MappedError::Write(e) => CopyError::Write(e),
+    })
 }
 
 /// Copies like [`copy_range`], for a writer that other processes may be
@@ -478,10 +533,10 @@ pub fn copy_range(
 /// that way take turns at everything, and the waiting one spins. Here each
 /// 2 MiB step whose source pages are all cached is written from a map of
 /// them with the page tables filled beforehand
-/// ([`super::sys::write_from_cached`]): the write only copies, and the
-/// other part prepares its next step meanwhile. A step not cached goes
-/// through [`copy_range`], whose reads the kernel's readahead keeps ahead
-/// of the disk.
+/// ([`super::sys::write_from_cached`]), even where the kernel could copy
+/// it: the write only copies, and the other part prepares its next step
+/// meanwhile. A step not cached goes through [`copy_range`], whose reads
+/// the kernel's readahead keeps ahead of the disk.
 pub fn copy_shared(
     src: &File,
     src_off: u64,
@@ -490,19 +545,11 @@ pub fn copy_shared(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), CopyError> {
-    /// Long enough that the lock changes hands rarely, short enough that
-    /// the map stays small.
-    const STEP: u64 = 2 << 20;
     let mut done = 0u64;
     while done < len {
-        let n = STEP.min(len - done);
+        let n = MAP_STEP.min(len - done);
         let (at, to) = (src_off + done, dst_off + done);
-        let mapped =
-            super::sys::write_from_cached(src, at, dst, to, n as usize).map_err(|e| match e {
-                super::sys::MappedError::Read(e) => CopyError::Read(e),
-                super::sys::MappedError::Write(e) => CopyError::Write(e),
-            })?;
-        if !mapped {
+        if !write_cached(src, at, dst, to, n)? {
             copy_range(src, at, dst, to, n, &mut |_| {})?;
         }
         done += n;
@@ -825,8 +872,10 @@ mod tests {
         assert!(copy_range(&src, 99_999, &dst, 0, 10, &mut |_| {}).is_err());
     }
 
-    /// Aligned ranges go through the kernel, others through blocks (one,
-    /// several, a partial last one); the bytes and progress are the same.
+    /// Aligned ranges go through the kernel, others from maps of cached
+    /// pages or, the source's pages dropped from the cache, through blocks
+    /// (one, several, a partial last one); the bytes and progress are the
+    /// same.
     #[test]
     fn copy_range_aligned_or_not_copies_exact_bytes() {
         let size: u64 = 3 << 20;
@@ -836,18 +885,24 @@ mod tests {
         let src = tempfile::tempfile().unwrap();
         src.write_all_at(&data, 0).unwrap();
         let page = 4096;
-        for (src_off, dst_off, len) in [
-            (128, 128, size - 128),
-            (128, 128 + page, 2_000_000),
-            (128, 300, size - 128),
-            (0, 1, 256 << 10),
-            (1, 0, (256 << 10) + 1),
-            (5, 7, 1_234_567),
-        ] {
+        for (evict, (src_off, dst_off, len)) in [false, true].into_iter().flat_map(|e| {
+            [
+                (128, 128, size - 128),
+                (128, 128 + page, 2_000_000),
+                (128, 300, size - 128),
+                (0, 1, 256 << 10),
+                (1, 0, (256 << 10) + 1),
+                (5, 7, 1_234_567),
+            ]
+            .map(|c| (e, c))
+        }) {
+            if evict {
+                evict_from_cache(&src);
+            }
+            let ctx = format!("evicted {evict}: {src_off} -> {dst_off}, {len} bytes");
             let dst = tempfile::tempfile().unwrap();
             let mut seen = vec![];
             copy_range(&src, src_off, &dst, dst_off, len, &mut |n| seen.push(n)).unwrap();
-            let ctx = format!("{src_off} -> {dst_off}, {len} bytes");
             assert_eq!(seen.last(), Some(&len), "{ctx}");
             assert!(
                 seen.windows(2).all(|w| w[0] < w[1]),
@@ -858,6 +913,17 @@ mod tests {
             dst.read_exact_at(&mut out, dst_off).unwrap();
             let want = &data[src_off as usize..(src_off + len) as usize];
             assert!(out == want, "{ctx}: bytes differ");
+        }
+    }
+
+    /// Drops `f`'s pages from the page cache (a hint; a no-op elsewhere).
+    fn evict_from_cache(f: &File) {
+        f.sync_all().unwrap();
+        #[cfg(target_os = "linux")]
+        // SAFETY: a plain syscall on a descriptor we borrow; only a hint.
+        unsafe {
+            use std::os::fd::AsRawFd;
+            libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
         }
     }
 
@@ -874,13 +940,7 @@ mod tests {
         src.write_all_at(&data, 0).unwrap();
         for evict in [false, true] {
             if evict {
-                src.sync_all().unwrap();
-                // SAFETY: a plain syscall on a descriptor we own; a hint.
-                #[cfg(target_os = "linux")]
-                unsafe {
-                    use std::os::fd::AsRawFd;
-                    libc::posix_fadvise(src.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-                }
+                evict_from_cache(&src);
             }
             for (src_off, dst_off, len) in [
                 (0, 0, size),

@@ -79,9 +79,10 @@ pub fn preallocate(file: &File, off: u64, len: u64) -> bool {
 /// the write itself (which holds `dst`'s inode lock on ext4 and most
 /// filesystems) does nothing but copy. `Ok(false)`: not done (a page is
 /// not cached, the source cannot be mapped, or the portable path), copy
-/// some other way. A source that shrank under the map fails the write with
-/// `EFAULT` (the kernel's copy faults; no signal reaches us), reported as
-/// [`MappedError::Read`].
+/// some other way (also when the source does not hold the whole range). A
+/// source that shrank under the map fails the write with `EFAULT` (the
+/// kernel's copy faults; no signal reaches us) or is found shorter after
+/// it, reported as [`MappedError::Read`].
 pub fn write_from_cached(
     src: &File,
     src_off: u64,
@@ -236,11 +237,33 @@ mod imp {
         dst_off: u64,
         len: usize,
     ) -> Result<bool, super::MappedError> {
+        // Past the file's end a map reads zeros up to the end of the last
+        // page, not a fault: the range must lie within the file before the
+        // write (else the caller's copy reports the short source) and still
+        // after it (a file cut short meanwhile is a read error).
+        let end = src_off.checked_add(len as u64);
+        let within = || {
+            src.metadata()
+                .is_ok_and(|m| end.is_some_and(|e| e <= m.len()))
+        };
+        if !within() {
+            return Ok(false);
+        }
         let Some((map, lead)) = map_cached(src, src_off, len) else {
             return Ok(false);
         };
         write_mapped(&map, lead, len, dst, dst_off)?;
+        if !within() {
+            return Err(super::MappedError::Read(shrank()));
+        }
         Ok(true)
+    }
+
+    fn shrank() -> io::Error {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the file shrank while it was being copied",
+        )
     }
 
     /// A map of the range (from its page) if every page is cached, its page
@@ -291,10 +314,7 @@ mod imp {
         dst.write_all_at(&map[lead..lead + len], dst_off)
             .map_err(|e| {
                 if e.raw_os_error() == Some(libc::EFAULT) {
-                    super::MappedError::Read(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the file shrank while it was being copied",
-                    ))
+                    super::MappedError::Read(shrank())
                 } else {
                     super::MappedError::Write(e)
                 }
@@ -411,6 +431,9 @@ mod tests {
             dst.read_exact_at(&mut out, 3).unwrap();
             assert!(out[..] == data[4097..4097 + (2 << 20)]);
         }
+        // A range past the end, even within the last (cached) page: left to
+        // the caller's copy, which reports the short source.
+        assert!(!write_from_cached(&src, (3 << 20) - 1, &dst, 0, 10).unwrap());
         let (map, lead) = imp::map_cached(&src, 4097, 2 << 20).expect("cached");
         src.set_len(8192).unwrap();
         match imp::write_mapped(&map, lead, 2 << 20, &dst, 0) {
