@@ -484,26 +484,50 @@ fn copy_via_memory(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), CopyError> {
+    copy_in_steps(
+        src,
+        src_off,
+        dst,
+        dst_off,
+        len,
+        progress,
+        &mut |at, left| {
+            let run = COLD_RUN.min(left);
+            copy_blocks(
+                src,
+                src_off + at,
+                dst,
+                dst_off + at,
+                run,
+                &mut |_| {},
+                &mut |_| {},
+            )?;
+            Ok(run)
+        },
+    )
+}
+
+/// Copies in 2 MiB steps, each step whose source pages are all cached from
+/// a map of them; at a step that is not, `cold(bytes done, bytes left)`
+/// copies some bytes from there and says how many.
+fn copy_in_steps(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    progress: &mut dyn FnMut(u64),
+    cold: &mut dyn FnMut(u64, u64) -> std::result::Result<u64, CopyError>,
+) -> std::result::Result<(), CopyError> {
     let mut done = 0u64;
     while done < len {
         let n = MAP_STEP.min(len - done);
-        if write_cached(src, src_off + done, dst, dst_off + done, n)? {
-            done += n;
-            progress(done);
-            continue;
-        }
-        let run = COLD_RUN.min(len - done);
-        let at = done;
-        copy_blocks(
-            src,
-            src_off + at,
-            dst,
-            dst_off + at,
-            run,
-            &mut |k| progress(at + k),
-            &mut |_| {},
-        )?;
-        done += run;
+        done += if write_cached(src, src_off + done, dst, dst_off + done, n)? {
+            n
+        } else {
+            cold(done, len - done)?
+        };
+        progress(done);
     }
     Ok(())
 }
@@ -545,17 +569,19 @@ pub fn copy_shared(
     len: u64,
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), CopyError> {
-    let mut done = 0u64;
-    while done < len {
-        let n = MAP_STEP.min(len - done);
-        let (at, to) = (src_off + done, dst_off + done);
-        if !write_cached(src, at, dst, to, n)? {
-            copy_range(src, at, dst, to, n, &mut |_| {})?;
-        }
-        done += n;
-        progress(done);
-    }
-    Ok(())
+    copy_in_steps(
+        src,
+        src_off,
+        dst,
+        dst_off,
+        len,
+        progress,
+        &mut |at, left| {
+            let n = MAP_STEP.min(left);
+            copy_range(src, src_off + at, dst, dst_off + at, n, &mut |_| {})?;
+            Ok(n)
+        },
+    )
 }
 
 /// Which side of a copy failed.

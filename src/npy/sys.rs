@@ -12,8 +12,8 @@
 //! portable path is used: positioned reads and writes through a buffer, no
 //! writeback hint (the fsync before a rename is what makes data durable,
 //! either way), one positioned write per slice, no reservation (the
-//! blocks are allocated as they are written) and no writes from maps. The results, byte for
-//! byte, are the same.
+//! blocks are allocated as they are written) and no writes from maps. The
+//! results, byte for byte, are the same.
 
 use std::fs::File;
 use std::io::{self, IoSlice};
@@ -274,8 +274,8 @@ mod imp {
         // SAFETY: a read-only shared map that is never read in user space:
         // only the kernel reads it (`mincore` looks at the page cache, the
         // write copies from it), and a fault there fails the call with
-        // EFAULT instead of raising SIGBUS. It is dropped (unmapped) before
-        // this module returns.
+        // EFAULT instead of raising SIGBUS. `write_from_cached` drops
+        // (unmaps) it before returning.
         let map = unsafe {
             memmap2::MmapOptions::new()
                 .offset(off - lead as u64)
