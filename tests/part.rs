@@ -571,3 +571,236 @@ fn inputs_over_8_mib_are_transposed_out_of_core() {
         "parts differ from one concat"
     );
 }
+
+/// The code block that follows `heading` in `text` (its lines, no fences).
+fn block_after(text: &str, heading: &str) -> String {
+    let from = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("docs/scale.md has no {heading:?}"));
+    let rest = &text[from..];
+    let open = rest.find("\n```").expect("a code block after the heading") + 1;
+    let body = &rest[open..];
+    let start = body.find('\n').unwrap() + 1;
+    let end = body[start..].find("\n```").expect("the block's end") + start;
+    body[start..end].to_string()
+}
+
+/// An executable script `name` in `dir`.
+fn script(dir: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// docs/scale.md's cluster examples, pasted and pointed at a folder of
+/// chunks (its example paths replaced by that folder), make the file one
+/// plain concat makes: the Slurm array script run as its 16 array tasks in
+/// a shuffled order (OUTPUT absent until the last), the GNU parallel and
+/// `xargs -P` lines (the `ssh` one too), and the Dask snippet. `parallel`,
+/// `ssh` and `dask.distributed` are stand-ins that run the same commands
+/// here (GNU parallel and a Dask cluster are not installed for the tests);
+/// the Slurm script needs nothing but bash, since `#SBATCH` lines are
+/// comments to it.
+#[test]
+fn scale_md_cluster_examples_make_what_one_concat_makes() {
+    let Some(py) = python() else { return };
+    let doc = std::fs::read_to_string(repo().join("docs/scale.md")).unwrap();
+    let d = tempdir();
+    let dir = d.path();
+    std::fs::create_dir(dir.join("chunks")).unwrap();
+    let mut next = 0u32;
+    // chunk_1 ... chunk_12: natural order differs from the byte order.
+    for i in 1..=12u32 {
+        let rows = 50 + 7 * i as u64;
+        let n = rows as u32 * 4;
+        write_npy(
+            &dir.join(format!("chunks/chunk_{i}.npy")),
+            "'<f8'",
+            false,
+            &[rows, 4],
+            &f8_bytes(next..next + n),
+        );
+        next += n;
+    }
+    let here = dir.to_str().unwrap();
+    let local = |s: &str| {
+        s.replace("/scratch/$USER/run42", here)
+            .replace("/scratch/me/run42", here)
+            .replace("/scratch/run42", here)
+    };
+    // Stand-ins, first on PATH after npy's own folder.
+    let tools = tempdir();
+    script(
+        tools.path(),
+        "parallel",
+        r#"#!/bin/bash
+# Runs `parallel -j N -S HOSTS --wd DIR --retries R CMD...` here: {} is
+# each line of stdin; up to N at once; each tried R times.
+jobs=1 wd=. retries=1
+while [[ $1 == -* ]]; do
+  case $1 in
+    -j) jobs=$2; shift 2;; -S) shift 2;; --wd) wd=$2; shift 2;;
+    --retries) retries=$2; shift 2;; *) echo "stand-in parallel: $1?" >&2; exit 2;;
+  esac
+done
+cd "$wd" || exit 2
+fail=0
+while read -r arg; do
+  while (( $(jobs -rp | wc -l) >= jobs )); do wait -n || fail=1; done
+  ( for ((t = 0; t < retries; t++)); do "${@//\{\}/$arg}" && exit 0; done; exit 1 ) &
+done
+while (( $(jobs -rp | wc -l) > 0 )); do wait -n || fail=1; done
+exit $fail
+"#,
+    );
+    script(
+        tools.path(),
+        "ssh",
+        "#!/bin/sh\n# ssh HOST CMD, run here.\nshift\nexec sh -c \"$*\"\n",
+    );
+    let pydir = tools.path().join("py/dask");
+    std::fs::create_dir_all(&pydir).unwrap();
+    std::fs::write(pydir.join("__init__.py"), "").unwrap();
+    std::fs::write(
+        pydir.join("distributed.py"),
+        r#"# A stand-in for dask.distributed: the tasks run in threads here.
+from concurrent.futures import ThreadPoolExecutor
+
+class Client:
+    def __init__(self, address):
+        self.pool = ThreadPoolExecutor(4)
+
+    def map(self, f, items, retries=0):
+        def attempt(x):
+            for left in range(retries, -1, -1):
+                try:
+                    return f(x)
+                except Exception:
+                    if not left:
+                        raise
+        return [self.pool.submit(attempt, x) for x in items]
+
+    def gather(self, futures):
+        return [fut.result() for fut in futures]
+"#,
+    )
+    .unwrap();
+    let npy_dir = bin().parent().unwrap().to_path_buf();
+    let path = format!(
+        "{}:{}:{}",
+        npy_dir.display(),
+        tools.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let sh = |cmd: &str, env: &[(&str, String)]| {
+        let out = Command::new("bash")
+            .args(["-c", cmd])
+            .current_dir(dir)
+            .env("PATH", &path)
+            .env("PYTHONPATH", tools.path().join("py"))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd}\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // The input list, made as the docs say; the reference from it.
+    sh(&local(&block_after(&doc, "## On a cluster")), &[]);
+    let list = std::fs::read_to_string(dir.join("chunks.list")).unwrap();
+    assert_eq!(list.lines().count(), 12, "{list}");
+    run(
+        dir,
+        &[
+            "concat",
+            "-q",
+            "-o",
+            "ref.npy",
+            "--files-from",
+            "chunks.list",
+            "--sort",
+            "natural",
+        ],
+    )
+    .ok();
+    let reference = std::fs::read(dir.join("ref.npy")).unwrap();
+    let same = |what: &str| {
+        let got = std::fs::read(dir.join("all.npy"))
+            .unwrap_or_else(|e| panic!("{what}: no all.npy ({e})"));
+        assert!(got == reference, "{what}: all.npy differs from one concat");
+        assert!(
+            !dir.join(".all.npy.npy-part").exists(),
+            "{what}: staging left behind"
+        );
+        std::fs::remove_file(dir.join("all.npy")).unwrap();
+    };
+
+    // Slurm: the script as `sbatch` would run it, once per array task.
+    std::fs::write(
+        dir.join("join.sh"),
+        block_after(&doc, "### Slurm array job"),
+    )
+    .unwrap();
+    let mut tasks: Vec<u32> = (1..=16).collect();
+    let mut rng = Rng::new(seed_for("scale_md_slurm"));
+    for i in (1..tasks.len()).rev() {
+        tasks.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (i, k) in tasks.iter().enumerate() {
+        assert!(
+            !dir.join("all.npy").exists(),
+            "all.npy before the last task"
+        );
+        let log = sh("bash join.sh", &[("SLURM_ARRAY_TASK_ID", k.to_string())]);
+        if i == tasks.len() - 1 {
+            assert!(log.contains("all.npy published"), "{log}");
+        }
+    }
+    same("the Slurm array job");
+
+    // GNU parallel over ssh (the stand-in runs every part here).
+    sh(
+        &local(&block_after(&doc, "### GNU parallel, over ssh")),
+        &[],
+    );
+    same("GNU parallel");
+
+    // xargs -P: on one machine, then a part per host over ssh.
+    let xargs = local(&block_after(&doc, "### xargs -P"));
+    let (one, over_ssh) = xargs
+        .split_once("# over ssh, a part per host:\n")
+        .expect("the xargs block's two examples");
+    sh(one, &[]);
+    same("xargs -P");
+    std::fs::write(dir.join("hosts.txt"), "n1\nn2\nn3\nn4\n").unwrap();
+    sh(over_ssh, &[]);
+    same("xargs -P over ssh");
+
+    // Dask: the snippet as a script.
+    std::fs::write(
+        dir.join("join.py"),
+        local(&block_after(&doc, "### Dask (or Ray)")),
+    )
+    .unwrap();
+    let out = Command::new(py)
+        .arg("join.py")
+        .current_dir(dir)
+        .env("PATH", &path)
+        .env("PYTHONPATH", tools.path().join("py"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(said.lines().count(), 32, "{said}");
+    assert_eq!(said.matches("all.npy published").count(), 1, "{said}");
+    same("Dask");
+}
