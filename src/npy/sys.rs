@@ -96,10 +96,27 @@ pub fn write_from_cached(
     imp::write_from_cached(src, src_off, dst, dst_off, len)
 }
 
+/// Whether `file` lives on a filesystem whose server can copy a range of
+/// it without the data crossing the network (`copy_file_range` on NFS 4.2,
+/// SMB and CephFS). `false` where unknown, and on the portable path.
+pub fn copies_on_server(file: &File) -> bool {
+    !portable() && imp::copies_on_server(file)
+}
+
+/// Whether every page of `len` bytes of `file` from `off` is in the page
+/// cache (tests: that a copy takes the path they mean to check).
+#[cfg(test)]
+pub fn cached(file: &File, off: u64, len: usize) -> bool {
+    #[cfg(target_os = "linux")]
+    return imp::CachedMap::new(file, off, len).is_some();
+    #[cfg(not(target_os = "linux"))]
+    return false;
+}
+
 /// Which side of [`write_from_cached`] failed.
 #[derive(Debug)]
 pub enum MappedError {
-    /// The source: it shrank while mapped.
+    /// The source: it shrank while mapped, or its size could not be read.
     Read(io::Error),
     /// Writing the destination.
     Write(io::Error),
@@ -230,6 +247,21 @@ mod imp {
         }
     }
 
+    pub fn copies_on_server(file: &File) -> bool {
+        /// `f_type` of NFS, SMB 2/3, CIFS and CephFS (linux/magic.h).
+        const SERVER_COPY: [u32; 4] = [0x6969, 0xFE53_4D42, 0xFF53_4D42, 0x00C3_6400];
+        let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+        // SAFETY: a plain syscall on a descriptor we borrow, filling the
+        // struct it is given; read only when it succeeds.
+        let r = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
+        if r != 0 {
+            return false;
+        }
+        // SAFETY: fstatfs succeeded, so the struct is initialised.
+        let kind = unsafe { st.assume_init() }.f_type as u32;
+        SERVER_COPY.contains(&kind)
+    }
+
     pub fn write_from_cached(
         src: &File,
         src_off: u64,
@@ -237,26 +269,41 @@ mod imp {
         dst_off: u64,
         len: usize,
     ) -> Result<bool, super::MappedError> {
+        use super::MappedError::Read;
         // Past the file's end a map reads zeros up to the end of the last
         // page, not a fault: the range must lie within the file before the
         // write (else the caller's copy reports the short source) and still
         // after it (a file cut short meanwhile is a read error).
-        let end = src_off.checked_add(len as u64);
-        let within = || {
-            src.metadata()
-                .is_ok_and(|m| end.is_some_and(|e| e <= m.len()))
-        };
-        if !within() {
-            return Ok(false);
-        }
-        let Some((map, lead)) = map_cached(src, src_off, len) else {
+        let Some(end) = src_off.checked_add(len as u64) else {
             return Ok(false);
         };
-        write_mapped(&map, lead, len, dst, dst_off)?;
-        if !within() {
-            return Err(super::MappedError::Read(shrank()));
+        let holds = || src.metadata().map(|m| m.len() >= end);
+        if !holds().unwrap_or(false) {
+            return Ok(false);
         }
-        Ok(true)
+        let Some(map) = CachedMap::new(src, src_off, len) else {
+            return Ok(false);
+        };
+        match map.write_to(dst, dst_off) {
+            Ok(()) => {}
+            // The kernel could not read the map: the file shrank, or
+            // reading a page failed (an IO error under the page cache). In
+            // the second case the caller's copy of the same step meets the
+            // real error (or gets the bytes).
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => {
+                return match holds() {
+                    Ok(true) => Ok(false),
+                    Ok(false) => Err(Read(shrank())),
+                    Err(e) => Err(Read(e)),
+                };
+            }
+            Err(e) => return Err(super::MappedError::Write(e)),
+        }
+        match holds() {
+            Ok(true) => Ok(true),
+            Ok(false) => Err(Read(shrank())),
+            Err(e) => Err(Read(e)),
+        }
     }
 
     fn shrank() -> io::Error {
@@ -266,59 +313,85 @@ mod imp {
         )
     }
 
-    /// A map of the range (from its page) if every page is cached, its page
-    /// tables filled; with the range's offset in the map.
-    pub(super) fn map_cached(src: &File, off: u64, len: usize) -> Option<(memmap2::Mmap, usize)> {
-        let page = crate::npy::map::page_size();
-        let lead = (off % page as u64) as usize;
-        // SAFETY: a read-only shared map that is never read in user space:
-        // only the kernel reads it (`mincore` looks at the page cache, the
-        // write copies from it), and a fault there fails the call with
-        // EFAULT instead of raising SIGBUS. `write_from_cached` drops
-        // (unmaps) it before returning.
-        let map = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(off - lead as u64)
-                .len(lead + len)
-                .map(src)
-        }
-        .ok()?;
-        let mut resident = vec![0u8; (lead + len).div_ceil(page)];
-        // SAFETY: the address is the map's (page aligned), the length is
-        // within it and the vector has one byte per page of that length.
-        let r = unsafe {
-            libc::mincore(
-                map.as_ptr() as *mut libc::c_void,
-                lead + len,
-                resident.as_mut_ptr(),
-            )
-        };
-        if r != 0 || resident.iter().any(|b| b & 1 == 0) {
-            return None;
-        }
-        // Fill the page tables now, outside the write: a hint (older kernels
-        // refuse it, and the write then faults the pages in itself).
-        let _ = map.advise(memmap2::Advice::PopulateRead);
-        Some((map, lead))
-    }
-
-    pub(super) fn write_mapped(
-        map: &memmap2::Mmap,
+    /// A read-only map of a range of a file whose pages are all cached, its
+    /// page tables filled. It hands its bytes to the kernel only (no
+    /// `Deref`): reading a page of it that a truncation took away would
+    /// raise SIGBUS in user space, where the kernel's copy gets EFAULT.
+    pub(super) struct CachedMap {
+        map: memmap2::Mmap,
+        /// The range's offset in the map (which starts on a page).
         lead: usize,
         len: usize,
-        dst: &File,
-        dst_off: u64,
-    ) -> Result<(), super::MappedError> {
-        use std::os::unix::fs::FileExt;
-        // Only the kernel reads these bytes (see `map_cached`).
-        dst.write_all_at(&map[lead..lead + len], dst_off)
-            .map_err(|e| {
-                if e.raw_os_error() == Some(libc::EFAULT) {
-                    super::MappedError::Read(shrank())
-                } else {
-                    super::MappedError::Write(e)
+    }
+
+    impl CachedMap {
+        /// The map of `len` bytes of `src` from `off`, or `None` when a page
+        /// of them is not in the page cache (or the file cannot be mapped).
+        pub(super) fn new(src: &File, off: u64, len: usize) -> Option<CachedMap> {
+            let page = crate::npy::map::page_size();
+            let lead = (off % page as u64) as usize;
+            // SAFETY: a read-only shared map that is never read in user
+            // space (see the type's doc): `mincore` looks at the page cache,
+            // `write_to` gives its address to the kernel.
+            let map = unsafe {
+                memmap2::MmapOptions::new()
+                    .offset(off - lead as u64)
+                    .len(lead + len)
+                    .map(src)
+            }
+            .ok()?;
+            let mut resident = vec![0u8; (lead + len).div_ceil(page)];
+            // SAFETY: the address is the map's (page aligned), the length
+            // is within it and the vector has one byte per page of it.
+            let r = unsafe {
+                libc::mincore(
+                    map.as_ptr() as *mut libc::c_void,
+                    lead + len,
+                    resident.as_mut_ptr(),
+                )
+            };
+            if r != 0 || resident.iter().any(|b| b & 1 == 0) {
+                return None;
+            }
+            // Fill the page tables now, outside the write: a hint (older
+            // kernels refuse it, and the write then faults the pages in).
+            let _ = map.advise(memmap2::Advice::PopulateRead);
+            Some(CachedMap { map, lead, len })
+        }
+
+        /// Writes the range into `dst` at `off`: positioned writes straight
+        /// from the map until all of it is written.
+        pub(super) fn write_to(&self, dst: &File, off: u64) -> io::Result<()> {
+            let mut done = 0usize;
+            while done < self.len {
+                let at = off + done as u64;
+                let Ok(at) = libc::off64_t::try_from(at) else {
+                    return Err(io::Error::from_raw_os_error(libc::EFBIG));
+                };
+                // SAFETY: the address and length lie within the map, which
+                // lives for the call; only the kernel reads them.
+                let r = unsafe {
+                    libc::pwrite64(
+                        dst.as_raw_fd(),
+                        self.map.as_ptr().add(self.lead + done) as *const libc::c_void,
+                        self.len - done,
+                        at,
+                    )
+                };
+                if r < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(e);
                 }
-            })
+                if r == 0 {
+                    return Err(io::Error::from(io::ErrorKind::WriteZero));
+                }
+                done += r as usize;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -347,6 +420,10 @@ mod imp {
         _len: usize,
     ) -> Result<bool, super::MappedError> {
         Ok(false)
+    }
+
+    pub fn copies_on_server(_file: &File) -> bool {
+        false
     }
 
     pub fn preallocate(_file: &File, _off: u64, _len: u64) -> bool {
@@ -434,10 +511,22 @@ mod tests {
         // A range past the end, even within the last (cached) page: left to
         // the caller's copy, which reports the short source.
         assert!(!write_from_cached(&src, (3 << 20) - 1, &dst, 0, 10).unwrap());
-        let (map, lead) = imp::map_cached(&src, 4097, 2 << 20).expect("cached");
+        // Truncated while mapped: the kernel's copy gets EFAULT (no signal),
+        // and the whole call reports the source.
+        let map = imp::CachedMap::new(&src, 4097, 2 << 20).expect("cached");
         src.set_len(8192).unwrap();
-        match imp::write_mapped(&map, lead, 2 << 20, &dst, 0) {
-            Err(MappedError::Read(e)) => assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+        let e = map.write_to(&dst, 0).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::EFAULT), "{e}");
+        drop(map);
+        src.write_all_at(&data, 0).unwrap();
+        assert_eq!(
+            write_from_cached(&src, 0, &dst, 0, 1 << 20).unwrap(),
+            !portable()
+        );
+        src.set_len(1000).unwrap();
+        match write_from_cached(&src, 0, &dst, 0, 1 << 20) {
+            // Refused before mapping (the range is past the end now).
+            Ok(false) => {}
             other => panic!("{other:?}"),
         }
     }
