@@ -365,13 +365,13 @@ mod imp {
             let mut done = 0usize;
             while done < self.len {
                 let at = off + done as u64;
-                let Ok(at) = libc::off64_t::try_from(at) else {
+                let Ok(at) = libc::off_t::try_from(at) else {
                     return Err(io::Error::from_raw_os_error(libc::EFBIG));
                 };
                 // SAFETY: the address and length lie within the map, which
                 // lives for the call; only the kernel reads them.
                 let r = unsafe {
-                    libc::pwrite64(
+                    libc::pwrite(
                         dst.as_raw_fd(),
                         self.map.as_ptr().add(self.lead + done) as *const libc::c_void,
                         self.len - done,
