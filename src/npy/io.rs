@@ -485,7 +485,8 @@ fn copy_via_memory(
     progress: &mut dyn FnMut(u64),
 ) -> std::result::Result<(), CopyError> {
     if super::sys::portable() {
-        // No maps there: one block copy (one thread) for the whole range.
+        // No maps there: one block copy for the whole range (one thread
+        // started, not one per 32 MiB).
         return copy_blocks(src, src_off, dst, dst_off, len, progress, &mut |_| {});
     }
     copy_in_steps(
