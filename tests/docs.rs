@@ -104,7 +104,6 @@ fn scratch_checkout() -> TempDir {
 
 /// A folder with `npy` (this build) and `python3` (the one with numpy).
 fn tool_dir(py: &str) -> TempDir {
-    use std::os::unix::fs::PermissionsExt as _;
     // Beside the build, not in tempdir(): /dev/shm is often mounted noexec.
     let d = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
     std::os::unix::fs::symlink(bin(), d.path().join("npy")).unwrap();
@@ -119,13 +118,11 @@ fn tool_dir(py: &str) -> TempDir {
     };
     // A script, not a symlink: a venv's python finds its packages by the
     // path it is started as.
-    let shim = d.path().join("python3");
-    std::fs::write(
-        &shim,
-        format!("#!/bin/sh\nexec '{}' \"$@\"\n", py.display()),
-    )
-    .unwrap();
-    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    write_script(
+        d.path(),
+        "python3",
+        &format!("#!/bin/sh\nexec '{}' \"$@\"\n", py.display()),
+    );
     d
 }
 

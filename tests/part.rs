@@ -585,14 +585,6 @@ fn block_after(text: &str, heading: &str) -> String {
     body[start..end].to_string()
 }
 
-/// An executable script `name` in `dir`.
-fn script(dir: &Path, name: &str, body: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let p = dir.join(name);
-    std::fs::write(&p, body).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 /// docs/scale.md's cluster examples, pasted and pointed at a folder of
 /// chunks (its example paths replaced by that folder), make the file one
 /// plain concat makes: the Slurm array script run as its 16 array tasks in
@@ -630,9 +622,10 @@ fn scale_md_cluster_examples_make_what_one_concat_makes() {
             .replace("/scratch/me/run42", here)
             .replace("/scratch/run42", here)
     };
-    // Stand-ins, first on PATH after npy's own folder.
-    let tools = tempdir();
-    script(
+    // Stand-ins, first on PATH after npy's own folder (beside the build:
+    // the scratch root may be mounted noexec).
+    let tools = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    write_script(
         tools.path(),
         "parallel",
         r#"#!/bin/bash
@@ -659,7 +652,7 @@ for p in "${pids[@]}"; do wait "$p" || fail=1; done
 exit $fail
 "#,
     );
-    script(
+    write_script(
         tools.path(),
         "ssh",
         "#!/bin/sh\n# ssh HOST CMD, run here.\nshift\nexec sh -c \"$*\"\n",

@@ -402,20 +402,24 @@ pub fn resolve_link(p: &Path) -> PathBuf {
     }
 }
 
-fn parent_dir(p: &Path) -> PathBuf {
+/// The directory holding `p` (`.` for a bare name).
+pub fn parent_dir(p: &Path) -> PathBuf {
     match p.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     }
 }
 
+/// Syncs the directory `dir` itself (its entries: a rename or a creation
+/// in it becomes durable).
+pub fn sync_directory(dir: &Path) -> io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
+}
+
 /// Syncs the directory holding `path`, making a rename or creation durable.
 pub fn sync_dir(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .doing("cannot sync directory")
-        .at(&dir)
+    sync_directory(&dir).doing("cannot sync directory").at(&dir)
 }
 
 /// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`.

@@ -284,23 +284,17 @@ mod imp {
         let Some(map) = CachedMap::new(src, src_off, len) else {
             return Ok(false);
         };
-        match map.write_to(dst, dst_off) {
-            Ok(()) => {}
+        let written = match map.write_to(dst, dst_off) {
+            Ok(()) => true,
             // The kernel could not read the map: the file shrank, or
             // reading a page failed (an IO error under the page cache). In
             // the second case the caller's copy of the same step meets the
             // real error (or gets the bytes).
-            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => {
-                return match holds() {
-                    Ok(true) => Ok(false),
-                    Ok(false) => Err(Read(shrank())),
-                    Err(e) => Err(Read(e)),
-                };
-            }
+            Err(e) if e.raw_os_error() == Some(libc::EFAULT) => false,
             Err(e) => return Err(super::MappedError::Write(e)),
-        }
+        };
         match holds() {
-            Ok(true) => Ok(true),
+            Ok(true) => Ok(written),
             Ok(false) => Err(Read(shrank())),
             Err(e) => Err(Read(e)),
         }

@@ -548,3 +548,11 @@ pub fn kill_trials(
     );
     assert!(killed > 0, "no trial was interrupted (full run {full} us)");
 }
+
+/// Writes an executable script `name` with `body` into `dir`.
+pub fn write_script(dir: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

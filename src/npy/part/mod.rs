@@ -58,7 +58,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::io::resolve_link;
+use super::io::{parent_dir, resolve_link, sync_directory};
 use super::join::Geometry;
 
 mod fingerprint;
@@ -303,16 +303,7 @@ pub fn staging_dir(output: &Path) -> PathBuf {
 /// Syncs the directory holding `path`, making a rename in it durable.
 fn sync_parent(path: &Path) -> Result<()> {
     let dir = parent_dir(path);
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(ioerr(&dir, "cannot sync the directory"))
-}
-
-fn parent_dir(p: &Path) -> PathBuf {
-    match p.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
+    sync_directory(&dir).map_err(ioerr(&dir, "cannot sync the directory"))
 }
 
 /// The paths of one round.
